@@ -1,0 +1,208 @@
+//! The edge: AWS configuration, cross-account credentials, and reading items from Config.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use aws_config::SdkConfig;
+use aws_config::sts::AssumeRoleProvider;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_config::types::{self as config_types, ResourceType};
+use aws_smithy_types::date_time::Format;
+use serde_json::{Map, Value, json};
+use tokio::sync::OnceCell;
+
+use crate::error::RuleError;
+use crate::item::{ConfigurationItem, ResourceKey};
+
+/// AWS access for one account: what a periodic rule's `gather` builds its clients from.
+#[derive(Debug, Clone)]
+pub struct AwsScope {
+    config: SdkConfig,
+    account_id: Option<String>,
+    config_client: aws_sdk_config::Client,
+}
+
+impl AwsScope {
+    pub fn new(config: SdkConfig, account_id: Option<String>) -> Self {
+        let config_client = aws_sdk_config::Client::new(&config);
+        Self { config, account_id, config_client }
+    }
+
+    pub fn config(&self) -> &SdkConfig {
+        &self.config
+    }
+
+    /// The account the rule is evaluating.
+    pub fn account_id(&self) -> Option<&str> {
+        self.account_id.as_deref()
+    }
+
+    /// The Config client the SDK puts evaluations and reads items with.
+    pub fn config_client(&self) -> &aws_sdk_config::Client {
+        &self.config_client
+    }
+}
+
+/// Where AWS configuration comes from. Loaded on first use, so Lambda init makes no call.
+#[derive(Debug, Default)]
+pub struct Edge {
+    base: OnceCell<SdkConfig>,
+    assumed: Mutex<BTreeMap<String, SdkConfig>>,
+    /// A Config client used for every account instead of one built from credentials: for
+    /// callers that bring their own (tests with mocked responses, interceptors).
+    config_client: Option<aws_sdk_config::Client>,
+}
+
+impl Edge {
+    /// Configuration from the environment (the standard credential chain), loaded lazily.
+    pub fn from_env() -> Self {
+        Self::default()
+    }
+
+    /// A given configuration, for tests and local runs.
+    pub fn from_config(config: SdkConfig) -> Self {
+        Self { base: OnceCell::from(config), ..Self::default() }
+    }
+
+    /// A given configuration, with `client` as the Config client of every scope.
+    pub fn with_config_client(config: SdkConfig, client: aws_sdk_config::Client) -> Self {
+        Self { base: OnceCell::from(config), config_client: Some(client), ..Self::default() }
+    }
+
+    fn scope_of(&self, config: SdkConfig, account_id: Option<String>) -> AwsScope {
+        match &self.config_client {
+            Some(client) => AwsScope { config, account_id, config_client: client.clone() },
+            None => AwsScope::new(config, account_id),
+        }
+    }
+
+    async fn base(&self) -> &SdkConfig {
+        self.base.get_or_init(|| aws_config::load_defaults(aws_config::BehaviorVersion::latest())).await
+    }
+
+    /// Access to `account_id`: the function's own credentials, or, when the rule runs centrally
+    /// (`ExecutionRoleName` set), that role in the event's account. Cached per account and role.
+    pub async fn scope(
+        &self,
+        account_id: Option<&str>,
+        execution_role_name: Option<&str>,
+        partition: &str,
+    ) -> AwsScope {
+        let base = self.base().await;
+        let (Some(account), Some(role)) = (account_id, execution_role_name) else {
+            return self.scope_of(base.clone(), account_id.map(str::to_owned));
+        };
+        let role_arn = format!("arn:{partition}:iam::{account}:role/{role}");
+        if let Some(config) = self.assumed.lock().expect("cache lock").get(&role_arn) {
+            return self.scope_of(config.clone(), Some(account.to_owned()));
+        }
+        let provider =
+            AssumeRoleProvider::builder(&role_arn).session_name("custos-rule").configure(base).build().await;
+        let config = base.to_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build();
+        self.assumed.lock().expect("cache lock").insert(role_arn, config.clone());
+        self.scope_of(config, Some(account.to_owned()))
+    }
+}
+
+/// The partition of a rule ARN (`arn:aws-cn:config:...` -> `aws-cn`); `aws` when unknown.
+pub fn partition_of(arn: Option<&str>) -> &str {
+    arn.and_then(|a| a.split(':').nth(1)).filter(|p| !p.is_empty()).unwrap_or("aws")
+}
+
+/// Fetches the current item of an oversized notification: `GetResourceConfigHistory(limit=1)`.
+pub async fn latest_item(
+    client: &aws_sdk_config::Client,
+    key: &ResourceKey,
+) -> Result<ConfigurationItem, RuleError> {
+    let out = client
+        .get_resource_config_history()
+        .resource_type(ResourceType::from(key.resource_type.as_str()))
+        .resource_id(&key.resource_id)
+        .limit(1)
+        .send()
+        .await
+        .map_err(|e| RuleError::aws("GetResourceConfigHistory", e))?;
+    let item = out.configuration_items().first().ok_or_else(|| RuleError::Aws {
+        operation: "GetResourceConfigHistory",
+        message: format!("no configuration item recorded for {key}"),
+    })?;
+    item_from_history(item).map_err(|source| RuleError::Item { resource: key.to_string(), source })
+}
+
+/// A `GetResourceConfigHistory` item, through the same JSON normalisation as every other shape.
+pub fn item_from_history(item: &config_types::ConfigurationItem) -> Result<ConfigurationItem, crate::item::ItemError> {
+    let mut wire = api_fields(ApiFields {
+        account_id: item.account_id(),
+        arn: item.arn(),
+        resource_type: item.resource_type().map(ResourceType::as_str),
+        resource_id: item.resource_id(),
+        resource_name: item.resource_name(),
+        region: item.aws_region(),
+        availability_zone: item.availability_zone(),
+        capture_time: item.configuration_item_capture_time(),
+        status: item.configuration_item_status().map(config_types::ConfigurationItemStatus::as_str),
+        configuration: item.configuration(),
+        supplementary: item.supplementary_configuration(),
+    });
+    if let Some(tags) = item.tags() {
+        wire.insert("tags".into(), json!(tags.iter().collect::<BTreeMap<_, _>>()));
+    }
+    ConfigurationItem::from_json(Value::Object(wire))
+}
+
+/// A `BatchGetResourceConfig` item (no tags in this shape).
+pub fn item_from_batch(item: &config_types::BaseConfigurationItem) -> Result<ConfigurationItem, crate::item::ItemError> {
+    let wire = api_fields(ApiFields {
+        account_id: item.account_id(),
+        arn: item.arn(),
+        resource_type: item.resource_type().map(ResourceType::as_str),
+        resource_id: item.resource_id(),
+        resource_name: item.resource_name(),
+        region: item.aws_region(),
+        availability_zone: item.availability_zone(),
+        capture_time: item.configuration_item_capture_time(),
+        status: item.configuration_item_status().map(config_types::ConfigurationItemStatus::as_str),
+        configuration: item.configuration(),
+        supplementary: item.supplementary_configuration(),
+    });
+    ConfigurationItem::from_json(Value::Object(wire))
+}
+
+struct ApiFields<'a> {
+    account_id: Option<&'a str>,
+    arn: Option<&'a str>,
+    resource_type: Option<&'a str>,
+    resource_id: Option<&'a str>,
+    resource_name: Option<&'a str>,
+    region: Option<&'a str>,
+    availability_zone: Option<&'a str>,
+    capture_time: Option<&'a aws_smithy_types::DateTime>,
+    status: Option<&'a str>,
+    configuration: Option<&'a str>,
+    supplementary: Option<&'a std::collections::HashMap<String, String>>,
+}
+
+fn api_fields(f: ApiFields<'_>) -> Map<String, Value> {
+    let mut wire = Map::new();
+    let mut put = |name: &str, value: Option<&str>| {
+        if let Some(v) = value {
+            wire.insert(name.to_owned(), Value::String(v.to_owned()));
+        }
+    };
+    put("accountId", f.account_id);
+    put("arn", f.arn);
+    put("resourceType", f.resource_type);
+    put("resourceId", f.resource_id);
+    put("resourceName", f.resource_name);
+    put("awsRegion", f.region);
+    put("availabilityZone", f.availability_zone);
+    put("configurationItemStatus", f.status);
+    put("configuration", f.configuration);
+    if let Some(time) = f.capture_time.and_then(|t| t.fmt(Format::DateTime).ok()) {
+        wire.insert("configurationItemCaptureTime".into(), Value::String(time));
+    }
+    if let Some(supplementary) = f.supplementary {
+        wire.insert("supplementaryConfiguration".into(), json!(supplementary.iter().collect::<BTreeMap<_, _>>()));
+    }
+    wire
+}

@@ -1,0 +1,30 @@
+//! The rule SDK: everything AWS Config asks of a custom rule Lambda, written once.
+//!
+//! A rule author writes a pure function over a typed configuration item and typed parameters
+//! ([`Rule`]), or gathers facts at the edge and evaluates them purely ([`PeriodicRule`]). The SDK
+//! decodes the Config event, applies exemptions, handles deleted and out-of-scope resources,
+//! builds evaluations with the right `OrderingTimestamp`, and puts them in batches of 100.
+
+pub mod aws;
+pub mod compliance;
+pub mod decide;
+pub mod error;
+pub mod evaluation;
+pub mod event;
+pub mod exemption;
+pub mod item;
+pub mod meta;
+pub mod params;
+pub mod rule;
+pub mod runtime;
+pub mod sink;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use aws::AwsScope;
+pub use compliance::{Annotation, Compliance, Verdict};
+pub use error::RuleError;
+pub use evaluation::Evaluation;
+pub use item::{ConfigurationItem, Item, ResourceKey};
+pub use meta::RuleMeta;
+pub use rule::{Finding, PeriodicRule, Rule};

@@ -1,0 +1,193 @@
+//! `rule.toml`: the rule's metadata, read by the rule at run time and by the deployer.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A rule's metadata as written in its `rule.toml`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RuleMeta {
+    /// The crate, binary and Config rule name.
+    pub name: String,
+    pub description: String,
+    /// The resource types in the rule's scope (empty for a periodic rule over the account).
+    #[serde(default)]
+    pub resource_types: Vec<String>,
+    pub trigger: TriggerSpec,
+    /// Parameters, by the name Config passes them under.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, ParameterSpec>,
+    #[serde(default)]
+    pub remediation: Option<RemediationSpec>,
+    /// The IAM actions the rule and its remediation call, beyond what every rule needs.
+    #[serde(default)]
+    pub permissions: Permissions,
+}
+
+/// When Config invokes the rule.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TriggerSpec {
+    /// Invoked on configuration changes of `resource-types`.
+    #[serde(default)]
+    pub change: bool,
+    /// Invoked periodically at this `MaximumExecutionFrequency`.
+    #[serde(default)]
+    pub periodic: Option<Frequency>,
+}
+
+/// Config's `MaximumExecutionFrequency` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum Frequency {
+    #[serde(rename = "One_Hour")]
+    OneHour,
+    #[serde(rename = "Three_Hours")]
+    ThreeHours,
+    #[serde(rename = "Six_Hours")]
+    SixHours,
+    #[serde(rename = "Twelve_Hours")]
+    TwelveHours,
+    #[serde(rename = "TwentyFour_Hours")]
+    TwentyFourHours,
+}
+
+/// The kind of value a parameter holds. Config passes every value as a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ParameterType {
+    String,
+    /// Comma-separated list.
+    CommaList,
+    /// A JSON document in a string.
+    Json,
+    Number,
+    Boolean,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ParameterSpec {
+    #[serde(rename = "type")]
+    pub kind: ParameterType,
+    pub description: String,
+    /// Used when Config passes no value (or an empty one).
+    #[serde(default)]
+    pub default: Option<String>,
+    /// A valid value, shown in docs and used by the test that checks `rule.toml` against `Params`.
+    #[serde(default)]
+    pub example: Option<String>,
+    /// The only values accepted, when the parameter is an enumeration.
+    #[serde(default)]
+    pub allowed: Vec<String>,
+}
+
+/// Remediation as the deployer renders it (`AWS::Config::RemediationConfiguration`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RemediationSpec {
+    pub kind: RemediationKind,
+    /// SSM document: an AWS-owned one for `ssm`, the shipped invoke-Lambda one for `lambda`.
+    #[serde(default)]
+    pub document: Option<String>,
+    /// Document parameter -> value: `RESOURCE_ID`, `param:NAME` (a rule parameter) or a literal.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, String>,
+    #[serde(default)]
+    pub automatic: bool,
+    #[serde(default = "default_attempts")]
+    pub maximum_attempts: u32,
+    #[serde(default = "default_retry_seconds")]
+    pub retry_seconds: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RemediationKind {
+    /// An SSM Automation document run by Config's remediation.
+    Ssm,
+    /// A Rust remediation Lambda, reached through the shipped invoke-Lambda document.
+    Lambda,
+}
+
+fn default_attempts() -> u32 {
+    5
+}
+
+fn default_retry_seconds() -> u32 {
+    60
+}
+
+/// IAM actions beyond the ones every rule needs ([`Permissions::SDK_ACTIONS`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Permissions {
+    /// Actions the rule Lambda calls.
+    #[serde(default)]
+    pub rule: Vec<String>,
+    /// Actions the remediation calls.
+    #[serde(default)]
+    pub remediation: Vec<String>,
+}
+
+impl Permissions {
+    /// What the SDK itself calls for every rule: put results, expand oversized items, find stale
+    /// results of periodic rules.
+    pub const SDK_ACTIONS: [&'static str; 3] = [
+        "config:PutEvaluations",
+        "config:GetResourceConfigHistory",
+        "config:GetComplianceDetailsByConfigRule",
+    ];
+}
+
+/// Why `rule.toml` could not be read; the message carries line and column.
+#[derive(Debug, thiserror::Error)]
+#[error("rule.toml: {0}")]
+pub struct MetaError(#[from] toml::de::Error);
+
+impl RuleMeta {
+    pub fn from_toml(text: &str) -> Result<Self, MetaError> {
+        Ok(toml::from_str(text)?)
+    }
+
+    /// Whether `resource_type` is in the rule's scope.
+    pub fn covers(&self, resource_type: &str) -> bool {
+        self.resource_types.iter().any(|t| t == resource_type)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+name = "example"
+description = "An example."
+resource-types = ["AWS::S3::Bucket"]
+
+[trigger]
+change = true
+
+[parameters.mode]
+type = "string"
+description = "How strict."
+default = "strict"
+allowed = ["strict", "lax"]
+"#;
+
+    #[test]
+    fn reads_a_rule_toml() {
+        let meta = RuleMeta::from_toml(EXAMPLE).unwrap();
+        assert_eq!(meta.name, "example");
+        assert!(meta.covers("AWS::S3::Bucket"));
+        assert_eq!(meta.parameters["mode"].default.as_deref(), Some("strict"));
+    }
+
+    #[test]
+    fn a_misspelt_key_is_reported_with_its_line() {
+        let text = EXAMPLE.replace("resource-types", "resource-type");
+        let err = RuleMeta::from_toml(&text).unwrap_err().to_string();
+        assert!(err.contains("resource-type"), "{err}");
+        assert!(err.contains("line 4"), "{err}");
+    }
+}

@@ -1,0 +1,194 @@
+//! The entry point of every rule binary: the Lambda runtime in AWS, a local runner elsewhere.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Parser;
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::{Value, json};
+
+use crate::aws::{self, Edge};
+use crate::decide;
+use crate::error::RuleError;
+use crate::evaluation::Evaluation;
+use crate::event::{Invocation, Trigger};
+use crate::meta::RuleMeta;
+use crate::rule::{PeriodicRule, Rule};
+use crate::sink;
+
+/// Whether evaluations are put or only returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Put,
+    DryRun,
+}
+
+/// Runs a rule outside Lambda on a Config event file.
+#[derive(Debug, Parser)]
+#[command(about = "Run this Config rule on a Config Lambda event file.")]
+struct LocalArgs {
+    /// A Config rule Lambda event (JSON), as Config sends it.
+    #[arg(long, value_name = "FILE")]
+    event: PathBuf,
+    /// Print the evaluations as JSON and put nothing. Oversized and periodic events still read
+    /// from AWS.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// Handles one change-triggered invocation.
+pub async fn handle_change<R: Rule>(
+    rule: &R,
+    meta: &RuleMeta,
+    event: Value,
+    edge: &Edge,
+    mode: Mode,
+) -> Result<Vec<Evaluation>, RuleError> {
+    let invocation = Invocation::from_json(event)?;
+    let settings = decide::settings::<R::Params>(meta, &invocation)?;
+    let partition = aws::partition_of(invocation.config_rule_arn.as_deref());
+    let account = invocation.account_id.as_deref();
+    let item = match &invocation.trigger {
+        Trigger::Change(item) => (**item).clone(),
+        Trigger::Oversized(summary) => {
+            if decide::settled_without_rule(summary, invocation.event_left_scope).is_some() {
+                (**summary).clone()
+            } else {
+                let scope = edge.scope(account, settings.execution_role_name.as_deref(), partition).await;
+                aws::latest_item(scope.config_client(), &summary.key).await?
+            }
+        }
+        Trigger::Scheduled => {
+            return Err(RuleError::UnexpectedTrigger(
+                "this rule is change-triggered and got a ScheduledNotification",
+            ));
+        }
+    };
+    let evaluation =
+        decide::change(rule, meta, &settings, item, invocation.event_left_scope, invocation.notification_time)?;
+    tracing::info!(
+        rule = %meta.name,
+        resource_id = %evaluation.compliance_resource_id,
+        compliance = %evaluation.compliance_type,
+        "evaluated"
+    );
+    let evaluations = vec![evaluation];
+    if mode == Mode::Put {
+        let scope = edge.scope(account, settings.execution_role_name.as_deref(), partition).await;
+        sink::put_evaluations(scope.config_client(), &invocation.result_token, &evaluations).await?;
+    }
+    Ok(evaluations)
+}
+
+/// Handles one scheduled invocation of a periodic rule.
+pub async fn handle_periodic<R: PeriodicRule>(
+    rule: &R,
+    meta: &RuleMeta,
+    event: Value,
+    edge: &Edge,
+    mode: Mode,
+) -> Result<Vec<Evaluation>, RuleError> {
+    let invocation = Invocation::from_json(event)?;
+    let settings = decide::settings::<R::Params>(meta, &invocation)?;
+    if invocation.trigger != Trigger::Scheduled {
+        return Err(RuleError::UnexpectedTrigger(
+            "this rule is periodic and got a configuration change notification",
+        ));
+    }
+    let now = invocation.notification_time.ok_or(RuleError::MissingTime)?;
+    let partition = aws::partition_of(invocation.config_rule_arn.as_deref());
+    let scope = edge
+        .scope(invocation.account_id.as_deref(), settings.execution_role_name.as_deref(), partition)
+        .await;
+    let facts = rule.gather(&scope, &settings.params).await?;
+    let findings = rule.evaluate(&facts, &settings.params, now);
+    let rule_name = invocation.config_rule_name.as_deref().unwrap_or(&meta.name);
+    let client = scope.config_client();
+    let previous = sink::previously_evaluated(client, rule_name).await?;
+    let evaluations = decide::periodic(&meta.name, findings, &previous, &settings.registry, now);
+    tracing::info!(rule = %meta.name, evaluations = evaluations.len(), stale = previous.len(), "evaluated");
+    if mode == Mode::Put {
+        sink::put_evaluations(client, &invocation.result_token, &evaluations).await?;
+    }
+    Ok(evaluations)
+}
+
+fn summary(evaluations: &[Evaluation]) -> Value {
+    json!({ "evaluations": evaluations.len() })
+}
+
+fn in_lambda() -> bool {
+    #[expect(clippy::disallowed_methods, reason = "the entry point decides where it runs")]
+    let set = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    set && std::env::args_os().len() <= 1
+}
+
+/// Reads rule metadata embedded in the binary; a broken `rule.toml` cannot ship (tests read it).
+fn meta_or_exit(rule_toml: &str) -> RuleMeta {
+    RuleMeta::from_toml(rule_toml).unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        std::process::exit(2);
+    })
+}
+
+/// The entry point of a change-triggered rule binary.
+pub async fn run<R: Rule + Sync>(rule: R, rule_toml: &str) -> Result<(), lambda_runtime::Error> {
+    let meta = meta_or_exit(rule_toml);
+    let edge = Edge::from_env();
+    if in_lambda() {
+        lambda_runtime::tracing::init_default_subscriber();
+        let (rule, meta, edge) = (&rule, &meta, &edge);
+        return lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+            handle_change(rule, meta, event.payload, edge, Mode::Put).await.map(|e| summary(&e))
+        }))
+        .await;
+    }
+    let (event, mode) = local_event().unwrap_or_else(|e| fail(&e));
+    std::process::exit(report(handle_change(&rule, &meta, event, &edge, mode).await));
+}
+
+/// The entry point of a periodic rule binary.
+pub async fn run_periodic<R: PeriodicRule + Sync>(rule: R, rule_toml: &str) -> Result<(), lambda_runtime::Error> {
+    let meta = meta_or_exit(rule_toml);
+    let edge = Edge::from_env();
+    if in_lambda() {
+        lambda_runtime::tracing::init_default_subscriber();
+        let (rule, meta, edge) = (&rule, &meta, &edge);
+        return lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+            handle_periodic(rule, meta, event.payload, edge, Mode::Put).await.map(|e| summary(&e))
+        }))
+        .await;
+    }
+    let (event, mode) = local_event().unwrap_or_else(|e| fail(&e));
+    std::process::exit(report(handle_periodic(&rule, &meta, event, &edge, mode).await));
+}
+
+/// `--event FILE [--dry-run]`: reads the event, or says on stderr why it cannot.
+fn local_event() -> Result<(Value, Mode), String> {
+    let args = LocalArgs::parse();
+    let text = std::fs::read_to_string(&args.event)
+        .map_err(|e| format!("cannot read {}: {e}", args.event.display()))?;
+    let event = serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", args.event.display()))?;
+    Ok((event, if args.dry_run { Mode::DryRun } else { Mode::Put }))
+}
+
+/// Prints the evaluations as a JSON array on stdout, or the error on stderr; the exit status.
+fn report(result: Result<Vec<Evaluation>, RuleError>) -> i32 {
+    match result {
+        Ok(evaluations) => {
+            let out = serde_json::to_string_pretty(&evaluations).expect("evaluations serialise");
+            // A closed pipe (`| head`) is not an error worth reporting.
+            let _ = writeln!(std::io::stdout().lock(), "{out}");
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e} ({})", e.kind());
+            1
+        }
+    }
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(1);
+}
