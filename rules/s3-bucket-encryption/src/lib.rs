@@ -1,1 +1,140 @@
+//! # s3-bucket-encryption
+//!
+//! ## What it checks
+//! Every S3 bucket has default encryption. With `sseAlgorithm`, it must be that kind (SSE-S3
+//! `AES256`, SSE-KMS `aws:kms`, or DSSE-KMS `aws:kms:dsse`); with `kmsKeyArns`, the bucket's
+//! default KMS key must be one of the listed keys.
+//!
+//! ## Why it matters
+//! Objects written without an explicit encryption header get the bucket's default. A bucket
+//! without the required default leaves data encrypted with keys the organisation does not
+//! control, or audits that cannot show which key protects it.
+//!
+//! ## Reads
+//! `supplementaryConfiguration.ServerSideEncryptionConfiguration` of the `AWS::S3::Bucket`
+//! configuration item (an object in change notifications, a JSON string in the API shapes).
 
+use config_rule_sdk::params::CommaList;
+use config_rule_sdk::{Item, Rule, Verdict};
+use serde::Deserialize;
+
+/// The rule's metadata, shared with the deployer.
+pub const RULE_TOML: &str = include_str!("../rule.toml");
+
+pub struct S3BucketEncryption;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    #[serde(rename = "sseAlgorithm", default)]
+    pub sse_algorithm: Option<String>,
+    #[serde(rename = "kmsKeyArns", default)]
+    pub kms_key_arns: Option<CommaList>,
+}
+
+/// The bucket configuration; the rule reads only the supplementary encryption settings.
+#[derive(Debug, Deserialize)]
+pub struct Bucket {}
+
+/// `ServerSideEncryptionConfiguration` as Config records it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EncryptionConfiguration {
+    #[serde(default)]
+    pub rules: Vec<EncryptionRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EncryptionRule {
+    pub apply_server_side_encryption_by_default: Option<EncryptionDefault>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EncryptionDefault {
+    pub sse_algorithm: String,
+    #[serde(rename = "kmsMasterKeyID", default)]
+    pub kms_master_key_id: Option<String>,
+}
+
+const SUPPLEMENTARY_KEY: &str = "ServerSideEncryptionConfiguration";
+
+impl Rule for S3BucketEncryption {
+    type Params = Params;
+    type Resource = Bucket;
+
+    fn evaluate(&self, item: &Item<Bucket>, params: &Params) -> Verdict {
+        let configuration = match item.supplementary::<EncryptionConfiguration>(SUPPLEMENTARY_KEY) {
+            Ok(configuration) => configuration,
+            Err(e) => return Verdict::non_compliant(format!("default encryption cannot be read: {e}")),
+        };
+        let Some(default) = configuration
+            .iter()
+            .flat_map(|c| &c.rules)
+            .find_map(|r| r.apply_server_side_encryption_by_default.as_ref())
+        else {
+            return Verdict::non_compliant("bucket has no default encryption");
+        };
+        let algorithm = default.sse_algorithm.as_str();
+        if let Some(required) = params.sse_algorithm.as_deref().filter(|r| *r != algorithm) {
+            return Verdict::non_compliant(format!("default encryption is {algorithm}, required {required}"));
+        }
+        if let Some(allowed) = &params.kms_key_arns {
+            match default.kms_master_key_id.as_deref() {
+                Some(key) if allowed.0.iter().any(|a| same_key(a, key)) => {}
+                Some(key) => {
+                    return Verdict::non_compliant(format!(
+                        "default encryption {algorithm} uses key {key}, not one of the allowed keys"
+                    ));
+                }
+                None => {
+                    return Verdict::non_compliant(format!(
+                        "default encryption {algorithm} uses no customer managed key; one of the allowed keys is required"
+                    ));
+                }
+            }
+        }
+        match &default.kms_master_key_id {
+            Some(key) => Verdict::compliant().because(format!("default encryption {algorithm} with key {key}")),
+            None => Verdict::compliant().because(format!("default encryption {algorithm}")),
+        }
+    }
+}
+
+/// An allowed key ARN matches the bucket's key given as the same ARN or as the bare key id.
+fn same_key(allowed_arn: &str, bucket_key: &str) -> bool {
+    allowed_arn == bucket_key || allowed_arn.strip_suffix(bucket_key).is_some_and(|rest| rest.ends_with(":key/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use config_rule_sdk::{RuleMeta, testing};
+
+    fn meta() -> RuleMeta {
+        RuleMeta::from_toml(RULE_TOML).expect("rule.toml is valid")
+    }
+
+    #[test]
+    fn fixtures() {
+        let meta = meta();
+        insta::glob!("../fixtures", "*.json", |path| {
+            insta::assert_yaml_snapshot!(testing::check_file(&S3BucketEncryption, &meta, path));
+        });
+    }
+
+    #[test]
+    fn rule_toml_and_params_agree() {
+        testing::check_params_agree::<Params>(&meta());
+    }
+
+    #[test]
+    fn a_key_matches_by_arn_or_bare_id_only() {
+        let arn = "arn:aws:kms:us-east-1:123456789012:key/1111";
+        assert!(same_key(arn, arn));
+        assert!(same_key(arn, "1111"));
+        assert!(!same_key(arn, "111"));
+        assert!(!same_key(arn, "arn:aws:kms:us-east-1:123456789012:key/2222"));
+    }
+}

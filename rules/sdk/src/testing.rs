@@ -1,0 +1,139 @@
+//! Fixture harness for rule crates (`features = ["testing"]` in dev-dependencies).
+//!
+//! A fixture is one case a reviewer can read on its own:
+//! `{"name": "...", "expect": "NON_COMPLIANT", "params": {...}, "configurationItem": {...}}`.
+//! It is wrapped in the Config Lambda event AWS sends and run through the same decoding and
+//! decision path as production (`decide::settings` + `decide::change`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::decide;
+use crate::evaluation::Evaluation;
+use crate::event::{Invocation, Trigger};
+use crate::meta::RuleMeta;
+use crate::params;
+use crate::rule::Rule;
+
+/// What a fixture expects: a compliance value, or `error` (the invocation fails).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Expect {
+    Compliant,
+    NonCompliant,
+    NotApplicable,
+    #[serde(rename = "error")]
+    Error,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Fixture {
+    pub name: String,
+    pub expect: Expect,
+    /// Text the annotation (or the error) must contain.
+    #[serde(default)]
+    pub annotation_contains: Option<String>,
+    /// `ruleParameters` as Config would pass them (strings).
+    #[serde(default)]
+    pub params: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub event_left_scope: bool,
+    /// The event's notion of "now" (exemption expiry); defaults to a fixed date.
+    #[serde(default = "default_notification_time")]
+    pub notification_creation_time: String,
+    pub configuration_item: Value,
+}
+
+fn default_notification_time() -> String {
+    "2026-06-01T12:00:00.000Z".to_owned()
+}
+
+/// The result of running a fixture, for snapshots.
+#[derive(Debug, Serialize)]
+pub struct Outcome {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<Evaluation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Fixture {
+    /// The Config Lambda event this fixture stands for.
+    pub fn event(&self, rule_name: &str) -> Value {
+        let invoking = json!({
+            "configurationItem": self.configuration_item,
+            "notificationCreationTime": self.notification_creation_time,
+            "messageType": "ConfigurationItemChangeNotification",
+            "recordVersion": "1.3",
+        });
+        json!({
+            "invokingEvent": invoking.to_string(),
+            "ruleParameters": Value::Object(self.params.clone().into_iter().collect()).to_string(),
+            "resultToken": "TESTMODE",
+            "eventLeftScope": self.event_left_scope,
+            "executionRoleArn": "arn:aws:iam::123456789012:role/config-role",
+            "configRuleArn": format!("arn:aws:config:us-east-1:123456789012:config-rule/{rule_name}"),
+            "configRuleName": rule_name,
+            "accountId": "123456789012",
+            "version": "1.0",
+        })
+    }
+}
+
+/// Runs one fixture through the production decision path.
+pub fn run<R: Rule>(rule: &R, meta: &RuleMeta, fixture: &Fixture) -> Result<Evaluation, crate::RuleError> {
+    let invocation = Invocation::from_json(fixture.event(&meta.name))?;
+    let settings = decide::settings::<R::Params>(meta, &invocation)?;
+    let Trigger::Change(item) = invocation.trigger else {
+        unreachable!("fixtures are change notifications")
+    };
+    decide::change(rule, meta, &settings, *item, invocation.event_left_scope, invocation.notification_time)
+}
+
+/// Loads the fixture at `path`, runs it, asserts its expectation, and returns the outcome.
+pub fn check_file<R: Rule>(rule: &R, meta: &RuleMeta, path: &Path) -> Outcome {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let fixture: Fixture =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not a fixture: {e}", path.display()));
+    let result = run(rule, meta, &fixture);
+    let (got, text) = match &result {
+        Ok(e) => (
+            match e.compliance_type {
+                crate::Compliance::Compliant => Expect::Compliant,
+                crate::Compliance::NonCompliant => Expect::NonCompliant,
+                crate::Compliance::NotApplicable => Expect::NotApplicable,
+            },
+            e.annotation.as_ref().map(|a| a.as_str().to_owned()).unwrap_or_default(),
+        ),
+        Err(err) => (Expect::Error, err.to_string()),
+    };
+    assert_eq!(got, fixture.expect, "fixture {:?} ({}): {text}", fixture.name, path.display());
+    if let Some(want) = &fixture.annotation_contains {
+        assert!(text.contains(want.as_str()), "fixture {:?}: {text:?} does not contain {want:?}", fixture.name);
+    }
+    match result {
+        Ok(evaluation) => Outcome { name: fixture.name, evaluation: Some(evaluation), error: None },
+        Err(err) => Outcome { name: fixture.name, evaluation: None, error: Some(format!("{}: {err}", err.kind())) },
+    }
+}
+
+/// Checks that `rule.toml` and `P` agree: every declared parameter, given its example (or
+/// default), decodes into `P`, and `P` needs nothing `rule.toml` does not declare.
+pub fn check_params_agree<P: DeserializeOwned>(meta: &RuleMeta) {
+    let mut given = BTreeMap::new();
+    for (name, spec) in &meta.parameters {
+        let value = spec.example.as_ref().or(spec.default.as_ref()).unwrap_or_else(|| {
+            panic!("rule.toml: parameter `{name}` needs an `example` or a `default`")
+        });
+        given.insert(name.clone(), Value::String(value.clone()));
+    }
+    if let Err(e) = params::decode::<P>(meta, &given) {
+        panic!("rule.toml and Params disagree: {e}");
+    }
+}
