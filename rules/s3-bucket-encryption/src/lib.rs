@@ -67,7 +67,9 @@ impl Rule for S3BucketEncryption {
     fn evaluate(&self, item: &Item<Bucket>, params: &Params) -> Verdict {
         let configuration = match item.supplementary::<EncryptionConfiguration>(SUPPLEMENTARY_KEY) {
             Ok(configuration) => configuration,
-            Err(e) => return Verdict::non_compliant(format!("default encryption cannot be read: {e}")),
+            Err(e) => {
+                return Verdict::non_compliant(format!("default encryption cannot be read: {e}"));
+            }
         };
         let Some(default) = configuration
             .iter()
@@ -78,7 +80,9 @@ impl Rule for S3BucketEncryption {
         };
         let algorithm = default.sse_algorithm.as_str();
         if let Some(required) = params.sse_algorithm.as_deref().filter(|r| *r != algorithm) {
-            return Verdict::non_compliant(format!("default encryption is {algorithm}, required {required}"));
+            return Verdict::non_compliant(format!(
+                "default encryption is {algorithm}, required {required}"
+            ));
         }
         if let Some(allowed) = &params.kms_key_arns {
             match default.kms_master_key_id.as_deref() {
@@ -96,7 +100,8 @@ impl Rule for S3BucketEncryption {
             }
         }
         match &default.kms_master_key_id {
-            Some(key) => Verdict::compliant().because(format!("default encryption {algorithm} with key {key}")),
+            Some(key) => Verdict::compliant()
+                .because(format!("default encryption {algorithm} with key {key}")),
             None => Verdict::compliant().because(format!("default encryption {algorithm}")),
         }
     }
@@ -104,7 +109,10 @@ impl Rule for S3BucketEncryption {
 
 /// An allowed key ARN matches the bucket's key given as the same ARN or as the bare key id.
 fn same_key(allowed_arn: &str, bucket_key: &str) -> bool {
-    allowed_arn == bucket_key || allowed_arn.strip_suffix(bucket_key).is_some_and(|rest| rest.ends_with(":key/"))
+    allowed_arn == bucket_key
+        || allowed_arn
+            .strip_suffix(bucket_key)
+            .is_some_and(|rest| rest.ends_with(":key/"))
 }
 
 #[cfg(test)]
@@ -135,6 +143,9 @@ mod tests {
         assert!(same_key(arn, arn));
         assert!(same_key(arn, "1111"));
         assert!(!same_key(arn, "111"));
-        assert!(!same_key(arn, "arn:aws:kms:us-east-1:123456789012:key/2222"));
+        assert!(!same_key(
+            arn,
+            "arn:aws:kms:us-east-1:123456789012:key/2222"
+        ));
     }
 }

@@ -6,7 +6,9 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 fn run(event: &str) -> Output {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("events").join(event);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("events")
+        .join(event);
     Command::new(env!("CARGO_BIN_EXE_s3-bucket-encryption"))
         .args(["--event", path.to_str().unwrap(), "--dry-run"])
         // A dry run of a change event must not need AWS at all.
@@ -19,7 +21,11 @@ fn run(event: &str) -> Output {
 fn evaluations(event: &str) -> Vec<Value> {
     let out = run(event);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{event}: exit {:?}, stderr: {stderr}", out.status.code());
+    assert!(
+        out.status.success(),
+        "{event}: exit {:?}, stderr: {stderr}",
+        out.status.code()
+    );
     serde_json::from_slice(&out.stdout).expect("stdout is a JSON array of evaluations")
 }
 
@@ -48,11 +54,17 @@ fn aes256_kms_with_key_and_string_shaped_encryption_are_compliant() {
             "change-kms-with-key.json",
             "default encryption aws:kms with key arn:aws:kms:us-east-1:123456789012:key/1111aaaa-2222-bbbb-3333-cccc4444dddd",
         ),
-        ("change-encryption-as-string.json", "default encryption aws:kms with key"),
+        (
+            "change-encryption-as-string.json",
+            "default encryption aws:kms with key",
+        ),
     ] {
         let e = only(event);
         assert_eq!(e["ComplianceType"], "COMPLIANT", "{event}");
-        assert!(e["Annotation"].as_str().unwrap().starts_with(annotation), "{event}: {e}");
+        assert!(
+            e["Annotation"].as_str().unwrap().starts_with(annotation),
+            "{event}: {e}"
+        );
     }
 }
 
@@ -66,7 +78,10 @@ fn failure(event: &str) -> String {
     let out = run(event);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "{event}: stderr: {stderr}");
-    assert!(out.stdout.is_empty(), "{event}: nothing is printed as a result");
+    assert!(
+        out.stdout.is_empty(),
+        "{event}: nothing is printed as a result"
+    );
     assert!(!stderr.contains("panicked"), "{event}: {stderr}");
     assert!(stderr.starts_with("error: "), "{event}: {stderr}");
     stderr
@@ -81,9 +96,15 @@ fn a_truncated_event_is_a_clean_error() {
 #[test]
 fn unknown_and_invalid_parameters_are_named() {
     let unknown = failure("unknown-parameter.json");
-    assert!(unknown.contains("invalid parameter `encryption`"), "{unknown}");
+    assert!(
+        unknown.contains("invalid parameter `encryption`"),
+        "{unknown}"
+    );
     let invalid = failure("invalid-parameter.json");
-    assert!(invalid.contains("invalid parameter `sseAlgorithm`: `rot13` is not one of"), "{invalid}");
+    assert!(
+        invalid.contains("invalid parameter `sseAlgorithm`: `rot13` is not one of"),
+        "{invalid}"
+    );
 }
 
 #[test]

@@ -25,7 +25,11 @@ pub struct AwsScope {
 impl AwsScope {
     pub fn new(config: SdkConfig, account_id: Option<String>) -> Self {
         let config_client = aws_sdk_config::Client::new(&config);
-        Self { config, account_id, config_client }
+        Self {
+            config,
+            account_id,
+            config_client,
+        }
     }
 
     pub fn config(&self) -> &SdkConfig {
@@ -61,23 +65,36 @@ impl Edge {
 
     /// A given configuration, for tests and local runs.
     pub fn from_config(config: SdkConfig) -> Self {
-        Self { base: OnceCell::from(config), ..Self::default() }
+        Self {
+            base: OnceCell::from(config),
+            ..Self::default()
+        }
     }
 
     /// A given configuration, with `client` as the Config client of every scope.
     pub fn with_config_client(config: SdkConfig, client: aws_sdk_config::Client) -> Self {
-        Self { base: OnceCell::from(config), config_client: Some(client), ..Self::default() }
+        Self {
+            base: OnceCell::from(config),
+            config_client: Some(client),
+            ..Self::default()
+        }
     }
 
     fn scope_of(&self, config: SdkConfig, account_id: Option<String>) -> AwsScope {
         match &self.config_client {
-            Some(client) => AwsScope { config, account_id, config_client: client.clone() },
+            Some(client) => AwsScope {
+                config,
+                account_id,
+                config_client: client.clone(),
+            },
             None => AwsScope::new(config, account_id),
         }
     }
 
     async fn base(&self) -> &SdkConfig {
-        self.base.get_or_init(|| aws_config::load_defaults(aws_config::BehaviorVersion::latest())).await
+        self.base
+            .get_or_init(|| aws_config::load_defaults(aws_config::BehaviorVersion::latest()))
+            .await
     }
 
     /// Access to `account_id`: the function's own credentials, or, when the rule runs centrally
@@ -96,17 +113,28 @@ impl Edge {
         if let Some(config) = self.assumed.lock().expect("cache lock").get(&role_arn) {
             return self.scope_of(config.clone(), Some(account.to_owned()));
         }
-        let provider =
-            AssumeRoleProvider::builder(&role_arn).session_name("custos-rule").configure(base).build().await;
-        let config = base.to_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build();
-        self.assumed.lock().expect("cache lock").insert(role_arn, config.clone());
+        let provider = AssumeRoleProvider::builder(&role_arn)
+            .session_name("custos-rule")
+            .configure(base)
+            .build()
+            .await;
+        let config = base
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(provider))
+            .build();
+        self.assumed
+            .lock()
+            .expect("cache lock")
+            .insert(role_arn, config.clone());
         self.scope_of(config, Some(account.to_owned()))
     }
 }
 
 /// The partition of a rule ARN (`arn:aws-cn:config:...` -> `aws-cn`); `aws` when unknown.
 pub fn partition_of(arn: Option<&str>) -> &str {
-    arn.and_then(|a| a.split(':').nth(1)).filter(|p| !p.is_empty()).unwrap_or("aws")
+    arn.and_then(|a| a.split(':').nth(1))
+        .filter(|p| !p.is_empty())
+        .unwrap_or("aws")
 }
 
 /// Fetches the current item of an oversized notification: `GetResourceConfigHistory(limit=1)`.
@@ -122,15 +150,23 @@ pub async fn latest_item(
         .send()
         .await
         .map_err(|e| RuleError::aws("GetResourceConfigHistory", e))?;
-    let item = out.configuration_items().first().ok_or_else(|| RuleError::Aws {
-        operation: "GetResourceConfigHistory",
-        message: format!("no configuration item recorded for {key}"),
-    })?;
-    item_from_history(item).map_err(|source| RuleError::Item { resource: key.to_string(), source })
+    let item = out
+        .configuration_items()
+        .first()
+        .ok_or_else(|| RuleError::Aws {
+            operation: "GetResourceConfigHistory",
+            message: format!("no configuration item recorded for {key}"),
+        })?;
+    item_from_history(item).map_err(|source| RuleError::Item {
+        resource: key.to_string(),
+        source,
+    })
 }
 
 /// A `GetResourceConfigHistory` item, through the same JSON normalisation as every other shape.
-pub fn item_from_history(item: &config_types::ConfigurationItem) -> Result<ConfigurationItem, crate::item::ItemError> {
+pub fn item_from_history(
+    item: &config_types::ConfigurationItem,
+) -> Result<ConfigurationItem, crate::item::ItemError> {
     let mut wire = api_fields(ApiFields {
         account_id: item.account_id(),
         arn: item.arn(),
@@ -140,18 +176,25 @@ pub fn item_from_history(item: &config_types::ConfigurationItem) -> Result<Confi
         region: item.aws_region(),
         availability_zone: item.availability_zone(),
         capture_time: item.configuration_item_capture_time(),
-        status: item.configuration_item_status().map(config_types::ConfigurationItemStatus::as_str),
+        status: item
+            .configuration_item_status()
+            .map(config_types::ConfigurationItemStatus::as_str),
         configuration: item.configuration(),
         supplementary: item.supplementary_configuration(),
     });
     if let Some(tags) = item.tags() {
-        wire.insert("tags".into(), json!(tags.iter().collect::<BTreeMap<_, _>>()));
+        wire.insert(
+            "tags".into(),
+            json!(tags.iter().collect::<BTreeMap<_, _>>()),
+        );
     }
     ConfigurationItem::from_json(Value::Object(wire))
 }
 
 /// A `BatchGetResourceConfig` item (no tags in this shape).
-pub fn item_from_batch(item: &config_types::BaseConfigurationItem) -> Result<ConfigurationItem, crate::item::ItemError> {
+pub fn item_from_batch(
+    item: &config_types::BaseConfigurationItem,
+) -> Result<ConfigurationItem, crate::item::ItemError> {
     let wire = api_fields(ApiFields {
         account_id: item.account_id(),
         arn: item.arn(),
@@ -161,13 +204,16 @@ pub fn item_from_batch(item: &config_types::BaseConfigurationItem) -> Result<Con
         region: item.aws_region(),
         availability_zone: item.availability_zone(),
         capture_time: item.configuration_item_capture_time(),
-        status: item.configuration_item_status().map(config_types::ConfigurationItemStatus::as_str),
+        status: item
+            .configuration_item_status()
+            .map(config_types::ConfigurationItemStatus::as_str),
         configuration: item.configuration(),
         supplementary: item.supplementary_configuration(),
     });
     ConfigurationItem::from_json(Value::Object(wire))
 }
 
+#[derive(Clone, Copy)]
 struct ApiFields<'a> {
     account_id: Option<&'a str>,
     arn: Option<&'a str>,
@@ -202,7 +248,10 @@ fn api_fields(f: ApiFields<'_>) -> Map<String, Value> {
         wire.insert("configurationItemCaptureTime".into(), Value::String(time));
     }
     if let Some(supplementary) = f.supplementary {
-        wire.insert("supplementaryConfiguration".into(), json!(supplementary.iter().collect::<BTreeMap<_, _>>()));
+        wire.insert(
+            "supplementaryConfiguration".into(),
+            json!(supplementary.iter().collect::<BTreeMap<_, _>>()),
+        );
     }
     wire
 }

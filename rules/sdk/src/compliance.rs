@@ -44,13 +44,11 @@ impl Annotation {
     /// Builds an annotation, cutting it to 256 characters (ending in `…` when cut).
     pub fn new(text: impl Into<String>) -> Self {
         let text = text.into();
-        match text.char_indices().nth(Self::MAX_CHARS) {
-            None => Self(text),
-            Some(_) => {
-                let keep: String = text.chars().take(Self::MAX_CHARS - 1).collect();
-                Self(keep + "…")
-            }
+        if text.char_indices().nth(Self::MAX_CHARS).is_none() {
+            return Self(text);
         }
+        let keep: String = text.chars().take(Self::MAX_CHARS - 1).collect();
+        Self(keep + "…")
     }
 
     pub fn as_str(&self) -> &str {
@@ -73,15 +71,24 @@ pub struct Verdict {
 
 impl Verdict {
     pub fn compliant() -> Self {
-        Self { compliance: Compliance::Compliant, annotation: None }
+        Self {
+            compliance: Compliance::Compliant,
+            annotation: None,
+        }
     }
 
     pub fn non_compliant(why: impl Into<String>) -> Self {
-        Self { compliance: Compliance::NonCompliant, annotation: Some(Annotation::new(why)) }
+        Self {
+            compliance: Compliance::NonCompliant,
+            annotation: Some(Annotation::new(why)),
+        }
     }
 
     pub fn not_applicable(why: impl Into<String>) -> Self {
-        Self { compliance: Compliance::NotApplicable, annotation: Some(Annotation::new(why)) }
+        Self {
+            compliance: Compliance::NotApplicable,
+            annotation: Some(Annotation::new(why)),
+        }
     }
 
     /// Adds or replaces the annotation.
@@ -110,7 +117,10 @@ mod tests {
 
     #[test]
     fn short_annotations_are_kept_whole() {
-        assert_eq!(Annotation::new("bucket has no encryption").as_str(), "bucket has no encryption");
+        assert_eq!(
+            Annotation::new("bucket has no encryption").as_str(),
+            "bucket has no encryption"
+        );
     }
 
     #[test]
@@ -128,7 +138,10 @@ mod tests {
 
     #[test]
     fn compliance_uses_the_wire_names() {
-        assert_eq!(serde_json::to_string(&Compliance::NonCompliant).unwrap(), "\"NON_COMPLIANT\"");
+        assert_eq!(
+            serde_json::to_string(&Compliance::NonCompliant).unwrap(),
+            "\"NON_COMPLIANT\""
+        );
         assert_eq!(Compliance::NotApplicable.to_string(), "NOT_APPLICABLE");
     }
 

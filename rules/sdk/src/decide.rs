@@ -28,7 +28,12 @@ pub fn settings<P: serde::de::DeserializeOwned>(
     invocation: &Invocation,
 ) -> Result<Settings<P>, RuleError> {
     let raw = RawParameters::split(&invocation.parameters);
-    let registry = raw.exemptions.as_deref().map(Registry::parse).transpose()?.unwrap_or_default();
+    let registry = raw
+        .exemptions
+        .as_deref()
+        .map(Registry::parse)
+        .transpose()?
+        .unwrap_or_default();
     Ok(Settings {
         params: params::decode(meta, &raw.rule)?,
         registry,
@@ -45,9 +50,9 @@ pub fn settled_without_rule(item: &ConfigurationItem, event_left_scope: bool) ->
         ItemStatus::ResourceDeleted | ItemStatus::ResourceDeletedNotRecorded => {
             Some(Verdict::not_applicable("resource was deleted"))
         }
-        ItemStatus::ResourceNotRecorded => {
-            Some(Verdict::not_applicable("Config does not record this resource's configuration"))
-        }
+        ItemStatus::ResourceNotRecorded => Some(Verdict::not_applicable(
+            "Config does not record this resource's configuration",
+        )),
         _ => None,
     }
 }
@@ -62,7 +67,10 @@ pub fn change<R: Rule>(
     notification_time: Option<DateTime<Utc>>,
 ) -> Result<Evaluation, RuleError> {
     // Ordered by the item's capture time, so a late delivery never overwrites a newer result.
-    let ordering = item.capture_time.or(notification_time).ok_or(RuleError::MissingTime)?;
+    let ordering = item
+        .capture_time
+        .or(notification_time)
+        .ok_or(RuleError::MissingTime)?;
     let today = notification_time.unwrap_or(ordering).date_naive();
     let key = item.key.clone();
 
@@ -76,13 +84,30 @@ pub fn change<R: Rule>(
             scope: meta.resource_types.join(", "),
         });
     }
-    let note = match exemption::check(&meta.name, &key.resource_id, &item.tags, &settings.registry, today) {
-        Check::Active(e) => return Ok(Evaluation::new(key, Verdict::not_applicable(e.active_note()), ordering)),
+    let note = match exemption::check(
+        &meta.name,
+        &key.resource_id,
+        &item.tags,
+        &settings.registry,
+        today,
+    ) {
+        Check::Active(e) => {
+            return Ok(Evaluation::new(
+                key,
+                Verdict::not_applicable(e.active_note()),
+                ordering,
+            ));
+        }
         Check::Expired(e) => Some(e.expired_note()),
         Check::Malformed(note) => Some(note),
         Check::None => None,
     };
-    let item = item.decode::<R::Resource>().map_err(|source| RuleError::Item { resource: key.to_string(), source })?;
+    let item = item
+        .decode::<R::Resource>()
+        .map_err(|source| RuleError::Item {
+            resource: key.to_string(),
+            source,
+        })?;
     let verdict = rule.evaluate(&item, &settings.params);
     let verdict = match note {
         Some(note) => verdict.with_prefix(&note),
@@ -103,21 +128,32 @@ pub fn periodic(
     let today: NaiveDate = now.date_naive();
     let mut by_resource: BTreeMap<ResourceKey, Verdict> = BTreeMap::new();
     for finding in findings {
-        let verdict =
-            match exemption::check(rule_name, &finding.resource.resource_id, &finding.tags, registry, today) {
-                Check::Active(e) => Verdict::not_applicable(e.active_note()),
-                Check::Expired(e) => finding.verdict.with_prefix(&e.expired_note()),
-                Check::Malformed(note) => finding.verdict.with_prefix(&note),
-                Check::None => finding.verdict,
-            };
+        let verdict = match exemption::check(
+            rule_name,
+            &finding.resource.resource_id,
+            &finding.tags,
+            registry,
+            today,
+        ) {
+            Check::Active(e) => Verdict::not_applicable(e.active_note()),
+            Check::Expired(e) => finding.verdict.with_prefix(&e.expired_note()),
+            Check::Malformed(note) => finding.verdict.with_prefix(&note),
+            Check::None => finding.verdict,
+        };
         by_resource.entry(finding.resource).or_insert(verdict);
     }
-    let stale: Vec<ResourceKey> =
-        previously_evaluated.iter().filter(|k| !by_resource.contains_key(*k)).cloned().collect();
+    let stale: Vec<ResourceKey> = previously_evaluated
+        .iter()
+        .filter(|k| !by_resource.contains_key(*k))
+        .cloned()
+        .collect();
     for key in stale {
         by_resource.insert(key, Verdict::not_applicable("resource no longer exists"));
     }
-    by_resource.into_iter().map(|(key, verdict)| Evaluation::new(key, verdict, now)).collect()
+    by_resource
+        .into_iter()
+        .map(|(key, verdict)| Evaluation::new(key, verdict, now))
+        .collect()
 }
 
 #[cfg(test)]

@@ -59,6 +59,10 @@ pub enum EventError {
 
 #[derive(Deserialize)]
 #[serde(tag = "messageType")]
+#[expect(
+    clippy::enum_variant_names,
+    reason = "the variants are named as Config names the message types"
+)]
 enum WireInvokingEvent {
     #[serde(rename_all = "camelCase")]
     ConfigurationItemChangeNotification {
@@ -84,10 +88,14 @@ impl Invocation {
     pub fn from_json(raw: Value) -> Result<Self, EventError> {
         let envelope: ConfigEvent =
             serde_json::from_value(raw).map_err(|e| EventError::Envelope(e.to_string()))?;
-        let invoking = envelope.invoking_event.ok_or(EventError::Missing("invokingEvent"))?;
-        let result_token = envelope.result_token.ok_or(EventError::Missing("resultToken"))?;
-        let wire: WireInvokingEvent =
-            serde_json::from_str(&invoking).map_err(|e| EventError::InvokingEvent(e.to_string()))?;
+        let invoking = envelope
+            .invoking_event
+            .ok_or(EventError::Missing("invokingEvent"))?;
+        let result_token = envelope
+            .result_token
+            .ok_or(EventError::Missing("resultToken"))?;
+        let wire: WireInvokingEvent = serde_json::from_str(&invoking)
+            .map_err(|e| EventError::InvokingEvent(e.to_string()))?;
 
         let (trigger, time) = match wire {
             WireInvokingEvent::ConfigurationItemChangeNotification {
@@ -96,7 +104,10 @@ impl Invocation {
             } => {
                 let item = configuration_item
                     .ok_or(EventError::InvokingEvent("no `configurationItem`".into()))?;
-                (Trigger::Change(Box::new(item_from(item)?)), notification_creation_time)
+                (
+                    Trigger::Change(Box::new(item_from(item)?)),
+                    notification_creation_time,
+                )
             }
             WireInvokingEvent::OversizedConfigurationItemChangeNotification {
                 configuration_item_summary,
@@ -105,9 +116,9 @@ impl Invocation {
                 Trigger::Oversized(Box::new(item_from(configuration_item_summary)?)),
                 notification_creation_time,
             ),
-            WireInvokingEvent::ScheduledNotification { notification_creation_time } => {
-                (Trigger::Scheduled, notification_creation_time)
-            }
+            WireInvokingEvent::ScheduledNotification {
+                notification_creation_time,
+            } => (Trigger::Scheduled, notification_creation_time),
         };
         let notification_time = time.as_deref().map(parse_time).transpose()?;
 
@@ -125,8 +136,9 @@ impl Invocation {
     }
 
     /// Decodes the raw Lambda payload from text (a file, stdin).
-    pub fn from_str(text: &str) -> Result<Self, EventError> {
-        let raw: Value = serde_json::from_str(text).map_err(|e| EventError::Envelope(e.to_string()))?;
+    pub fn from_text(text: &str) -> Result<Self, EventError> {
+        let raw: Value =
+            serde_json::from_str(text).map_err(|e| EventError::Envelope(e.to_string()))?;
         Self::from_json(raw)
     }
 }
@@ -144,7 +156,9 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, EventError> {
 fn parse_parameters(text: Option<&str>) -> Result<BTreeMap<String, Value>, EventError> {
     match text.map(str::trim) {
         None | Some("") => Ok(BTreeMap::new()),
-        Some(text) => serde_json::from_str(text).map_err(|e| EventError::RuleParameters(e.to_string())),
+        Some(text) => {
+            serde_json::from_str(text).map_err(|e| EventError::RuleParameters(e.to_string()))
+        }
     }
 }
 

@@ -64,9 +64,10 @@ impl Exemption {
             let value = value.trim();
             match key.trim() {
                 "until" => {
-                    until = Some(NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
-                        format!("until=`{value}` is not a date (YYYY-MM-DD)")
-                    })?);
+                    until = Some(
+                        NaiveDate::parse_from_str(value, "%Y-%m-%d")
+                            .map_err(|_| format!("until=`{value}` is not a date (YYYY-MM-DD)"))?,
+                    );
                 }
                 "reason" if !value.is_empty() => reason = Some(value.to_owned()),
                 "owner" if !value.is_empty() => owner = Some(value.to_owned()),
@@ -95,17 +96,32 @@ impl Exemption {
     }
 
     fn owner_text(&self) -> String {
-        self.owner.as_ref().map(|o| format!(", owner {o}")).unwrap_or_default()
+        self.owner
+            .as_ref()
+            .map(|o| format!(", owner {o}"))
+            .unwrap_or_default()
     }
 
     /// The NOT_APPLICABLE annotation of an active exemption.
     pub fn active_note(&self) -> String {
-        format!("exempt until {} ({}{}): {}", self.until, self.source, self.owner_text(), self.reason)
+        format!(
+            "exempt until {} ({}{}): {}",
+            self.until,
+            self.source,
+            self.owner_text(),
+            self.reason
+        )
     }
 
     /// What an evaluation says when an exemption has run out.
     pub fn expired_note(&self) -> String {
-        format!("exemption expired {} ({}{}: {}), evaluated normally", self.until, self.source, self.owner_text(), self.reason)
+        format!(
+            "exemption expired {} ({}{}: {}), evaluated normally",
+            self.until,
+            self.source,
+            self.owner_text(),
+            self.reason
+        )
     }
 }
 
@@ -123,7 +139,10 @@ enum OneOrMany {
 impl Registry {
     /// Parses the `exemptions` parameter: `{"<resource id>": "<entry>" | ["<entry>", ...]}`.
     pub fn parse(text: &str) -> Result<Self, ParameterError> {
-        let problem = |problem: String| ParameterError { name: "exemptions".into(), problem };
+        let problem = |problem: String| ParameterError {
+            name: "exemptions".into(),
+            problem,
+        };
         let raw: BTreeMap<String, OneOrMany> = serde_json::from_str(text)
             .map_err(|e| problem(format!("expected {{\"<resource id>\": \"<entry>\"}}: {e}")))?;
         let mut registry = BTreeMap::new();
@@ -134,7 +153,10 @@ impl Registry {
             };
             let parsed = entries
                 .iter()
-                .map(|e| Exemption::parse(e, Source::Registry).map_err(|p| problem(format!("{resource}: {p}"))))
+                .map(|e| {
+                    Exemption::parse(e, Source::Registry)
+                        .map_err(|p| problem(format!("{resource}: {p}")))
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             registry.insert(resource, parsed);
         }
@@ -170,7 +192,11 @@ pub fn check(
         }
     }
     let relevant: Vec<Exemption> = found.into_iter().filter(|e| e.covers(rule)).collect();
-    if let Some(active) = relevant.iter().filter(|e| e.is_active(today)).max_by_key(|e| e.until) {
+    if let Some(active) = relevant
+        .iter()
+        .filter(|e| e.is_active(today))
+        .max_by_key(|e| e.until)
+    {
         return Check::Active(active.clone());
     }
     if let Some(expired) = relevant.into_iter().max_by_key(|e| e.until) {
@@ -194,30 +220,57 @@ mod tests {
     #[test]
     fn a_tag_for_this_rule_exempts_through_its_last_day() {
         let t = tags("s3-bucket-encryption;until=2027-01-31;reason=legacy data; owner=team-web");
-        let c = check("s3-bucket-encryption", "b", &t, &Registry::default(), day("2027-01-31"));
-        let Check::Active(e) = c else { panic!("expected active, got {c:?}") };
-        assert_eq!(e.active_note(), "exempt until 2027-01-31 (tag custos:exempt, owner team-web): legacy data");
+        let c = check(
+            "s3-bucket-encryption",
+            "b",
+            &t,
+            &Registry::default(),
+            day("2027-01-31"),
+        );
+        let Check::Active(e) = c else {
+            panic!("expected active, got {c:?}")
+        };
+        assert_eq!(
+            e.active_note(),
+            "exempt until 2027-01-31 (tag custos:exempt, owner team-web): legacy data"
+        );
     }
 
     #[test]
     fn an_expired_tag_is_ignored_and_said() {
         let t = tags("all ; until=2025-01-01 ; reason=migration");
         let c = check("any-rule", "b", &t, &Registry::default(), day("2025-01-02"));
-        let Check::Expired(e) = c else { panic!("expected expired, got {c:?}") };
+        let Check::Expired(e) = c else {
+            panic!("expected expired, got {c:?}")
+        };
         assert!(e.expired_note().starts_with("exemption expired 2025-01-01"));
     }
 
     #[test]
     fn a_tag_for_another_rule_does_not_exempt() {
         let t = tags("other-rule; until=2030-01-01; reason=x");
-        assert_eq!(check("s3-bucket-encryption", "b", &t, &Registry::default(), day("2026-01-01")), Check::None);
+        assert_eq!(
+            check(
+                "s3-bucket-encryption",
+                "b",
+                &t,
+                &Registry::default(),
+                day("2026-01-01")
+            ),
+            Check::None
+        );
     }
 
     #[test]
     fn a_malformed_tag_is_reported_not_fatal() {
         let t = tags("all; until=soon; reason=x");
         let c = check("r", "b", &t, &Registry::default(), day("2026-01-01"));
-        assert_eq!(c, Check::Malformed("ignored tag custos:exempt: until=`soon` is not a date (YYYY-MM-DD)".into()));
+        assert_eq!(
+            c,
+            Check::Malformed(
+                "ignored tag custos:exempt: until=`soon` is not a date (YYYY-MM-DD)".into()
+            )
+        );
     }
 
     #[test]
@@ -226,14 +279,26 @@ mod tests {
             Registry::parse(r#"{"bucket-a": ["r1; until=2026-12-31; reason=vendor"], "bucket-b": "all; until=2020-01-01; reason=old"}"#)
                 .unwrap();
         let none = BTreeMap::new();
-        assert!(matches!(check("r1", "bucket-a", &none, &registry, day("2026-06-01")), Check::Active(_)));
-        assert!(matches!(check("r1", "bucket-b", &none, &registry, day("2026-06-01")), Check::Expired(_)));
-        assert_eq!(check("r1", "bucket-c", &none, &registry, day("2026-06-01")), Check::None);
+        assert!(matches!(
+            check("r1", "bucket-a", &none, &registry, day("2026-06-01")),
+            Check::Active(_)
+        ));
+        assert!(matches!(
+            check("r1", "bucket-b", &none, &registry, day("2026-06-01")),
+            Check::Expired(_)
+        ));
+        assert_eq!(
+            check("r1", "bucket-c", &none, &registry, day("2026-06-01")),
+            Check::None
+        );
     }
 
     #[test]
     fn a_bad_registry_names_the_parameter_and_resource() {
         let err = Registry::parse(r#"{"bucket-a": "r1; reason=x"}"#).unwrap_err();
-        assert_eq!(err.to_string(), "invalid parameter `exemptions`: bucket-a: has no until=YYYY-MM-DD");
+        assert_eq!(
+            err.to_string(),
+            "invalid parameter `exemptions`: bucket-a: has no until=YYYY-MM-DD"
+        );
     }
 }

@@ -23,7 +23,10 @@ pub struct ResourceKey {
 
 impl ResourceKey {
     pub fn new(resource_type: impl Into<String>, resource_id: impl Into<String>) -> Self {
-        Self { resource_type: resource_type.into(), resource_id: resource_id.into() }
+        Self {
+            resource_type: resource_type.into(),
+            resource_id: resource_id.into(),
+        }
     }
 }
 
@@ -59,7 +62,10 @@ impl ItemStatus {
 
     /// Deleted resources are NOT_APPLICABLE whatever the rule says.
     pub fn is_deleted(&self) -> bool {
-        matches!(self, Self::ResourceDeleted | Self::ResourceDeletedNotRecorded)
+        matches!(
+            self,
+            Self::ResourceDeleted | Self::ResourceDeletedNotRecorded
+        )
     }
 }
 
@@ -132,7 +138,10 @@ impl ItemError {
             ("", i) => i.to_owned(),
             (p, i) => format!("{p}.{i}"),
         };
-        Self { path, message: err.inner().to_string() }
+        Self {
+            path,
+            message: err.inner().to_string(),
+        }
     }
 }
 
@@ -172,7 +181,9 @@ impl<C> ConfigurationItem<C> {
             None | Some(Value::Null) => Ok(None),
             Some(value) => serde_path_to_error::deserialize(value.clone())
                 .map(Some)
-                .map_err(|e| ItemError::from_path(&format!("supplementaryConfiguration.{name}"), &e)),
+                .map_err(|e| {
+                    ItemError::from_path(&format!("supplementaryConfiguration.{name}"), &e)
+                }),
         }
     }
 }
@@ -192,14 +203,20 @@ impl WireItem {
             })
             .collect();
         ConfigurationItem {
-            key: ResourceKey { resource_type: self.resource_type, resource_id: self.resource_id },
+            key: ResourceKey {
+                resource_type: self.resource_type,
+                resource_id: self.resource_id,
+            },
             resource_name: self.resource_name,
             arn: self.arn,
             account_id: self.account_id,
             region: self.aws_region,
             availability_zone: self.availability_zone,
             capture_time: self.configuration_item_capture_time,
-            status: self.configuration_item_status.as_deref().map_or(ItemStatus::Ok, ItemStatus::parse),
+            status: self
+                .configuration_item_status
+                .as_deref()
+                .map_or(ItemStatus::Ok, ItemStatus::parse),
             tags,
             supplementary: self
                 .supplementary_configuration
@@ -236,7 +253,9 @@ where
 }
 
 /// Capture times arrive as RFC 3339 text (notifications, the CLI) or epoch seconds (the API).
-fn timestamp<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+fn timestamp<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<DateTime<Utc>>, D::Error> {
     use serde::de::Error;
     match Option::<Value>::deserialize(deserializer)? {
         None | Some(Value::Null) => Ok(None),
@@ -244,8 +263,13 @@ fn timestamp<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<DateTi
             .map(|t| Some(t.with_timezone(&Utc)))
             .map_err(|e| D::Error::custom(format!("`{text}` is not an RFC 3339 time: {e}"))),
         Some(Value::Number(n)) => {
-            let seconds = n.as_f64().ok_or_else(|| D::Error::custom("capture time out of range"))?;
-            #[expect(clippy::cast_possible_truncation, reason = "millisecond precision is what Config keeps")]
+            let seconds = n
+                .as_f64()
+                .ok_or_else(|| D::Error::custom("capture time out of range"))?;
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "millisecond precision is what Config keeps"
+            )]
             let millis = (seconds * 1000.0).round() as i64;
             DateTime::from_timestamp_millis(millis)
                 .map(Some)
@@ -280,10 +304,19 @@ mod tests {
         assert_eq!(item.arn.as_deref(), Some("arn:aws:s3:::my-bucket"));
         assert_eq!(item.account_id.as_deref(), Some("123456789012"));
         assert_eq!(item.status, ItemStatus::ResourceDiscovered);
-        assert_eq!(item.capture_time.unwrap().to_rfc3339(), "2016-02-17T20:51:25.312+00:00");
+        assert_eq!(
+            item.capture_time.unwrap().to_rfc3339(),
+            "2016-02-17T20:51:25.312+00:00"
+        );
         assert_eq!(item.tags["team"], "web");
-        assert_eq!(item.supplementary["ServerSideEncryptionConfiguration"], json!({"rules": []}));
-        assert!(item.extra.contains_key("relatedEvents"), "unknown fields are kept");
+        assert_eq!(
+            item.supplementary["ServerSideEncryptionConfiguration"],
+            json!({"rules": []})
+        );
+        assert!(
+            item.extra.contains_key("relatedEvents"),
+            "unknown fields are kept"
+        );
     }
 
     #[test]
@@ -310,7 +343,10 @@ mod tests {
             "AES256"
         );
         assert_eq!(item.supplementary["IsRequesterPaysEnabled"], json!("false"));
-        assert_eq!(item.capture_time.unwrap().timestamp_millis(), 1_700_000_000_500);
+        assert_eq!(
+            item.capture_time.unwrap().timestamp_millis(),
+            1_700_000_000_500
+        );
         assert_eq!(item.account_id.as_deref(), Some("123456789012"));
     }
 
@@ -328,7 +364,8 @@ mod tests {
 
     #[test]
     fn a_missing_resource_id_is_named() {
-        let err = ConfigurationItem::from_json(json!({"resourceType": "AWS::S3::Bucket"})).unwrap_err();
+        let err =
+            ConfigurationItem::from_json(json!({"resourceType": "AWS::S3::Bucket"})).unwrap_err();
         assert!(err.to_string().contains("resourceId"), "{err}");
     }
 

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::str::FromStr;
 
-use serde::de::{DeserializeOwned, Deserializer, Error as _};
 use serde::Deserialize;
+use serde::de::{DeserializeOwned, Deserializer, Error as _};
 use serde_json::Value;
 
 use crate::meta::RuleMeta;
@@ -44,7 +44,9 @@ impl RawParameters {
                 continue;
             }
             match name.as_str() {
-                reserved::EXECUTION_ROLE_NAME => raw.execution_role_name = value.as_str().map(str::to_owned),
+                reserved::EXECUTION_ROLE_NAME => {
+                    raw.execution_role_name = value.as_str().map(str::to_owned)
+                }
                 reserved::EXEMPTIONS => raw.exemptions = Some(as_text(value)),
                 _ => {
                     raw.rule.insert(name.clone(), value.clone());
@@ -67,11 +69,15 @@ pub fn decode<P: DeserializeOwned>(
             let known: Vec<&str> = meta.parameters.keys().map(String::as_str).collect();
             return Err(ParameterError {
                 name: name.clone(),
-                problem: format!("not a parameter of {} (known: {})", meta.name, list_or_none(&known)),
+                problem: format!(
+                    "not a parameter of {} (known: {})",
+                    meta.name,
+                    list_or_none(&known)
+                ),
             });
         };
         let text = as_text(value);
-        if !spec.allowed.is_empty() && !spec.allowed.iter().any(|a| *a == text) {
+        if !spec.allowed.is_empty() && !spec.allowed.contains(&text) {
             return Err(ParameterError {
                 name: name.clone(),
                 problem: format!("`{text}` is not one of {}", spec.allowed.join(", ")),
@@ -85,8 +91,15 @@ pub fn decode<P: DeserializeOwned>(
         }
     }
     serde_path_to_error::deserialize(Value::Object(values)).map_err(|e| {
-        let name = e.path().iter().next().map_or_else(|| "(parameters)".to_owned(), ToString::to_string);
-        ParameterError { name, problem: e.into_inner().to_string() }
+        let name = e
+            .path()
+            .iter()
+            .next()
+            .map_or_else(|| "(parameters)".to_owned(), ToString::to_string);
+        ParameterError {
+            name,
+            problem: e.into_inner().to_string(),
+        }
     })
 }
 
@@ -98,7 +111,11 @@ fn as_text(value: &Value) -> String {
 }
 
 fn list_or_none(names: &[&str]) -> String {
-    if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
 }
 
 /// A comma-separated list parameter (`"a, b,c"`), empty items dropped.
@@ -109,7 +126,11 @@ impl<'de> Deserialize<'de> for CommaList {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
         Ok(Self(
-            text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+            text.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
         ))
     }
 }
@@ -121,7 +142,9 @@ pub struct Json<T>(pub T);
 impl<'de, T: DeserializeOwned> Deserialize<'de> for Json<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        serde_json::from_str(&text).map(Json).map_err(|e| D::Error::custom(format!("not the expected JSON: {e}")))
+        serde_json::from_str(&text)
+            .map(Json)
+            .map_err(|e| D::Error::custom(format!("not the expected JSON: {e}")))
     }
 }
 
@@ -136,7 +159,10 @@ where
 {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        text.trim().parse().map(Parsed).map_err(|e| D::Error::custom(format!("`{text}`: {e}")))
+        text.trim()
+            .parse()
+            .map(Parsed)
+            .map_err(|e| D::Error::custom(format!("`{text}`: {e}")))
     }
 }
 
@@ -184,7 +210,11 @@ description = "k"
 
     #[test]
     fn defaults_fill_missing_values_and_text_is_typed() {
-        let p: Params = decode(&meta(), &given(json!({"maxSpendUsd": "12.5", "keys": "a, b,,c"}))).unwrap();
+        let p: Params = decode(
+            &meta(),
+            &given(json!({"maxSpendUsd": "12.5", "keys": "a, b,,c"})),
+        )
+        .unwrap();
         assert_eq!(p.mode, "strict");
         assert!((p.max_spend.0 - 12.5).abs() < f64::EPSILON);
         assert_eq!(p.keys.unwrap().0, vec!["a", "b", "c"]);
@@ -192,15 +222,29 @@ description = "k"
 
     #[test]
     fn an_unknown_parameter_is_named() {
-        let err = decode::<Params>(&meta(), &given(json!({"maxSpendUsd": "1", "colour": "red"}))).unwrap_err();
+        let err = decode::<Params>(
+            &meta(),
+            &given(json!({"maxSpendUsd": "1", "colour": "red"})),
+        )
+        .unwrap_err();
         assert_eq!(err.name, "colour");
-        assert!(err.problem.contains("known: keys, maxSpendUsd, mode"), "{err}");
+        assert!(
+            err.problem.contains("known: keys, maxSpendUsd, mode"),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_value_outside_the_allowed_list_is_named() {
-        let err = decode::<Params>(&meta(), &given(json!({"maxSpendUsd": "1", "mode": "loose"}))).unwrap_err();
-        assert_eq!(err.to_string(), "invalid parameter `mode`: `loose` is not one of strict, lax");
+        let err = decode::<Params>(
+            &meta(),
+            &given(json!({"maxSpendUsd": "1", "mode": "loose"})),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid parameter `mode`: `loose` is not one of strict, lax"
+        );
     }
 
     #[test]

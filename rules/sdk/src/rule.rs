@@ -35,7 +35,12 @@ pub trait PeriodicRule {
     ) -> impl Future<Output = Result<Self::Facts, RuleError>> + Send;
 
     /// Pure: one finding per resource. `now` is the notification time, never the clock.
-    fn evaluate(&self, facts: &Self::Facts, params: &Self::Params, now: DateTime<Utc>) -> Vec<Finding>;
+    fn evaluate(
+        &self,
+        facts: &Self::Facts,
+        params: &Self::Params,
+        now: DateTime<Utc>,
+    ) -> Vec<Finding>;
 }
 
 /// A periodic rule's conclusion about one resource. The tags let the SDK apply exemptions.
@@ -48,7 +53,11 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(resource: ResourceKey, verdict: Verdict) -> Self {
-        Self { resource, tags: BTreeMap::new(), verdict }
+        Self {
+            resource,
+            tags: BTreeMap::new(),
+            verdict,
+        }
     }
 
     #[must_use]

@@ -54,7 +54,9 @@ pub async fn handle_change<R: Rule>(
             if decide::settled_without_rule(summary, invocation.event_left_scope).is_some() {
                 (**summary).clone()
             } else {
-                let scope = edge.scope(account, settings.execution_role_name.as_deref(), partition).await;
+                let scope = edge
+                    .scope(account, settings.execution_role_name.as_deref(), partition)
+                    .await;
                 aws::latest_item(scope.config_client(), &summary.key).await?
             }
         }
@@ -64,8 +66,14 @@ pub async fn handle_change<R: Rule>(
             ));
         }
     };
-    let evaluation =
-        decide::change(rule, meta, &settings, item, invocation.event_left_scope, invocation.notification_time)?;
+    let evaluation = decide::change(
+        rule,
+        meta,
+        &settings,
+        item,
+        invocation.event_left_scope,
+        invocation.notification_time,
+    )?;
     tracing::info!(
         rule = %meta.name,
         resource_id = %evaluation.compliance_resource_id,
@@ -74,8 +82,15 @@ pub async fn handle_change<R: Rule>(
     );
     let evaluations = vec![evaluation];
     if mode == Mode::Put {
-        let scope = edge.scope(account, settings.execution_role_name.as_deref(), partition).await;
-        sink::put_evaluations(scope.config_client(), &invocation.result_token, &evaluations).await?;
+        let scope = edge
+            .scope(account, settings.execution_role_name.as_deref(), partition)
+            .await;
+        sink::put_evaluations(
+            scope.config_client(),
+            &invocation.result_token,
+            &evaluations,
+        )
+        .await?;
     }
     Ok(evaluations)
 }
@@ -98,7 +113,11 @@ pub async fn handle_periodic<R: PeriodicRule>(
     let now = invocation.notification_time.ok_or(RuleError::MissingTime)?;
     let partition = aws::partition_of(invocation.config_rule_arn.as_deref());
     let scope = edge
-        .scope(invocation.account_id.as_deref(), settings.execution_role_name.as_deref(), partition)
+        .scope(
+            invocation.account_id.as_deref(),
+            settings.execution_role_name.as_deref(),
+            partition,
+        )
         .await;
     let facts = rule.gather(&scope, &settings.params).await?;
     let findings = rule.evaluate(&facts, &settings.params, now);
@@ -118,7 +137,6 @@ fn summary(evaluations: &[Evaluation]) -> Value {
 }
 
 fn in_lambda() -> bool {
-    #[expect(clippy::disallowed_methods, reason = "the entry point decides where it runs")]
     let set = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
     set && std::env::args_os().len() <= 1
 }
@@ -138,29 +156,45 @@ pub async fn run<R: Rule + Sync>(rule: R, rule_toml: &str) -> Result<(), lambda_
     if in_lambda() {
         lambda_runtime::tracing::init_default_subscriber();
         let (rule, meta, edge) = (&rule, &meta, &edge);
-        return lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-            handle_change(rule, meta, event.payload, edge, Mode::Put).await.map(|e| summary(&e))
-        }))
+        // Boxed: the runtime's future is large, and main should not carry it on the stack.
+        return Box::pin(lambda_runtime::run(service_fn(
+            move |event: LambdaEvent<Value>| async move {
+                Box::pin(handle_change(rule, meta, event.payload, edge, Mode::Put))
+                    .await
+                    .map(|e| summary(&e))
+            },
+        )))
         .await;
     }
     let (event, mode) = local_event().unwrap_or_else(|e| fail(&e));
-    std::process::exit(report(handle_change(&rule, &meta, event, &edge, mode).await));
+    std::process::exit(report(
+        Box::pin(handle_change(&rule, &meta, event, &edge, mode)).await,
+    ));
 }
 
 /// The entry point of a periodic rule binary.
-pub async fn run_periodic<R: PeriodicRule + Sync>(rule: R, rule_toml: &str) -> Result<(), lambda_runtime::Error> {
+pub async fn run_periodic<R: PeriodicRule + Sync>(
+    rule: R,
+    rule_toml: &str,
+) -> Result<(), lambda_runtime::Error> {
     let meta = meta_or_exit(rule_toml);
     let edge = Edge::from_env();
     if in_lambda() {
         lambda_runtime::tracing::init_default_subscriber();
         let (rule, meta, edge) = (&rule, &meta, &edge);
-        return lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-            handle_periodic(rule, meta, event.payload, edge, Mode::Put).await.map(|e| summary(&e))
-        }))
+        return Box::pin(lambda_runtime::run(service_fn(
+            move |event: LambdaEvent<Value>| async move {
+                Box::pin(handle_periodic(rule, meta, event.payload, edge, Mode::Put))
+                    .await
+                    .map(|e| summary(&e))
+            },
+        )))
         .await;
     }
     let (event, mode) = local_event().unwrap_or_else(|e| fail(&e));
-    std::process::exit(report(handle_periodic(&rule, &meta, event, &edge, mode).await));
+    std::process::exit(report(
+        Box::pin(handle_periodic(&rule, &meta, event, &edge, mode)).await,
+    ));
 }
 
 /// `--event FILE [--dry-run]`: reads the event, or says on stderr why it cannot.
@@ -168,8 +202,16 @@ fn local_event() -> Result<(Value, Mode), String> {
     let args = LocalArgs::parse();
     let text = std::fs::read_to_string(&args.event)
         .map_err(|e| format!("cannot read {}: {e}", args.event.display()))?;
-    let event = serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", args.event.display()))?;
-    Ok((event, if args.dry_run { Mode::DryRun } else { Mode::Put }))
+    let event = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not JSON: {e}", args.event.display()))?;
+    Ok((
+        event,
+        if args.dry_run {
+            Mode::DryRun
+        } else {
+            Mode::Put
+        },
+    ))
 }
 
 /// Prints the evaluations as a JSON array on stdout, or the error on stderr; the exit status.

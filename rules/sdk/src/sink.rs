@@ -29,7 +29,9 @@ fn to_sdk(e: &Evaluation) -> SdkEvaluation {
         .compliance_resource_id(&e.compliance_resource_id)
         .compliance_type(ComplianceType::from(e.compliance_type.as_str()))
         .set_annotation(e.annotation.as_ref().map(|a| a.as_str().to_owned()))
-        .ordering_timestamp(aws_smithy_types::DateTime::from_millis(e.ordering_timestamp.timestamp_millis()))
+        .ordering_timestamp(aws_smithy_types::DateTime::from_millis(
+            e.ordering_timestamp.timestamp_millis(),
+        ))
         .build()
         .expect("every required Evaluation field is set")
 }
@@ -41,13 +43,19 @@ pub async fn put_evaluations(
     evaluations: &[Evaluation],
 ) -> Result<PutReport, RuleError> {
     let test_mode = token == TEST_MODE_TOKEN;
-    let mut report = PutReport { calls: 0, evaluations: evaluations.len() };
+    let mut report = PutReport {
+        calls: 0,
+        evaluations: evaluations.len(),
+    };
     for batch in evaluations.chunks(BATCH_SIZE) {
         let mut pending: Vec<SdkEvaluation> = batch.iter().map(to_sdk).collect();
         let mut attempts = 0;
         while !pending.is_empty() {
             if attempts > MAX_RESENDS {
-                return Err(RuleError::Unsent { count: pending.len(), attempts });
+                return Err(RuleError::Unsent {
+                    count: pending.len(),
+                    attempts,
+                });
             }
             attempts += 1;
             report.calls += 1;
@@ -83,11 +91,11 @@ pub async fn previously_evaluated(
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| RuleError::aws("GetComplianceDetailsByConfigRule", e))?;
         for result in page.evaluation_results() {
-            let qualifier = result.evaluation_result_identifier().and_then(|i| i.evaluation_result_qualifier());
-            if let Some(q) = qualifier {
-                if let (Some(t), Some(id)) = (q.resource_type(), q.resource_id()) {
-                    keys.insert(ResourceKey::new(t, id));
-                }
+            let qualifier = result
+                .evaluation_result_identifier()
+                .and_then(|i| i.evaluation_result_qualifier());
+            if let Some((t, id)) = qualifier.and_then(|q| q.resource_type().zip(q.resource_id())) {
+                keys.insert(ResourceKey::new(t, id));
             }
         }
     }

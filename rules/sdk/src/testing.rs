@@ -87,20 +87,31 @@ impl Fixture {
 }
 
 /// Runs one fixture through the production decision path.
-pub fn run<R: Rule>(rule: &R, meta: &RuleMeta, fixture: &Fixture) -> Result<Evaluation, crate::RuleError> {
+pub fn run<R: Rule>(
+    rule: &R,
+    meta: &RuleMeta,
+    fixture: &Fixture,
+) -> Result<Evaluation, crate::RuleError> {
     let invocation = Invocation::from_json(fixture.event(&meta.name))?;
     let settings = decide::settings::<R::Params>(meta, &invocation)?;
     let Trigger::Change(item) = invocation.trigger else {
         unreachable!("fixtures are change notifications")
     };
-    decide::change(rule, meta, &settings, *item, invocation.event_left_scope, invocation.notification_time)
+    decide::change(
+        rule,
+        meta,
+        &settings,
+        *item,
+        invocation.event_left_scope,
+        invocation.notification_time,
+    )
 }
 
 /// Loads the fixture at `path`, runs it, asserts its expectation, and returns the outcome.
 pub fn check_file<R: Rule>(rule: &R, meta: &RuleMeta, path: &Path) -> Outcome {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let fixture: Fixture =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not a fixture: {e}", path.display()));
+    let fixture: Fixture = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not a fixture: {e}", path.display()));
     let result = run(rule, meta, &fixture);
     let (got, text) = match &result {
         Ok(e) => (
@@ -109,17 +120,38 @@ pub fn check_file<R: Rule>(rule: &R, meta: &RuleMeta, path: &Path) -> Outcome {
                 crate::Compliance::NonCompliant => Expect::NonCompliant,
                 crate::Compliance::NotApplicable => Expect::NotApplicable,
             },
-            e.annotation.as_ref().map(|a| a.as_str().to_owned()).unwrap_or_default(),
+            e.annotation
+                .as_ref()
+                .map(|a| a.as_str().to_owned())
+                .unwrap_or_default(),
         ),
         Err(err) => (Expect::Error, err.to_string()),
     };
-    assert_eq!(got, fixture.expect, "fixture {:?} ({}): {text}", fixture.name, path.display());
+    assert_eq!(
+        got,
+        fixture.expect,
+        "fixture {:?} ({}): {text}",
+        fixture.name,
+        path.display()
+    );
     if let Some(want) = &fixture.annotation_contains {
-        assert!(text.contains(want.as_str()), "fixture {:?}: {text:?} does not contain {want:?}", fixture.name);
+        assert!(
+            text.contains(want.as_str()),
+            "fixture {:?}: {text:?} does not contain {want:?}",
+            fixture.name
+        );
     }
     match result {
-        Ok(evaluation) => Outcome { name: fixture.name, evaluation: Some(evaluation), error: None },
-        Err(err) => Outcome { name: fixture.name, evaluation: None, error: Some(format!("{}: {err}", err.kind())) },
+        Ok(evaluation) => Outcome {
+            name: fixture.name,
+            evaluation: Some(evaluation),
+            error: None,
+        },
+        Err(err) => Outcome {
+            name: fixture.name,
+            evaluation: None,
+            error: Some(format!("{}: {err}", err.kind())),
+        },
     }
 }
 
@@ -128,9 +160,13 @@ pub fn check_file<R: Rule>(rule: &R, meta: &RuleMeta, path: &Path) -> Outcome {
 pub fn check_params_agree<P: DeserializeOwned>(meta: &RuleMeta) {
     let mut given = BTreeMap::new();
     for (name, spec) in &meta.parameters {
-        let value = spec.example.as_ref().or(spec.default.as_ref()).unwrap_or_else(|| {
-            panic!("rule.toml: parameter `{name}` needs an `example` or a `default`")
-        });
+        let value = spec
+            .example
+            .as_ref()
+            .or(spec.default.as_ref())
+            .unwrap_or_else(|| {
+                panic!("rule.toml: parameter `{name}` needs an `example` or a `default`")
+            });
         given.insert(name.clone(), Value::String(value.clone()));
     }
     if let Err(e) = params::decode::<P>(meta, &given) {
