@@ -13,8 +13,17 @@
 //! ## Reads
 //! `supplementaryConfiguration.ServerSideEncryptionConfiguration` of the `AWS::S3::Bucket`
 //! configuration item (an object in change notifications, a JSON string in the API shapes).
+//!
+//! ## Remediation
+//! Automatic, through Config's remediation with the AWS-owned SSM document
+//! `AWS-EnableS3BucketEncryption` (mapped in `rule.toml`). With `inlineRemediation = true` the
+//! rule fixes the bucket itself right after reporting it: it re-reads the bucket, does nothing if
+//! it is already compliant or exempt, and otherwise calls `PutBucketEncryption` with the required
+//! algorithm and the first allowed key (see [`remediation`]). Every fix leaves a record.
 
-use config_rule_sdk::params::CommaList;
+pub mod remediation;
+
+use config_rule_sdk::params::{CommaList, Parsed};
 use config_rule_sdk::{Item, Rule, Verdict};
 use serde::Deserialize;
 
@@ -30,6 +39,9 @@ pub struct Params {
     pub sse_algorithm: Option<String>,
     #[serde(rename = "kmsKeyArns", default)]
     pub kms_key_arns: Option<CommaList>,
+    /// The rule remediates right after reporting NON_COMPLIANT.
+    #[serde(rename = "inlineRemediation", default)]
+    pub inline_remediation: Parsed<bool>,
 }
 
 /// The bucket configuration; the rule reads only the supplementary encryption settings.
@@ -50,7 +62,7 @@ pub struct EncryptionRule {
     pub apply_server_side_encryption_by_default: Option<EncryptionDefault>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EncryptionDefault {
     pub sse_algorithm: String,
@@ -65,45 +77,55 @@ impl Rule for S3BucketEncryption {
     type Resource = Bucket;
 
     fn evaluate(&self, item: &Item<Bucket>, params: &Params) -> Verdict {
-        let configuration = match item.supplementary::<EncryptionConfiguration>(SUPPLEMENTARY_KEY) {
-            Ok(configuration) => configuration,
-            Err(e) => {
-                return Verdict::non_compliant(format!("default encryption cannot be read: {e}"));
+        match item.supplementary::<EncryptionConfiguration>(SUPPLEMENTARY_KEY) {
+            Ok(configuration) => judge(first_default(configuration.as_ref()), params),
+            Err(e) => Verdict::non_compliant(format!("default encryption cannot be read: {e}")),
+        }
+    }
+}
+
+/// The bucket's default encryption, if any rule sets one.
+pub fn first_default(
+    configuration: Option<&EncryptionConfiguration>,
+) -> Option<&EncryptionDefault> {
+    configuration
+        .iter()
+        .flat_map(|c| &c.rules)
+        .find_map(|r| r.apply_server_side_encryption_by_default.as_ref())
+}
+
+/// Judges a bucket's default encryption against the parameters; shared by the rule and the
+/// remediation, so both always agree on what compliant means.
+pub fn judge(default: Option<&EncryptionDefault>, params: &Params) -> Verdict {
+    let Some(default) = default else {
+        return Verdict::non_compliant("bucket has no default encryption");
+    };
+    let algorithm = default.sse_algorithm.as_str();
+    if let Some(required) = params.sse_algorithm.as_deref().filter(|r| *r != algorithm) {
+        return Verdict::non_compliant(format!(
+            "default encryption is {algorithm}, required {required}"
+        ));
+    }
+    if let Some(allowed) = &params.kms_key_arns {
+        match default.kms_master_key_id.as_deref() {
+            Some(key) if allowed.0.iter().any(|a| same_key(a, key)) => {}
+            Some(key) => {
+                return Verdict::non_compliant(format!(
+                    "default encryption {algorithm} uses key {key}, not one of the allowed keys"
+                ));
             }
-        };
-        let Some(default) = configuration
-            .iter()
-            .flat_map(|c| &c.rules)
-            .find_map(|r| r.apply_server_side_encryption_by_default.as_ref())
-        else {
-            return Verdict::non_compliant("bucket has no default encryption");
-        };
-        let algorithm = default.sse_algorithm.as_str();
-        if let Some(required) = params.sse_algorithm.as_deref().filter(|r| *r != algorithm) {
-            return Verdict::non_compliant(format!(
-                "default encryption is {algorithm}, required {required}"
-            ));
-        }
-        if let Some(allowed) = &params.kms_key_arns {
-            match default.kms_master_key_id.as_deref() {
-                Some(key) if allowed.0.iter().any(|a| same_key(a, key)) => {}
-                Some(key) => {
-                    return Verdict::non_compliant(format!(
-                        "default encryption {algorithm} uses key {key}, not one of the allowed keys"
-                    ));
-                }
-                None => {
-                    return Verdict::non_compliant(format!(
-                        "default encryption {algorithm} uses no customer managed key; one of the allowed keys is required"
-                    ));
-                }
+            None => {
+                return Verdict::non_compliant(format!(
+                    "default encryption {algorithm} uses no customer managed key; one of the allowed keys is required"
+                ));
             }
         }
-        match &default.kms_master_key_id {
-            Some(key) => Verdict::compliant()
-                .because(format!("default encryption {algorithm} with key {key}")),
-            None => Verdict::compliant().because(format!("default encryption {algorithm}")),
+    }
+    match &default.kms_master_key_id {
+        Some(key) => {
+            Verdict::compliant().because(format!("default encryption {algorithm} with key {key}"))
         }
+        None => Verdict::compliant().because(format!("default encryption {algorithm}")),
     }
 }
 

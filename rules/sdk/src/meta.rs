@@ -90,7 +90,9 @@ pub struct RemediationSpec {
     /// SSM document: an AWS-owned one for `ssm`, the shipped invoke-Lambda one for `lambda`.
     #[serde(default)]
     pub document: Option<String>,
-    /// Document parameter -> value: `RESOURCE_ID`, `param:NAME` (a rule parameter) or a literal.
+    /// Document parameter -> value: `RESOURCE_ID`; `param:NAME`, the rule parameter's value
+    /// (the document parameter is omitted when unset); `first:NAME`, the first item of a
+    /// comma-list parameter; or a literal.
     #[serde(default)]
     pub parameters: BTreeMap<String, String>,
     #[serde(default)]

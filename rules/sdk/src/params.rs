@@ -45,7 +45,7 @@ impl RawParameters {
             }
             match name.as_str() {
                 reserved::EXECUTION_ROLE_NAME => {
-                    raw.execution_role_name = value.as_str().map(str::to_owned)
+                    raw.execution_role_name = value.as_str().map(str::to_owned);
                 }
                 reserved::EXEMPTIONS => raw.exemptions = Some(as_text(value)),
                 _ => {

@@ -91,6 +91,13 @@ pub trait Remediation {
     /// The resource type remediated.
     fn resource_type(&self) -> &str;
 
+    /// Whether the rule itself remediates right after reporting NON_COMPLIANT (inline mode),
+    /// rather than leaving it to Config's remediation configuration.
+    fn inline(&self, params: &Self::Params) -> bool {
+        let _ = params;
+        false
+    }
+
     /// The resource's tags in `state`, for exemptions.
     fn tags(state: &Self::State) -> BTreeMap<String, String>;
 

@@ -7,12 +7,15 @@ use clap::Parser;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
-use crate::aws::{self, Edge};
+use crate::aws::{self, AwsScope, Edge};
+use crate::compliance::Compliance;
 use crate::decide;
 use crate::error::RuleError;
 use crate::evaluation::Evaluation;
 use crate::event::{Invocation, Trigger};
 use crate::meta::RuleMeta;
+use crate::notify::{Notifier, TOPIC_ENV};
+use crate::remediation::{self, Outcome, Remediation, RemediationTrigger};
 use crate::rule::{PeriodicRule, Rule};
 use crate::sink;
 
@@ -44,19 +47,138 @@ pub async fn handle_change<R: Rule>(
     edge: &Edge,
     mode: Mode,
 ) -> Result<Vec<Evaluation>, RuleError> {
+    let decided = decide_change(rule, meta, event, edge).await?;
+    if mode == Mode::Put {
+        sink::put_evaluations(
+            decided.scope.config_client(),
+            &decided.invocation.result_token,
+            &decided.evaluations,
+        )
+        .await?;
+    }
+    Ok(decided.evaluations)
+}
+
+/// Handles one change-triggered invocation of a rule that remediates inline: after putting a
+/// NON_COMPLIANT result, and when `remediation.inline(params)` says so, it remediates the
+/// resource (re-read, act, record). Config re-evaluates on the change the fix causes.
+pub async fn handle_change_remediating<R, M>(
+    rule: &R,
+    remediation: &M,
+    meta: &RuleMeta,
+    event: Value,
+    edge: &Edge,
+    mode: Mode,
+) -> Result<Vec<Evaluation>, RuleError>
+where
+    R: Rule,
+    M: Remediation<Params = R::Params> + Sync,
+{
+    let decided = decide_change(rule, meta, event, edge).await?;
+    if mode == Mode::DryRun {
+        return Ok(decided.evaluations);
+    }
+    let Decided {
+        invocation,
+        settings,
+        scope,
+        evaluations,
+        region,
+    } = decided;
+    sink::put_evaluations(
+        scope.config_client(),
+        &invocation.result_token,
+        &evaluations,
+    )
+    .await?;
+    let evaluation = &evaluations[0];
+    if evaluation.compliance_type == Compliance::NonCompliant
+        && remediation.inline(&settings.params)
+    {
+        let context = remediation::Context {
+            rule: &meta.name,
+            account: invocation
+                .account_id
+                .as_deref()
+                .or(scope.account_id())
+                .unwrap_or_default(),
+            region: region
+                .as_deref()
+                .or(scope.config().region().map(aws_config::Region::as_ref))
+                .unwrap_or_default(),
+            registry: &settings.registry,
+            trigger: RemediationTrigger::Inline,
+            now: invocation
+                .notification_time
+                .unwrap_or(evaluation.ordering_timestamp),
+        };
+        let notifier = notifier_from_env(&scope);
+        let outcome = remediation::remediate(
+            remediation,
+            &scope,
+            &evaluation.compliance_resource_id,
+            &settings.params,
+            &context,
+            notifier.as_ref(),
+        )
+        .await?;
+        tracing::info!(rule = %meta.name, resource_id = %evaluation.compliance_resource_id, outcome = ?outcome_name(&outcome), "remediation");
+    }
+    Ok(evaluations)
+}
+
+fn outcome_name(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::AlreadyCompliant => "already-compliant",
+        Outcome::Exempt(_) => "exempt",
+        Outcome::Remediated(_) => "remediated",
+    }
+}
+
+/// The notification topic named in the Lambda environment, if any.
+pub fn notifier_from_env(scope: &AwsScope) -> Option<Notifier> {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the Lambda environment is read at the edge"
+    )]
+    let topic = std::env::var(TOPIC_ENV).ok().filter(|t| !t.is_empty())?;
+    Some(Notifier::new(
+        aws_sdk_sns::Client::new(scope.config()),
+        topic,
+    ))
+}
+
+/// A change invocation decoded and decided, with what putting and remediating need.
+struct Decided<P> {
+    invocation: Invocation,
+    settings: decide::Settings<P>,
+    scope: AwsScope,
+    evaluations: Vec<Evaluation>,
+    region: Option<String>,
+}
+
+async fn decide_change<R: Rule>(
+    rule: &R,
+    meta: &RuleMeta,
+    event: Value,
+    edge: &Edge,
+) -> Result<Decided<R::Params>, RuleError> {
     let invocation = Invocation::from_json(event)?;
     let settings = decide::settings::<R::Params>(meta, &invocation)?;
     let partition = aws::partition_of(invocation.config_rule_arn.as_deref());
-    let account = invocation.account_id.as_deref();
+    let scope = edge
+        .scope(
+            invocation.account_id.as_deref(),
+            settings.execution_role_name.as_deref(),
+            partition,
+        )
+        .await;
     let item = match &invocation.trigger {
         Trigger::Change(item) => (**item).clone(),
         Trigger::Oversized(summary) => {
             if decide::settled_without_rule(summary, invocation.event_left_scope).is_some() {
                 (**summary).clone()
             } else {
-                let scope = edge
-                    .scope(account, settings.execution_role_name.as_deref(), partition)
-                    .await;
                 aws::latest_item(scope.config_client(), &summary.key).await?
             }
         }
@@ -66,6 +188,7 @@ pub async fn handle_change<R: Rule>(
             ));
         }
     };
+    let region = item.region.clone();
     let evaluation = decide::change(
         rule,
         meta,
@@ -80,19 +203,13 @@ pub async fn handle_change<R: Rule>(
         compliance = %evaluation.compliance_type,
         "evaluated"
     );
-    let evaluations = vec![evaluation];
-    if mode == Mode::Put {
-        let scope = edge
-            .scope(account, settings.execution_role_name.as_deref(), partition)
-            .await;
-        sink::put_evaluations(
-            scope.config_client(),
-            &invocation.result_token,
-            &evaluations,
-        )
-        .await?;
-    }
-    Ok(evaluations)
+    Ok(Decided {
+        invocation,
+        settings,
+        scope,
+        evaluations: vec![evaluation],
+        region,
+    })
 }
 
 /// Handles one scheduled invocation of a periodic rule.
@@ -137,6 +254,10 @@ fn summary(evaluations: &[Evaluation]) -> Value {
 }
 
 fn in_lambda() -> bool {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the entry point decides where it runs"
+    )]
     let set = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
     set && std::env::args_os().len() <= 1
 }
@@ -169,6 +290,51 @@ pub async fn run<R: Rule + Sync>(rule: R, rule_toml: &str) -> Result<(), lambda_
     let (event, mode) = local_event().unwrap_or_else(|e| fail(&e));
     std::process::exit(report(
         Box::pin(handle_change(&rule, &meta, event, &edge, mode)).await,
+    ));
+}
+
+/// The entry point of a change-triggered rule binary that can remediate inline.
+pub async fn run_remediating<R, M>(
+    rule: R,
+    remediation: M,
+    rule_toml: &str,
+) -> Result<(), lambda_runtime::Error>
+where
+    R: Rule + Sync,
+    M: Remediation<Params = R::Params> + Sync,
+{
+    let meta = meta_or_exit(rule_toml);
+    let edge = Edge::from_env();
+    if in_lambda() {
+        lambda_runtime::tracing::init_default_subscriber();
+        let (rule, remediation, meta, edge) = (&rule, &remediation, &meta, &edge);
+        return Box::pin(lambda_runtime::run(service_fn(
+            move |event: LambdaEvent<Value>| async move {
+                Box::pin(handle_change_remediating(
+                    rule,
+                    remediation,
+                    meta,
+                    event.payload,
+                    edge,
+                    Mode::Put,
+                ))
+                .await
+                .map(|e| summary(&e))
+            },
+        )))
+        .await;
+    }
+    let (event, mode) = local_event().unwrap_or_else(|e| fail(&e));
+    std::process::exit(report(
+        Box::pin(handle_change_remediating(
+            &rule,
+            &remediation,
+            &meta,
+            event,
+            &edge,
+            mode,
+        ))
+        .await,
     ));
 }
 
@@ -234,3 +400,7 @@ fn fail(message: &str) -> ! {
     eprintln!("error: {message}");
     std::process::exit(1);
 }
+
+#[cfg(test)]
+#[path = "runtime_tests.rs"]
+mod tests;

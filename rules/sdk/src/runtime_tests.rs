@@ -1,0 +1,318 @@
+//! The handlers end to end, with Config mocked at the SDK boundary.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_config::Client;
+use aws_sdk_config::operation::get_compliance_details_by_config_rule::GetComplianceDetailsByConfigRuleOutput;
+use aws_sdk_config::operation::get_resource_config_history::GetResourceConfigHistoryOutput;
+use aws_sdk_config::operation::put_evaluations::PutEvaluationsOutput;
+use aws_sdk_config::types::{
+    ComplianceType, ConfigurationItem as SdkItem, ConfigurationItemStatus, EvaluationResult,
+    EvaluationResultIdentifier, EvaluationResultQualifier, ResourceType,
+};
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::*;
+use crate::aws::{AwsScope, Edge};
+use crate::compliance::{Compliance, Verdict};
+use crate::item::{Item, ResourceKey};
+use crate::rule::Finding;
+
+/// Instances whose name tag says "bad" are non-compliant.
+struct NamedInstances;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Instance {
+    instance_type: String,
+}
+
+impl Rule for NamedInstances {
+    type Params = BTreeMap<String, String>;
+    type Resource = Instance;
+
+    fn evaluate(&self, item: &Item<Instance>, _: &Self::Params) -> Verdict {
+        Verdict::non_compliant(format!("type {}", item.configuration.instance_type))
+    }
+}
+
+fn meta(resource_type: &str) -> RuleMeta {
+    RuleMeta::from_toml(&format!(
+        "name = \"named\"\ndescription = \"x\"\nresource-types = [\"{resource_type}\"]\n[trigger]\nchange = true\n"
+    ))
+    .unwrap()
+}
+
+fn example(name: &str) -> Value {
+    let path = format!("{}/fixtures/events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn no_params(mut event: Value) -> Value {
+    event["ruleParameters"] = json!("{}");
+    event
+}
+
+fn edge(client: Client) -> Edge {
+    let config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    Edge::with_config_client(config, client)
+}
+
+#[tokio::test]
+async fn an_oversized_notification_fetches_the_item_with_one_history_call() {
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let seen = requests.clone();
+    let history = mock!(Client::get_resource_config_history).then_compute_output(move |req| {
+        seen.lock().unwrap().push((
+            req.resource_type().cloned(),
+            req.resource_id().map(str::to_owned),
+            req.limit(),
+        ));
+        GetResourceConfigHistoryOutput::builder()
+            .configuration_items(
+                SdkItem::builder()
+                    .resource_type(ResourceType::Instance)
+                    .resource_id("i-00000000")
+                    .account_id("123456789012")
+                    .aws_region("us-west-2")
+                    .configuration_item_status(ConfigurationItemStatus::Ok)
+                    .configuration_item_capture_time(aws_smithy_types::DateTime::from_secs(
+                        1_475_772_376,
+                    ))
+                    .configuration("{\"instanceType\":\"x1e.32xlarge\"}")
+                    .build(),
+            )
+            .build()
+    });
+    let client = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&history]);
+
+    let out = handle_change(
+        &NamedInstances,
+        &meta("AWS::EC2::Instance"),
+        no_params(example("oversized-notification.json")),
+        &edge(client),
+        Mode::DryRun,
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(
+        *requests.lock().unwrap(),
+        vec![(
+            Some(ResourceType::Instance),
+            Some("i-00000000".to_owned()),
+            Some(1)
+        )]
+    );
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        out[0].annotation.as_ref().unwrap().as_str(),
+        "type x1e.32xlarge"
+    );
+    assert_eq!(
+        out[0].ordering_timestamp.timestamp(),
+        1_475_772_376,
+        "ordered by the fetched item's capture time"
+    );
+}
+
+#[tokio::test]
+async fn a_change_event_puts_one_evaluation_under_the_result_token() {
+    let tokens = Arc::new(Mutex::new(Vec::new()));
+    let seen = tokens.clone();
+    let put = mock!(Client::put_evaluations).then_compute_output(move |req| {
+        seen.lock().unwrap().push((
+            req.result_token().unwrap().to_owned(),
+            req.evaluations().len(),
+        ));
+        PutEvaluationsOutput::builder().build()
+    });
+    let client = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&put]);
+    let mut event = no_params(example("change-notification.json"));
+    let mut invoking: Value =
+        serde_json::from_str(event["invokingEvent"].as_str().unwrap()).unwrap();
+    invoking["configurationItem"]["configuration"] = json!({"instanceType": "t3.micro"});
+    event["invokingEvent"] = json!(invoking.to_string());
+
+    handle_change(
+        &NamedInstances,
+        &meta("AWS::EC2::Instance"),
+        event,
+        &edge(client),
+        Mode::Put,
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(
+        *tokens.lock().unwrap(),
+        vec![("myResultToken".to_owned(), 1)]
+    );
+}
+
+struct Strict;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoParams {}
+
+impl Rule for Strict {
+    type Params = NoParams;
+    type Resource = Value;
+    fn evaluate(&self, _: &Item<Value>, _: &NoParams) -> Verdict {
+        Verdict::compliant()
+    }
+}
+
+#[tokio::test]
+async fn invalid_parameters_put_nothing() {
+    let put =
+        mock!(Client::put_evaluations).then_output(|| PutEvaluationsOutput::builder().build());
+    let client = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&put]);
+
+    let err = handle_change(
+        &Strict,
+        &meta("AWS::EC2::Instance"),
+        example("change-notification.json"),
+        &edge(client),
+        Mode::Put,
+    )
+    .await
+    .unwrap_err();
+
+    assert_eq!(err.kind(), "InvalidParameter");
+    assert!(err.to_string().contains("myParameterKey"), "{err}");
+    assert_eq!(put.num_calls(), 0);
+}
+
+/// A periodic rule over N synthetic resources, all non-compliant.
+struct Many(usize);
+
+impl PeriodicRule for Many {
+    type Params = BTreeMap<String, String>;
+    type Facts = usize;
+
+    async fn gather(&self, _: &AwsScope, _: &Self::Params) -> Result<usize, RuleError> {
+        Ok(self.0)
+    }
+
+    fn evaluate(&self, n: &usize, _: &Self::Params, _: DateTime<Utc>) -> Vec<Finding> {
+        (0..*n)
+            .map(|i| {
+                Finding::new(
+                    ResourceKey::new("AWS::EC2::Instance", format!("i-{i:05}")),
+                    Verdict::non_compliant("x"),
+                )
+            })
+            .collect()
+    }
+}
+
+fn previously(ids: &[&str]) -> GetComplianceDetailsByConfigRuleOutput {
+    GetComplianceDetailsByConfigRuleOutput::builder()
+        .set_evaluation_results(Some(
+            ids.iter()
+                .map(|id| {
+                    EvaluationResult::builder()
+                        .compliance_type(ComplianceType::NonCompliant)
+                        .evaluation_result_identifier(
+                            EvaluationResultIdentifier::builder()
+                                .evaluation_result_qualifier(
+                                    EvaluationResultQualifier::builder()
+                                        .config_rule_name("periodic-config-rule")
+                                        .resource_type("AWS::EC2::Instance")
+                                        .resource_id(*id)
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                        .build()
+                })
+                .collect(),
+        ))
+        .build()
+}
+
+#[tokio::test]
+async fn a_periodic_run_puts_ceil_n_over_100_batches_including_vanished_resources() {
+    let history = mock!(Client::get_compliance_details_by_config_rule)
+        .match_requests(|req| req.config_rule_name() == Some("periodic-config-rule"))
+        .then_output(|| previously(&["i-00001", "i-gone-1", "i-gone-2"]));
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let seen = sent.clone();
+    let put = mock!(Client::put_evaluations).then_compute_output(move |req| {
+        seen.lock()
+            .unwrap()
+            .extend(req.evaluations().iter().map(|e| {
+                (
+                    e.compliance_resource_id().to_owned(),
+                    e.compliance_type().clone(),
+                )
+            }));
+        PutEvaluationsOutput::builder().build()
+    });
+    let client = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&history, &put]);
+    let meta = RuleMeta::from_toml(
+        "name = \"many\"\ndescription = \"x\"\n[trigger]\nperiodic = \"TwentyFour_Hours\"\n",
+    )
+    .unwrap();
+
+    let out = handle_periodic(
+        &Many(299),
+        &meta,
+        no_params(example("scheduled-notification.json")),
+        &edge(client),
+        Mode::Put,
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(out.len(), 301, "299 findings and 2 vanished resources");
+    assert_eq!(put.num_calls(), 4, "ceil(301 / 100)");
+    let sent = sent.lock().unwrap();
+    assert_eq!(sent.len(), 301, "every evaluation reaches Config once");
+    let gone: Vec<_> = sent
+        .iter()
+        .filter(|(id, _)| id.starts_with("i-gone"))
+        .collect();
+    assert_eq!(gone.len(), 2);
+    assert!(
+        gone.iter()
+            .all(|(_, c)| *c == ComplianceType::NotApplicable)
+    );
+    assert!(
+        out.iter()
+            .all(|e| e.ordering_timestamp.to_rfc3339() == "2016-07-13T21:50:00.373+00:00")
+    );
+    assert_eq!(
+        out.iter()
+            .filter(|e| e.compliance_type == Compliance::NonCompliant)
+            .count(),
+        299
+    );
+}
+
+#[tokio::test]
+async fn a_periodic_rule_refuses_a_change_notification() {
+    let client = mock_client!(aws_sdk_config, RuleMode::MatchAny, []);
+    let meta = RuleMeta::from_toml(
+        "name = \"many\"\ndescription = \"x\"\n[trigger]\nperiodic = \"One_Hour\"\n",
+    )
+    .unwrap();
+    let err = handle_periodic(
+        &Many(1),
+        &meta,
+        no_params(example("change-notification.json")),
+        &edge(client),
+        Mode::DryRun,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), "UnexpectedTrigger");
+}
