@@ -61,7 +61,8 @@ pub async fn handle_change<R: Rule>(
 
 /// Handles one change-triggered invocation of a rule that remediates inline: after putting a
 /// NON_COMPLIANT result, and when `remediation.inline(params)` says so, it remediates the
-/// resource (re-read, act, record). Config re-evaluates on the change the fix causes.
+/// resource (re-read, act, record; the record goes to `topic_arn` when given). Config
+/// re-evaluates on the change the fix causes.
 pub async fn handle_change_remediating<R, M>(
     rule: &R,
     remediation: &M,
@@ -69,6 +70,7 @@ pub async fn handle_change_remediating<R, M>(
     event: Value,
     edge: &Edge,
     mode: Mode,
+    topic_arn: Option<&str>,
 ) -> Result<Vec<Evaluation>, RuleError>
 where
     R: Rule,
@@ -112,7 +114,8 @@ where
                 .notification_time
                 .unwrap_or(evaluation.ordering_timestamp),
         };
-        let notifier = notifier_from_env(&scope);
+        let notifier =
+            topic_arn.map(|topic| Notifier::new(aws_sdk_sns::Client::new(scope.config()), topic));
         let outcome = remediation::remediate(
             remediation,
             &scope,
@@ -135,17 +138,18 @@ fn outcome_name(outcome: &Outcome) -> &'static str {
     }
 }
 
-/// The notification topic named in the Lambda environment, if any.
-pub fn notifier_from_env(scope: &AwsScope) -> Option<Notifier> {
+/// The notification topic named in the Lambda environment ([`TOPIC_ENV`]), if any.
+pub fn topic_from_env() -> Option<String> {
     #[expect(
         clippy::disallowed_methods,
         reason = "the Lambda environment is read at the edge"
     )]
-    let topic = std::env::var(TOPIC_ENV).ok().filter(|t| !t.is_empty())?;
-    Some(Notifier::new(
-        aws_sdk_sns::Client::new(scope.config()),
-        topic,
-    ))
+    std::env::var(TOPIC_ENV).ok().filter(|t| !t.is_empty())
+}
+
+/// A notifier for the topic named in the Lambda environment, if any.
+pub fn notifier_from_env(scope: &AwsScope) -> Option<Notifier> {
+    topic_from_env().map(|topic| Notifier::new(aws_sdk_sns::Client::new(scope.config()), topic))
 }
 
 /// A change invocation decoded and decided, with what putting and remediating need.
@@ -305,9 +309,11 @@ where
 {
     let meta = meta_or_exit(rule_toml);
     let edge = Edge::from_env();
+    let topic = topic_from_env();
     if in_lambda() {
         lambda_runtime::tracing::init_default_subscriber();
-        let (rule, remediation, meta, edge) = (&rule, &remediation, &meta, &edge);
+        let (rule, remediation, meta, edge, topic) =
+            (&rule, &remediation, &meta, &edge, topic.as_deref());
         return Box::pin(lambda_runtime::run(service_fn(
             move |event: LambdaEvent<Value>| async move {
                 Box::pin(handle_change_remediating(
@@ -317,6 +323,7 @@ where
                     event.payload,
                     edge,
                     Mode::Put,
+                    topic,
                 ))
                 .await
                 .map(|e| summary(&e))
@@ -333,6 +340,7 @@ where
             event,
             &edge,
             mode,
+            topic.as_deref(),
         ))
         .await,
     ));
