@@ -91,16 +91,19 @@ pub fn decode<P: DeserializeOwned>(
         }
     }
     serde_path_to_error::deserialize(Value::Object(values)).map_err(|e| {
-        let name = e
-            .path()
-            .iter()
-            .next()
-            .map_or_else(|| "(parameters)".to_owned(), ToString::to_string);
-        ParameterError {
-            name,
-            problem: e.into_inner().to_string(),
-        }
+        let problem = e.inner().to_string();
+        let name = match e.path().iter().next() {
+            Some(segment) => segment.to_string(),
+            // A missing parameter has no path of its own; serde names it in the message.
+            None => missing_field(&problem).unwrap_or("(parameters)").to_owned(),
+        };
+        ParameterError { name, problem }
     })
+}
+
+/// The field serde's "missing field `x`" message names.
+fn missing_field(message: &str) -> Option<&str> {
+    message.strip_prefix("missing field `")?.split('`').next()
 }
 
 fn as_text(value: &Value) -> String {
@@ -257,7 +260,11 @@ description = "k"
     #[test]
     fn a_missing_required_parameter_is_named() {
         let err = decode::<Params>(&meta(), &BTreeMap::new()).unwrap_err();
-        assert!(err.problem.contains("maxSpendUsd"), "{err}");
+        assert_eq!(err.name, "maxSpendUsd");
+        assert_eq!(
+            err.to_string(),
+            "invalid parameter `maxSpendUsd`: missing field `maxSpendUsd`"
+        );
     }
 
     #[test]

@@ -1,0 +1,248 @@
+//! The whole handler, as Lambda runs it, with EC2 and Config answering from mocks.
+
+use std::sync::{Arc, Mutex};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_config::operation::get_compliance_details_by_config_rule::GetComplianceDetailsByConfigRuleOutput;
+use aws_sdk_config::operation::put_evaluations::PutEvaluationsOutput;
+use aws_sdk_config::types::{
+    ComplianceType, EvaluationResult, EvaluationResultIdentifier, EvaluationResultQualifier,
+};
+use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
+use aws_sdk_ec2::types::{InstanceState, InstanceStateName, InstanceType, Reservation, Tag};
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use config_rule_sdk::aws::Edge;
+use config_rule_sdk::runtime::{Mode, handle_periodic};
+use config_rule_sdk::{Compliance, RuleMeta};
+use serde_json::{Value, json};
+
+use super::*;
+use crate::estimate::RESOURCE_TYPE;
+
+const NOW: &str = "2026-01-31T10:00:00.000Z";
+
+fn meta() -> RuleMeta {
+    RuleMeta::from_toml(RULE_TOML).unwrap()
+}
+
+fn scheduled_event(parameters: &Value) -> Value {
+    let invoking = json!({
+        "awsAccountId": "111122223333",
+        "notificationCreationTime": NOW,
+        "messageType": "ScheduledNotification",
+        "recordVersion": "1.0",
+    });
+    json!({
+        "version": "1.0",
+        "invokingEvent": invoking.to_string(),
+        "ruleParameters": parameters.to_string(),
+        "resultToken": "token-1",
+        "eventLeftScope": false,
+        "executionRoleArn": "arn:aws:iam::111122223333:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig",
+        "configRuleArn": "arn:aws:config:us-east-1:111122223333:config-rule/config-rule-abc123",
+        "configRuleName": "ec2-cost-context",
+        "accountId": "111122223333",
+    })
+}
+
+fn sdk_config() -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .build()
+}
+
+/// `count` running m5.large instances launched 2026-01-01, `per_page` to a page.
+fn describe_pages(count: usize, per_page: usize) -> Rule {
+    let ids: Vec<String> = (0..count).map(|i| format!("i-{i:017x}")).collect();
+    let pages: Vec<Vec<String>> = ids.chunks(per_page).map(<[String]>::to_vec).collect();
+    let served = Arc::new(Mutex::new(0usize));
+    mock!(aws_sdk_ec2::Client::describe_instances).then_compute_output(move |req| {
+        let page = req
+            .next_token()
+            .map_or(0, |t| t.trim_start_matches("page-").parse().unwrap());
+        *served.lock().unwrap() += 1;
+        let mut reservation = Reservation::builder();
+        for id in &pages[page] {
+            reservation = reservation.instances(
+                aws_sdk_ec2::types::Instance::builder()
+                    .instance_id(id)
+                    .instance_type(InstanceType::M5Large)
+                    .state(
+                        InstanceState::builder()
+                            .name(InstanceStateName::Running)
+                            .build(),
+                    )
+                    .launch_time(aws_smithy_types::DateTime::from_secs(1_767_225_600))
+                    .tags(Tag::builder().key("team").value("web").build())
+                    .build(),
+            );
+        }
+        let next = (page + 1 < pages.len()).then(|| format!("page-{}", page + 1));
+        DescribeInstancesOutput::builder()
+            .reservations(reservation.build())
+            .set_next_token(next)
+            .build()
+    })
+}
+
+/// Config remembers earlier results for these instance ids.
+fn previously(ids: &[&str]) -> Rule {
+    let results: Vec<EvaluationResult> = ids
+        .iter()
+        .map(|id| {
+            EvaluationResult::builder()
+                .compliance_type(ComplianceType::NonCompliant)
+                .evaluation_result_identifier(
+                    EvaluationResultIdentifier::builder()
+                        .evaluation_result_qualifier(
+                            EvaluationResultQualifier::builder()
+                                .config_rule_name("ec2-cost-context")
+                                .resource_type(RESOURCE_TYPE)
+                                .resource_id(*id)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        })
+        .collect();
+    mock!(aws_sdk_config::Client::get_compliance_details_by_config_rule).then_compute_output(
+        move |_| {
+            GetComplianceDetailsByConfigRuleOutput::builder()
+                .set_evaluation_results(Some(results.clone()))
+                .build()
+        },
+    )
+}
+
+/// Sizes of the PutEvaluations calls.
+type Batches = Arc<Mutex<Vec<usize>>>;
+
+fn put_evaluations(batches: &Batches) -> Rule {
+    let seen = batches.clone();
+    mock!(aws_sdk_config::Client::put_evaluations).then_compute_output(move |req| {
+        assert_eq!(req.result_token(), Some("token-1"));
+        seen.lock().unwrap().push(req.evaluations().len());
+        PutEvaluationsOutput::builder().build()
+    })
+}
+
+#[tokio::test]
+async fn n_findings_take_ceil_n_over_100_put_evaluations_calls_and_vanished_instances_are_not_applicable()
+ {
+    let describe = describe_pages(250, 100);
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&describe]);
+    let batches = Batches::default();
+    let (history, put) = (previously(&["i-gone"]), put_evaluations(&batches));
+    let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&history, &put]);
+    let edge = Edge::with_config_client(sdk_config(), config);
+
+    let evaluations = handle_periodic(
+        &Ec2CostContext::with_client(ec2),
+        &meta(),
+        scheduled_event(&json!({"maxSpendUsd": "50"})),
+        &edge,
+        Mode::Put,
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(describe.num_calls(), 3, "every DescribeInstances page read");
+    assert_eq!(
+        evaluations.len(),
+        251,
+        "250 instances and one that vanished"
+    );
+    assert_eq!(put.num_calls(), 251_usize.div_ceil(100));
+    assert_eq!(*batches.lock().unwrap(), [100, 100, 51]);
+    let gone = evaluations
+        .iter()
+        .find(|e| e.compliance_resource_id == "i-gone")
+        .unwrap();
+    assert_eq!(gone.compliance_type, Compliance::NotApplicable);
+    assert_eq!(
+        gone.annotation.as_ref().unwrap().as_str(),
+        "resource no longer exists"
+    );
+    let first = &evaluations[0];
+    assert_eq!(first.compliance_type, Compliance::NonCompliant);
+    assert_eq!(
+        first.annotation.as_ref().unwrap().as_str(),
+        "m5.large running 730 h since 2026-01-01T00:00Z at $0.096/h: est. $70.08 > budget $50.00"
+    );
+    let now: DateTime<Utc> = NOW.parse().unwrap();
+    assert!(
+        evaluations.iter().all(|e| e.ordering_timestamp == now),
+        "ordered by the notification time"
+    );
+}
+
+#[tokio::test]
+async fn invalid_parameters_fail_naming_the_parameter_and_nothing_is_read_or_put() {
+    for (parameters, named) in [
+        (
+            json!({"maxSpendUsd": "a lot"}),
+            "invalid parameter `maxSpendUsd`",
+        ),
+        (
+            json!({"maxSpendUsd": "50", "priceOverrides": "{\"m5.large\": \"x\"}"}),
+            "invalid parameter `priceOverrides`",
+        ),
+        (
+            json!({"maxSpendUsd": "50", "budgetUsd": "50"}),
+            "invalid parameter `budgetUsd`",
+        ),
+    ] {
+        let describe = describe_pages(1, 1);
+        let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&describe]);
+        let batches = Batches::default();
+        let (history, put) = (previously(&[]), put_evaluations(&batches));
+        let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&history, &put]);
+        let edge = Edge::with_config_client(sdk_config(), config);
+
+        let err = handle_periodic(
+            &Ec2CostContext::with_client(ec2),
+            &meta(),
+            scheduled_event(&parameters),
+            &edge,
+            Mode::Put,
+        )
+        .await
+        .unwrap_err();
+
+        assert_eq!(err.kind(), "InvalidParameter");
+        assert!(err.to_string().starts_with(named), "{err}");
+        assert_eq!(describe.num_calls(), 0, "{named}: no AWS read");
+        assert_eq!(put.num_calls(), 0, "{named}: no evaluation put");
+    }
+}
+
+#[tokio::test]
+async fn the_exemption_registry_and_a_dry_run_put_nothing_but_still_decide() {
+    let describe = describe_pages(2, 100);
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&describe]);
+    let batches = Batches::default();
+    let (history, put) = (previously(&[]), put_evaluations(&batches));
+    let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&history, &put]);
+    let edge = Edge::with_config_client(sdk_config(), config);
+    let registry = json!({"i-00000000000000001": "ec2-cost-context; until=2026-12-31; reason=load test; owner=perf-team"});
+
+    let evaluations = handle_periodic(
+        &Ec2CostContext::with_client(ec2),
+        &meta(),
+        scheduled_event(&json!({"maxSpendUsd": "50", "exemptions": registry.to_string()})),
+        &edge,
+        Mode::DryRun,
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(put.num_calls(), 0);
+    let kinds: Vec<Compliance> = evaluations.iter().map(|e| e.compliance_type).collect();
+    assert_eq!(kinds, [Compliance::NonCompliant, Compliance::NotApplicable]);
+    assert_eq!(
+        evaluations[1].annotation.as_ref().unwrap().as_str(),
+        "exempt until 2026-12-31 (exemption registry, owner perf-team): load test"
+    );
+}

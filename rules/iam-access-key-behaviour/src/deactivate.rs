@@ -1,0 +1,103 @@
+//! Remediation: deactivate one access key (`UpdateAccessKey Status=Inactive`), through the SDK's
+//! re-read, exemption check, plan, act, re-read and record.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use config_rule_sdk::remediation::Remediation;
+use config_rule_sdk::{AwsScope, RuleError};
+use serde::Serialize;
+
+use crate::activity::RESOURCE_TYPE;
+
+/// Deactivates `access_key_id` of `user_name`. The remediated resource is the user (Config's
+/// resource id: its `UserId`); the state read and recorded is the key's status.
+#[derive(Debug, Clone, Copy)]
+pub struct DeactivateKey<'a> {
+    pub iam: &'a aws_sdk_iam::Client,
+    pub user_name: &'a str,
+    pub access_key_id: &'a str,
+}
+
+/// The key as read before and after; recorded in the remediation record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyState {
+    pub user_name: String,
+    pub access_key_id: String,
+    /// `Active` or `Inactive`; `None` when the key no longer exists.
+    pub status: Option<String>,
+    /// The user's tags, for the exemption check (not recorded).
+    #[serde(skip)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The one thing this remediation does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deactivate {
+    pub user_name: String,
+    pub access_key_id: String,
+}
+
+impl fmt::Display for Deactivate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "deactivated access key {} of IAM user {} (UpdateAccessKey Status=Inactive) after it called services not seen in its baseline",
+            self.access_key_id, self.user_name
+        )
+    }
+}
+
+impl Remediation for DeactivateKey<'_> {
+    type Params = ();
+    type State = KeyState;
+    type Action = Deactivate;
+
+    fn resource_type(&self) -> &str {
+        RESOURCE_TYPE
+    }
+
+    fn tags(state: &KeyState) -> BTreeMap<String, String> {
+        state.tags.clone()
+    }
+
+    /// Only an active key is deactivated; an inactive or deleted one needs nothing.
+    fn plan(&self, state: &KeyState, (): &()) -> Option<Deactivate> {
+        (state.status.as_deref() == Some("Active")).then(|| Deactivate {
+            user_name: state.user_name.clone(),
+            access_key_id: state.access_key_id.clone(),
+        })
+    }
+
+    async fn read(&self, _aws: &AwsScope, _user_id: &str) -> Result<KeyState, RuleError> {
+        let status = crate::gather::access_keys(self.iam, self.user_name)
+            .await?
+            .into_iter()
+            .find(|k| k.access_key_id == self.access_key_id)
+            .map(|k| k.status);
+        Ok(KeyState {
+            user_name: self.user_name.to_owned(),
+            access_key_id: self.access_key_id.to_owned(),
+            status,
+            tags: crate::gather::user_tags(self.iam, self.user_name).await?,
+        })
+    }
+
+    async fn apply(
+        &self,
+        _aws: &AwsScope,
+        _user_id: &str,
+        action: &Deactivate,
+    ) -> Result<(), RuleError> {
+        self.iam
+            .update_access_key()
+            .user_name(&action.user_name)
+            .access_key_id(&action.access_key_id)
+            .status(aws_sdk_iam::types::StatusType::Inactive)
+            .send()
+            .await
+            .map_err(|e| RuleError::aws("UpdateAccessKey", e))?;
+        Ok(())
+    }
+}

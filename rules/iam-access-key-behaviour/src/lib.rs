@@ -1,0 +1,166 @@
+//! # iam-access-key-behaviour
+//!
+//! ## What it checks
+//! For every active access key of every IAM user, the AWS services the key called (CloudTrail
+//! `eventSource`, e.g. `ec2.amazonaws.com`) in the last `recentHours` are compared with the
+//! services it called in the `baselineDays` before. A service called recently and never in the
+//! baseline makes the key's user NON_COMPLIANT, naming the key and the new services:
+//! `key AKIA… called 2 services not seen in its 30-day baseline: ec2.amazonaws.com, iam.amazonaws.com`.
+//! Otherwise the user is COMPLIANT (`key AKIA…: 3 services, all seen in the 30-day baseline`, or
+//! `no activity in the last 24 h`).
+//!
+//! - **Young keys are not judged.** A key created after the baseline started has no baseline:
+//!   every service it calls would look new, and every key rotation would raise an alarm (or,
+//!   with deactivation on, break the workload that just rotated). Such a key is named in the
+//!   annotation ("not judged until it has a 30-day baseline"); a user with only young, active
+//!   keys is NOT_APPLICABLE. A quiet key is judged at any age: it called nothing new.
+//! - **Users without active keys** are NOT_APPLICABLE.
+//! - **Reading is bounded.** `LookupEvents` allows 2 requests per second per account and region
+//!   and returns 50 events a page, so a busy key can take minutes to read. The baseline is read
+//!   only for keys active in the recent window, and only until every recent service has been
+//!   found in it. A run makes at most `maxLookupRequests` requests; a key whose answer was not
+//!   known when they ran out is NON_COMPLIANT ("activity not fully read"): the control cannot
+//!   vouch for it, and saying so beats a silent pass. New services are only ever claimed from a
+//!   fully read baseline.
+//!
+//! ## Why it matters
+//! A leaked access key is used the way its new holder wants, not the way its workload did: a CI
+//! key that only ever touched S3 and ECR suddenly calling IAM, EC2 and STS is the classic sign.
+//! Comparing each key with its own history catches that without a list of allowed services.
+//!
+//! ## Parameters
+//! - `recentHours` (default 24, 1 to 720): the recent window.
+//! - `baselineDays` (default 30, 1 to 89): the baseline, before the recent window. CloudTrail
+//!   event history keeps 90 days; a baseline reaching further back is cut there, and the
+//!   annotation gives the length used.
+//! - `deactivateSuspiciousKeys` (default false): deactivate keys found calling new services.
+//! - `maxLookupRequests` (default 600, about 5 minutes of lookups): keep the function's timeout
+//!   above `maxLookupRequests / 2` seconds.
+//!
+//! Exemptions: a `custos:exempt` tag on the user, or an entry of the `exemptions` registry keyed
+//! by the user's id (`AIDA…`, Config's resource id of an IAM user).
+//!
+//! ## Remediation
+//! Off by default. With `deactivateSuspiciousKeys=true`, each key found calling new services is
+//! deactivated (`UpdateAccessKey Status=Inactive`) right after the lookups, through the SDK's
+//! remediation: the key and the user's tags are read again first, and nothing is done when the
+//! key is already inactive or the user is exempt by tag. Each deactivation writes a remediation
+//! record (trigger `inline`) to the log and publishes it to the topic named by
+//! `CUSTOS_NOTIFICATION_TOPIC_ARN`, when set. Keys whose activity was not fully read are never
+//! deactivated. The annotation says what happened to the key.
+//!
+//! Known limits of inline remediation in a periodic rule, until the SDK hands `gather` the
+//! invocation's context: the registry `exemptions` parameter does not stop a deactivation (only
+//! the user's tag does; the evaluation itself honours both), a local `--dry-run` still
+//! deactivates (run it with `deactivateSuspiciousKeys=false`), and the windows and the record's
+//! time come from the clock when the run starts rather than from the notification time.
+//!
+//! ## Reads
+//! `iam:ListUsers`, `iam:ListAccessKeys`, `iam:ListUserTags` (users with active keys only),
+//! `cloudtrail:LookupEvents` by `AccessKeyId`. Event history holds management events of the
+//! run's region (IAM and other global services appear in us-east-1); data events and calls made
+//! with temporary credentials obtained through the key (their own `ASIA…` key id) are not in it.
+
+pub mod activity;
+pub mod deactivate;
+pub mod gather;
+pub mod limiter;
+pub mod lookup;
+pub mod params;
+
+use chrono::{DateTime, Utc};
+use config_rule_sdk::{AwsScope, Finding, PeriodicRule, RuleError};
+
+pub use activity::Facts;
+pub use gather::Clients;
+pub use params::Params;
+
+/// The rule's metadata, shared with the deployer.
+pub const RULE_TOML: &str = include_str!("../rule.toml");
+
+/// The rule's name, as in `rule.toml` (a test checks they agree).
+pub const RULE_NAME: &str = "iam-access-key-behaviour";
+
+/// The rule. By default it builds its clients from each invocation's AWS configuration, reads
+/// the notification topic from the environment, and anchors its windows at the clock.
+#[derive(Debug, Clone, Default)]
+pub struct IamAccessKeyBehaviour {
+    clients: Option<Clients>,
+    end: Option<DateTime<Utc>>,
+}
+
+impl IamAccessKeyBehaviour {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Uses `clients` instead of clients built from the invocation's configuration (tests with
+    /// mocked responses, tools that bring their own clients).
+    #[must_use]
+    pub fn with_clients(mut self, clients: Clients) -> Self {
+        self.clients = Some(clients);
+        self
+    }
+
+    /// Ends the recent window at `end` instead of the time the run starts.
+    #[must_use]
+    pub fn ending_at(mut self, end: DateTime<Utc>) -> Self {
+        self.end = Some(end);
+        self
+    }
+}
+
+/// The edge's clock: `gather` is not given the notification time.
+fn clock() -> DateTime<Utc> {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the edge: the SDK gives gather no notification time"
+    )]
+    Utc::now()
+}
+
+/// The notification topic from the function's environment.
+fn topic_from_env() -> Option<String> {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the edge: the function's configuration"
+    )]
+    let topic = std::env::var(config_rule_sdk::notify::TOPIC_ENV).ok();
+    topic.filter(|t| !t.trim().is_empty())
+}
+
+impl PeriodicRule for IamAccessKeyBehaviour {
+    type Params = Params;
+    type Facts = Facts;
+
+    async fn gather(&self, aws: &AwsScope, params: &Params) -> Result<Facts, RuleError> {
+        let built;
+        let clients = if let Some(clients) = &self.clients {
+            clients
+        } else {
+            built = Clients::from_config(aws.config(), topic_from_env());
+            &built
+        };
+        let run = gather::Run {
+            rule: RULE_NAME,
+            aws,
+            end: self.end.unwrap_or_else(clock),
+        };
+        gather::gather_with(clients, params, run).await
+    }
+
+    fn evaluate(&self, facts: &Facts, params: &Params, _now: DateTime<Utc>) -> Vec<Finding> {
+        activity::evaluate(facts, params)
+    }
+}
+
+#[cfg(test)]
+mod test_support;
+
+#[cfg(test)]
+#[path = "fixture_tests.rs"]
+mod fixture_tests;
+
+#[cfg(test)]
+#[path = "handler_tests.rs"]
+mod handler_tests;

@@ -1,0 +1,212 @@
+use std::path::Path;
+
+use aws_sdk_config::operation::get_resource_config_history::GetResourceConfigHistoryOutput;
+use aws_sdk_config::types::{ConfigurationItem, ConfigurationItemStatus, ResourceType};
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use config_rule_sdk::aws::Edge;
+use config_rule_sdk::notify::{ComplianceChange, compliance_change_pattern};
+use config_rule_sdk::runtime::{Mode, handle_change};
+use config_rule_sdk::testing::{self, Fixture};
+use config_rule_sdk::{Compliance, Evaluation, RuleMeta};
+use serde_json::{Value, json};
+
+use super::*;
+
+fn meta() -> RuleMeta {
+    RuleMeta::from_toml(RULE_TOML).expect("rule.toml is valid")
+}
+
+#[test]
+fn fixtures() {
+    let meta = meta();
+    insta::glob!("../fixtures", "*.json", |path| {
+        insta::assert_yaml_snapshot!(testing::check_file(&VpcCreationApproved, &meta, path));
+    });
+}
+
+#[test]
+fn rule_toml_and_params_agree() {
+    testing::check_params_agree::<Params>(&meta());
+}
+
+fn evaluate_fixture(name: &str) -> Evaluation {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name);
+    let fixture: Fixture = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    testing::run(&VpcCreationApproved, &meta(), &fixture).unwrap()
+}
+
+/// The `Config Rules Compliance Change` event Config sends EventBridge after it records
+/// `evaluation` (shape from the AWS Config documentation).
+fn compliance_change_event(evaluation: &Evaluation, rule: &str) -> Value {
+    json!({
+        "version": "0",
+        "id": "0e6c5b87-7c1d-4d0c-9b8f-3f0e8a1f2b3c",
+        "detail-type": "Config Rules Compliance Change",
+        "source": "aws.config",
+        "account": "123456789012",
+        "time": "2026-05-20T08:16:05Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {
+            "resourceId": evaluation.compliance_resource_id,
+            "awsRegion": "us-east-1",
+            "awsAccountId": "123456789012",
+            "configRuleName": rule,
+            "recordVersion": "1.0",
+            "configRuleARN": "arn:aws:config:us-east-1:123456789012:config-rule/config-rule-abcdef",
+            "messageType": "ComplianceChangeNotification",
+            "newEvaluationResult": {
+                "evaluationResultIdentifier": {
+                    "evaluationResultQualifier": {
+                        "configRuleName": rule,
+                        "resourceType": evaluation.compliance_resource_type,
+                        "resourceId": evaluation.compliance_resource_id,
+                    },
+                    "orderingTimestamp": evaluation.ordering_timestamp,
+                },
+                "complianceType": evaluation.compliance_type,
+                "resultRecordedTime": "2026-05-20T08:16:04.000Z",
+                "configRuleInvokedTime": "2026-05-20T08:16:02.000Z",
+                "annotation": evaluation.annotation,
+            },
+            "notificationCreationTime": "2026-05-20T08:16:05.000Z",
+            "resourceType": evaluation.compliance_resource_type,
+        }
+    })
+}
+
+/// EventBridge matching for the pattern features Custos uses: nested fields, lists of exact
+/// values, and `prefix`.
+fn pattern_matches(pattern: &Value, event: &Value) -> bool {
+    match pattern {
+        Value::Object(fields) => fields
+            .iter()
+            .all(|(name, p)| pattern_matches(p, event.get(name).unwrap_or(&Value::Null))),
+        Value::Array(options) => options.iter().any(|option| match option {
+            Value::Object(op) if op.contains_key("prefix") => event
+                .as_str()
+                .zip(op["prefix"].as_str())
+                .is_some_and(|(value, prefix)| value.starts_with(prefix)),
+            literal => literal == event,
+        }),
+        _ => false,
+    }
+}
+
+#[test]
+fn a_non_compliant_vpc_reaches_the_administrators_by_email_naming_vpc_account_and_region() {
+    let rule = meta().name;
+    let pattern = compliance_change_pattern(&[&rule], &["NON_COMPLIANT"]);
+    let evaluation = evaluate_fixture("non-compliant-not-approved.json");
+    let event = compliance_change_event(&evaluation, &rule);
+
+    assert!(
+        pattern_matches(&pattern, &event),
+        "{pattern} must match {event}"
+    );
+    let message = ComplianceChange::from_event(&event).unwrap().message();
+    assert_eq!(
+        message,
+        "Custos: AWS::EC2::VPC vpc-0f1e2d3c4b5a69788 in account 123456789012 (us-east-1) is now \
+         NON_COMPLIANT for rule vpc-creation-approved: VPC vpc-0f1e2d3c4b5a69788 (10.20.0.0/16) \
+         is not approved: tag it custos:approved=<who approved> to approve it, or delete it"
+    );
+}
+
+#[test]
+fn approving_a_vpc_sends_no_email() {
+    let rule = meta().name;
+    let pattern = compliance_change_pattern(&[&rule], &["NON_COMPLIANT"]);
+    let approved = evaluate_fixture("compliant-approved-by-tag.json");
+    assert_eq!(approved.compliance_type, Compliance::Compliant);
+    assert!(!pattern_matches(
+        &pattern,
+        &compliance_change_event(&approved, &rule)
+    ));
+    // Deployed in a conformance pack, Config suffixes the rule name; the mail still goes out.
+    let reported = evaluate_fixture("non-compliant-default-vpc.json");
+    let packed =
+        compliance_change_event(&reported, "vpc-creation-approved-conformance-pack-ab12cd");
+    assert!(pattern_matches(&pattern, &packed));
+}
+
+/// An oversized notification carries only a summary; the rule must judge the item Config
+/// returns from `GetResourceConfigHistory`, where `configuration` is a JSON string.
+#[tokio::test]
+async fn an_oversized_vpc_is_fetched_and_judged_on_its_full_item() {
+    let configuration = json!({
+        "vpcId": "vpc-0aaaabbbbccccdddd",
+        "cidrBlock": "10.99.0.0/16",
+        "isDefault": false,
+        "state": "available",
+        "tags": [{"key": "custos:approved", "value": "netops CHG-7"}],
+    });
+    let history = mock!(aws_sdk_config::Client::get_resource_config_history)
+        .match_requests(|req| {
+            req.resource_type() == Some(&ResourceType::Vpc)
+                && req.resource_id() == Some("vpc-0aaaabbbbccccdddd")
+                && req.limit() == Some(1)
+        })
+        .then_output(move || {
+            GetResourceConfigHistoryOutput::builder()
+                .configuration_items(
+                    ConfigurationItem::builder()
+                        .resource_type(ResourceType::Vpc)
+                        .resource_id("vpc-0aaaabbbbccccdddd")
+                        .account_id("123456789012")
+                        .aws_region("us-east-1")
+                        .configuration_item_status(ConfigurationItemStatus::Ok)
+                        .configuration_item_capture_time(aws_smithy_types::DateTime::from_secs(
+                            1_779_264_930,
+                        ))
+                        .configuration(configuration.to_string())
+                        .tags("custos:approved", "netops CHG-7")
+                        .build(),
+                )
+                .build()
+        });
+    let client = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&history]);
+    let sdk_config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    let edge = Edge::with_config_client(sdk_config, client);
+    let invoking = json!({
+        "configurationItemSummary": {
+            "changeType": "CREATE",
+            "configurationItemVersion": "1.3",
+            "configurationItemCaptureTime": "2026-05-20T08:15:30.123Z",
+            "awsAccountId": "123456789012",
+            "configurationItemStatus": "ResourceDiscovered",
+            "resourceType": "AWS::EC2::VPC",
+            "resourceId": "vpc-0aaaabbbbccccdddd",
+            "ARN": "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0aaaabbbbccccdddd",
+            "awsRegion": "us-east-1",
+        },
+        "messageType": "OversizedConfigurationItemChangeNotification",
+        "notificationCreationTime": "2026-05-20T08:16:01.000Z",
+        "recordVersion": "1.0",
+    });
+    let event = json!({
+        "invokingEvent": invoking.to_string(),
+        "ruleParameters": "{}",
+        "resultToken": "TESTMODE",
+        "eventLeftScope": false,
+        "configRuleArn": "arn:aws:config:us-east-1:123456789012:config-rule/config-rule-abcdef",
+        "configRuleName": "vpc-creation-approved",
+        "accountId": "123456789012",
+    });
+
+    let evaluations = handle_change(&VpcCreationApproved, &meta(), event, &edge, Mode::DryRun)
+        .await
+        .unwrap();
+
+    assert_eq!(history.num_calls(), 1, "the item was fetched once");
+    assert_eq!(evaluations.len(), 1);
+    assert_eq!(evaluations[0].compliance_type, Compliance::Compliant);
+    assert_eq!(
+        evaluations[0].annotation.as_ref().unwrap().as_str(),
+        "approved: custos:approved=netops CHG-7"
+    );
+}
