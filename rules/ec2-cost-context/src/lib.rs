@@ -50,7 +50,7 @@ pub mod params;
 pub mod prices;
 
 use chrono::{DateTime, Utc};
-use config_rule_sdk::{AwsScope, Finding, PeriodicRule, RuleError};
+use config_rule_sdk::{AwsScope, Finding, PeriodicRule, RuleError, RunContext};
 
 pub use estimate::Instance;
 pub use params::Params;
@@ -80,7 +80,12 @@ impl PeriodicRule for Ec2CostContext {
     type Params = Params;
     type Facts = Vec<Instance>;
 
-    async fn gather(&self, aws: &AwsScope, _params: &Params) -> Result<Vec<Instance>, RuleError> {
+    async fn gather(
+        &self,
+        aws: &AwsScope,
+        _params: &Params,
+        _run: &RunContext<'_>,
+    ) -> Result<Vec<Instance>, RuleError> {
         match &self.ec2 {
             Some(client) => gather::instances(client).await,
             None => gather::instances(&aws_sdk_ec2::Client::new(aws.config())).await,

@@ -108,13 +108,19 @@ pub async fn user_tags(
     Ok(tags)
 }
 
-/// Where a run happens: for the remediation record.
+/// Where and when a run happens, and whether it may deactivate keys.
 #[derive(Debug, Clone, Copy)]
 pub struct Run<'a> {
     pub rule: &'a str,
     pub aws: &'a AwsScope,
     /// The end of the recent window: also the time of any remediation record.
     pub end: DateTime<Utc>,
+    /// The exemption registry: an exempt user's keys are never deactivated.
+    pub registry: &'a Registry,
+    /// False in a dry run: nothing is deactivated.
+    pub may_act: bool,
+    /// Where remediation records go (when the clients bring no notifier of their own).
+    pub notifier: Option<&'a Notifier>,
 }
 
 /// Everything the evaluation needs, read in a fixed order (users by name, keys by id) so that
@@ -156,7 +162,7 @@ pub async fn gather_with(
         "read key activity"
     );
     let mut facts = Facts { windows, users };
-    if params.deactivate.0 {
+    if params.deactivate.0 && run.may_act {
         deactivate_suspicious(clients, &mut facts, run).await;
     }
     Ok(facts)
@@ -206,14 +212,11 @@ async fn deactivate_suspicious(clients: &Clients, facts: &mut Facts, run: Run<'_
         .region()
         .map(ToString::to_string)
         .unwrap_or_default();
-    // The SDK passes the exemption registry only to `decide`, not to `gather`: here only the
-    // user's `custos:exempt` tag can stop a deactivation (see the crate documentation).
-    let registry = Registry::default();
     let context = Context {
         rule: run.rule,
         account: run.aws.account_id().unwrap_or("unknown"),
         region: &region,
-        registry: &registry,
+        registry: run.registry,
         trigger: RemediationTrigger::Inline,
         now: run.end,
     };
@@ -234,7 +237,7 @@ async fn deactivate_suspicious(clients: &Clients, facts: &mut Facts, run: Run<'_
                 &user.user_id,
                 &(),
                 &context,
-                clients.notifier.as_ref(),
+                clients.notifier.as_ref().or(run.notifier),
             )
             .await;
             key.deactivation = Some(match outcome {

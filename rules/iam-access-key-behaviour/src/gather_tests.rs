@@ -22,12 +22,20 @@ fn scope() -> AwsScope {
 }
 
 async fn gather(state: &Shared, params: &Params) -> Facts {
+    gather_in(state, params, &Registry::default(), true).await
+}
+
+/// Gathers with a given exemption registry, in a run that may act or not (a dry run).
+async fn gather_in(state: &Shared, params: &Params, registry: &Registry, may_act: bool) -> Facts {
     let clients = support::clients(state, true);
     let aws = scope();
     let run = Run {
         rule: crate::RULE_NAME,
         aws: &aws,
         end: at(END),
+        registry,
+        may_act,
+        notifier: None,
     };
     gather_with(&clients, params, run).await.unwrap()
 }
@@ -155,6 +163,34 @@ async fn a_suspicious_key_is_deactivated_once_recorded_and_published() {
     assert_eq!(record.after["status"], "Inactive");
     assert_eq!(record.before["accessKeyId"], "AKIAALICE");
     assert!(record.action.contains("AKIAALICE"), "{}", record.action);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dry_run_deactivates_nothing() {
+    let state = account();
+    let facts = gather_in(&state, &params(true), &Registry::default(), false).await;
+
+    assert_eq!(user_facts(&facts, "alice").keys[0].deactivation, None);
+    let state = state.lock().unwrap();
+    assert!(state.updates.is_empty());
+    assert!(state.published.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_user_exempt_in_the_registry_keeps_its_key() {
+    let state = account();
+    let registry = Registry::parse(
+        r#"{"AIDAALICE": "all; until=2026-12-31; reason=incident drill; owner=secops"}"#,
+    )
+    .unwrap();
+
+    let facts = gather_in(&state, &params(true), &registry, true).await;
+
+    let Some(Deactivation::Exempt(note)) = &user_facts(&facts, "alice").keys[0].deactivation else {
+        panic!("{facts:?}")
+    };
+    assert!(note.contains("incident drill"), "{note}");
+    assert!(state.lock().unwrap().updates.is_empty());
 }
 
 #[tokio::test(start_paused = true)]

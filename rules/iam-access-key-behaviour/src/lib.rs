@@ -44,16 +44,11 @@
 //! Off by default. With `deactivateSuspiciousKeys=true`, each key found calling new services is
 //! deactivated (`UpdateAccessKey Status=Inactive`) right after the lookups, through the SDK's
 //! remediation: the key and the user's tags are read again first, and nothing is done when the
-//! key is already inactive or the user is exempt by tag. Each deactivation writes a remediation
-//! record (trigger `inline`) to the log and publishes it to the topic named by
+//! key is already inactive or the user is exempt (by tag or registry). Each deactivation writes
+//! a remediation record (trigger `inline`) to the log and publishes it to the topic named by
 //! `CUSTOS_NOTIFICATION_TOPIC_ARN`, when set. Keys whose activity was not fully read are never
-//! deactivated. The annotation says what happened to the key.
-//!
-//! Known limits of inline remediation in a periodic rule, until the SDK hands `gather` the
-//! invocation's context: the registry `exemptions` parameter does not stop a deactivation (only
-//! the user's tag does; the evaluation itself honours both), a local `--dry-run` still
-//! deactivates (run it with `deactivateSuspiciousKeys=false`), and the windows and the record's
-//! time come from the clock when the run starts rather than from the notification time.
+//! deactivated, and a local `--dry-run` deactivates nothing. The windows end, and records are
+//! stamped, at the notification time. The annotation says what happened to the key.
 //!
 //! ## Reads
 //! `iam:ListUsers`, `iam:ListAccessKeys`, `iam:ListUserTags` (users with active keys only),
@@ -69,7 +64,7 @@ pub mod lookup;
 pub mod params;
 
 use chrono::{DateTime, Utc};
-use config_rule_sdk::{AwsScope, Finding, PeriodicRule, RuleError};
+use config_rule_sdk::{AwsScope, Finding, PeriodicRule, RuleError, RunContext};
 
 pub use activity::Facts;
 pub use gather::Clients;
@@ -81,8 +76,8 @@ pub const RULE_TOML: &str = include_str!("../rule.toml");
 /// The rule's name, as in `rule.toml` (a test checks they agree).
 pub const RULE_NAME: &str = "iam-access-key-behaviour";
 
-/// The rule. By default it builds its clients from each invocation's AWS configuration, reads
-/// the notification topic from the environment, and anchors its windows at the clock.
+/// The rule. By default it builds its clients from each invocation's AWS configuration and
+/// ends its recent window at the notification time.
 #[derive(Debug, Clone, Default)]
 pub struct IamAccessKeyBehaviour {
     clients: Option<Clients>,
@@ -110,41 +105,30 @@ impl IamAccessKeyBehaviour {
     }
 }
 
-/// The edge's clock: `gather` is not given the notification time.
-fn clock() -> DateTime<Utc> {
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "the edge: the SDK gives gather no notification time"
-    )]
-    Utc::now()
-}
-
-/// The notification topic from the function's environment.
-fn topic_from_env() -> Option<String> {
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "the edge: the function's configuration"
-    )]
-    let topic = std::env::var(config_rule_sdk::notify::TOPIC_ENV).ok();
-    topic.filter(|t| !t.trim().is_empty())
-}
-
 impl PeriodicRule for IamAccessKeyBehaviour {
     type Params = Params;
     type Facts = Facts;
 
-    async fn gather(&self, aws: &AwsScope, params: &Params) -> Result<Facts, RuleError> {
+    async fn gather(
+        &self,
+        aws: &AwsScope,
+        params: &Params,
+        context: &RunContext<'_>,
+    ) -> Result<Facts, RuleError> {
         let built;
         let clients = if let Some(clients) = &self.clients {
             clients
         } else {
-            built = Clients::from_config(aws.config(), topic_from_env());
+            built = Clients::from_config(aws.config(), None);
             &built
         };
         let run = gather::Run {
             rule: RULE_NAME,
             aws,
-            end: self.end.unwrap_or_else(clock),
+            end: self.end.unwrap_or(context.now),
+            registry: context.registry,
+            may_act: context.may_act,
+            notifier: context.notifier,
         };
         gather::gather_with(clients, params, run).await
     }

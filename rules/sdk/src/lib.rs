@@ -29,4 +29,4 @@ pub use error::RuleError;
 pub use evaluation::Evaluation;
 pub use item::{ConfigurationItem, Item, ResourceKey};
 pub use meta::RuleMeta;
-pub use rule::{Finding, PeriodicRule, Rule};
+pub use rule::{Finding, PeriodicRule, Rule, RunContext};

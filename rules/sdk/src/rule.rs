@@ -9,7 +9,9 @@ use serde::de::DeserializeOwned;
 use crate::aws::AwsScope;
 use crate::compliance::Verdict;
 use crate::error::RuleError;
+use crate::exemption::Registry;
 use crate::item::{Item, ResourceKey};
+use crate::notify::Notifier;
 
 /// A change-triggered rule: a pure function of one configuration item and the parameters.
 pub trait Rule {
@@ -27,11 +29,14 @@ pub trait PeriodicRule {
     /// Plain data that `gather` found.
     type Facts: Send;
 
-    /// Reads what the evaluation needs, with clients built from `aws`.
+    /// Reads what the evaluation needs, with clients built from `aws`. A rule that also acts
+    /// (inline remediation) does so only when `run.may_act`, through
+    /// [`crate::remediation::remediate`] with `run`'s registry, time and notifier.
     fn gather(
         &self,
         aws: &AwsScope,
         params: &Self::Params,
+        run: &RunContext<'_>,
     ) -> impl Future<Output = Result<Self::Facts, RuleError>> + Send;
 
     /// Pure: one finding per resource. `now` is the notification time, never the clock.
@@ -41,6 +46,23 @@ pub trait PeriodicRule {
         params: &Self::Params,
         now: DateTime<Utc>,
     ) -> Vec<Finding>;
+}
+
+/// What a periodic run knows beyond its parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct RunContext<'a> {
+    /// The rule's name (as in `rule.toml`).
+    pub rule: &'a str,
+    /// The notification time: the run's "now", for windows, exemptions and records.
+    pub now: DateTime<Utc>,
+    /// The exemption registry from the rule parameters.
+    pub registry: &'a Registry,
+    /// False in a dry run: nothing may be changed.
+    pub may_act: bool,
+    /// Where remediation records are published, if anywhere.
+    pub notifier: Option<&'a Notifier>,
+    /// The region the rule runs in.
+    pub region: &'a str,
 }
 
 /// A periodic rule's conclusion about one resource. The tags let the SDK apply exemptions.

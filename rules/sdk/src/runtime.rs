@@ -16,7 +16,7 @@ use crate::event::{Invocation, Trigger};
 use crate::meta::RuleMeta;
 use crate::notify::{Notifier, TOPIC_ENV};
 use crate::remediation::{self, Outcome, Remediation, RemediationTrigger};
-use crate::rule::{PeriodicRule, Rule};
+use crate::rule::{PeriodicRule, Rule, RunContext};
 use crate::sink;
 
 /// Whether evaluations are put or only returned.
@@ -224,6 +224,19 @@ pub async fn handle_periodic<R: PeriodicRule>(
     edge: &Edge,
     mode: Mode,
 ) -> Result<Vec<Evaluation>, RuleError> {
+    handle_periodic_notifying(rule, meta, event, edge, mode, None).await
+}
+
+/// Handles one scheduled invocation of a periodic rule; remediation records made while
+/// gathering go to `topic_arn` when given.
+pub async fn handle_periodic_notifying<R: PeriodicRule>(
+    rule: &R,
+    meta: &RuleMeta,
+    event: Value,
+    edge: &Edge,
+    mode: Mode,
+    topic_arn: Option<&str>,
+) -> Result<Vec<Evaluation>, RuleError> {
     let invocation = Invocation::from_json(event)?;
     let settings = decide::settings::<R::Params>(meta, &invocation)?;
     if invocation.trigger != Trigger::Scheduled {
@@ -240,13 +253,28 @@ pub async fn handle_periodic<R: PeriodicRule>(
             partition,
         )
         .await;
-    let facts = rule.gather(&scope, &settings.params).await?;
+    let notifier =
+        topic_arn.map(|topic| Notifier::new(aws_sdk_sns::Client::new(scope.config()), topic));
+    let region = scope
+        .config()
+        .region()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let run = RunContext {
+        rule: &meta.name,
+        now,
+        registry: &settings.registry,
+        may_act: mode == Mode::Put,
+        notifier: notifier.as_ref(),
+        region: &region,
+    };
+    let facts = rule.gather(&scope, &settings.params, &run).await?;
     let findings = rule.evaluate(&facts, &settings.params, now);
     let rule_name = invocation.config_rule_name.as_deref().unwrap_or(&meta.name);
     let client = scope.config_client();
     let previous = sink::previously_evaluated(client, rule_name).await?;
     let evaluations = decide::periodic(&meta.name, findings, &previous, &settings.registry, now);
-    tracing::info!(rule = %meta.name, evaluations = evaluations.len(), stale = previous.len(), "evaluated");
+    tracing::info!(rule = %meta.name, evaluations = evaluations.len(), previous = previous.len(), "evaluated");
     if mode == Mode::Put {
         sink::put_evaluations(client, &invocation.result_token, &evaluations).await?;
     }
@@ -353,21 +381,37 @@ pub async fn run_periodic<R: PeriodicRule + Sync>(
 ) -> Result<(), lambda_runtime::Error> {
     let meta = meta_or_exit(rule_toml);
     let edge = Edge::from_env();
+    let topic = topic_from_env();
     if in_lambda() {
         lambda_runtime::tracing::init_default_subscriber();
-        let (rule, meta, edge) = (&rule, &meta, &edge);
+        let (rule, meta, edge, topic) = (&rule, &meta, &edge, topic.as_deref());
         return Box::pin(lambda_runtime::run(service_fn(
             move |event: LambdaEvent<Value>| async move {
-                Box::pin(handle_periodic(rule, meta, event.payload, edge, Mode::Put))
-                    .await
-                    .map(|e| summary(&e))
+                Box::pin(handle_periodic_notifying(
+                    rule,
+                    meta,
+                    event.payload,
+                    edge,
+                    Mode::Put,
+                    topic,
+                ))
+                .await
+                .map(|e| summary(&e))
             },
         )))
         .await;
     }
     let (event, mode) = local_event().unwrap_or_else(|e| fail(&e));
     std::process::exit(report(
-        Box::pin(handle_periodic(&rule, &meta, event, &edge, mode)).await,
+        Box::pin(handle_periodic_notifying(
+            &rule,
+            &meta,
+            event,
+            &edge,
+            mode,
+            topic.as_deref(),
+        ))
+        .await,
     ));
 }
 

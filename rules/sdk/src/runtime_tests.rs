@@ -198,7 +198,12 @@ impl PeriodicRule for Many {
     type Params = BTreeMap<String, String>;
     type Facts = usize;
 
-    async fn gather(&self, _: &AwsScope, _: &Self::Params) -> Result<usize, RuleError> {
+    async fn gather(
+        &self,
+        _: &AwsScope,
+        _: &Self::Params,
+        _: &RunContext<'_>,
+    ) -> Result<usize, RuleError> {
         Ok(self.0)
     }
 
