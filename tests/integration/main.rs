@@ -1,1 +1,16 @@
-fn main(){}
+//! Integration tests against the local AWS emulator.
+//!
+//! `make test` starts a private emulator for them; by hand:
+//! `eval "$(scripts/emulator start)"`, then `cargo test -p workspace-tests`.
+//! Without a running emulator every test here fails, by design.
+
+mod deployer;
+mod ec2_cost_context;
+mod ec2_instance_baseline;
+mod emulator_facts;
+mod iam_access_key_behaviour;
+mod iam_policy_no_admin_wildcards;
+mod recorder;
+mod s3_loop;
+mod s3_remediation;
+mod vpc_creation_approved;

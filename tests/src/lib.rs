@@ -1,1 +1,32 @@
-//! placeholder
+//! A harness that plays AWS Config's part (and, later, SSM's) against the local AWS emulator,
+//! for Custos's integration tests and demo. Product code never uses it.
+//!
+//! - [`emulator`]: where the emulator runs; AWS configuration for its accounts.
+//! - [`org`]: an AWS Organization with member accounts, OUs and the access role.
+//! - [`recorder`]: configuration items in AWS's shape, from live resource state.
+//! - [`config_service`]: Config rules, events, running a rule's handler, reading compliance.
+//! - [`ssm`]: remediation documents' steps, carried out as SSM Automation would.
+
+pub mod config_service;
+pub mod emulator;
+pub mod org;
+pub mod recorder;
+pub mod ssm;
+
+use chrono::{DateTime, Utc};
+
+/// The harness stands in for AWS services, which stamp what they produce with the current time.
+pub fn now() -> DateTime<Utc> {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the harness plays AWS, whose clock this is"
+    )]
+    Utc::now()
+}
+
+/// `prefix-<12 hex digits>`: a name no other test or run uses (valid for S3 buckets when
+/// `prefix` is lowercase).
+pub fn unique_name(prefix: &str) -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("{prefix}-{}", &id[..12])
+}

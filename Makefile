@@ -1,0 +1,19 @@
+# Thin aliases; the logic lives in scripts/ and in Rust.
+.PHONY: build test demo lint fmt
+
+build:
+	cargo build --workspace --locked
+
+# Starts a private local AWS emulator (installing it on first use), runs every test, stops it.
+test:
+	scripts/test
+
+# The demo on a private local AWS emulator.
+demo:
+	scripts/demo
+
+lint:
+	cargo fmt --all --check && cargo clippy --workspace --all-targets --locked -- -D warnings
+
+fmt:
+	cargo fmt --all

@@ -1,0 +1,132 @@
+//! The Lambda events AWS Config sends a custom rule, built the way Config builds them.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::DeployedRule;
+use crate::recorder::{ITEM_VERSION, timestamp};
+
+/// A result token Config would issue: the emulator files `PutEvaluations` results under the rule
+/// named before the `#`.
+pub fn result_token(rule_name: &str) -> String {
+    format!("{rule_name}#{}", uuid::Uuid::new_v4())
+}
+
+/// The role Config runs as; in the event, never assumed by Custos rules.
+pub fn config_service_role(account_id: &str) -> String {
+    format!(
+        "arn:aws:iam::{account_id}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
+    )
+}
+
+/// A `ConfigurationItemChangeNotification` event for `item` (in scope: `eventLeftScope` false).
+pub fn change_event(
+    rule: &DeployedRule,
+    account_id: &str,
+    item: &Value,
+    now: DateTime<Utc>,
+) -> Value {
+    let invoking = json!({
+        "configurationItemDiff": null,
+        "configurationItem": item,
+        "notificationCreationTime": timestamp(now),
+        "messageType": "ConfigurationItemChangeNotification",
+        "recordVersion": ITEM_VERSION,
+    });
+    envelope(rule, account_id, &invoking)
+}
+
+/// A `ScheduledNotification` event, as Config sends a periodic rule.
+pub fn scheduled_event(rule: &DeployedRule, account_id: &str, now: DateTime<Utc>) -> Value {
+    let invoking = json!({
+        "awsAccountId": account_id,
+        "notificationCreationTime": timestamp(now),
+        "messageType": "ScheduledNotification",
+        "recordVersion": "1.0",
+    });
+    envelope(rule, account_id, &invoking)
+}
+
+/// The outer event: `invokingEvent` and `ruleParameters` are JSON documents inside strings.
+fn envelope(rule: &DeployedRule, account_id: &str, invoking: &Value) -> Value {
+    json!({
+        "version": "1.0",
+        "invokingEvent": invoking.to_string(),
+        "ruleParameters": rule.input_parameters,
+        "resultToken": result_token(&rule.name),
+        "eventLeftScope": false,
+        "executionRoleArn": config_service_role(account_id),
+        "configRuleArn": rule.arn,
+        "configRuleName": rule.name,
+        "configRuleId": rule.id,
+        "accountId": account_id,
+        "evaluationMode": "DETECTIVE",
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use config_rule_sdk::event::{Invocation, Trigger};
+
+    use super::*;
+
+    fn rule() -> DeployedRule {
+        DeployedRule {
+            name: "s3-bucket-encryption".into(),
+            arn: "arn:aws:config:us-east-1:111122223333:config-rule/config-rule-abc".into(),
+            id: "config-rule-abc".into(),
+            input_parameters: r#"{"sseAlgorithm":"aws:kms"}"#.into(),
+        }
+    }
+
+    fn item() -> Value {
+        json!({
+            "configurationItemCaptureTime": "2026-01-02T03:04:05.000Z",
+            "configurationItemStatus": "OK",
+            "awsAccountId": "111122223333",
+            "resourceType": "AWS::S3::Bucket",
+            "resourceId": "b",
+            "ARN": "arn:aws:s3:::b",
+            "awsRegion": "us-east-1",
+            "configuration": {"name": "b"},
+        })
+    }
+
+    #[test]
+    fn the_sdk_reads_a_change_event_as_config_would_send_it() {
+        let now = DateTime::parse_from_rfc3339("2026-01-02T03:04:06Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let event = change_event(&rule(), "111122223333", &item(), now);
+        let invocation = Invocation::from_json(event).unwrap();
+        let Trigger::Change(item) = invocation.trigger else {
+            panic!("not a change: {:?}", invocation.trigger)
+        };
+        assert_eq!(item.key.resource_id, "b");
+        assert_eq!(invocation.parameters["sseAlgorithm"], "aws:kms");
+        assert!(
+            invocation.result_token.starts_with("s3-bucket-encryption#"),
+            "{}",
+            invocation.result_token
+        );
+        assert_eq!(invocation.notification_time, Some(now));
+        assert_eq!(invocation.account_id.as_deref(), Some("111122223333"));
+        assert!(!invocation.event_left_scope);
+    }
+
+    #[test]
+    fn the_sdk_reads_a_scheduled_event() {
+        let now = DateTime::parse_from_rfc3339("2026-01-02T03:04:06Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let invocation =
+            Invocation::from_json(scheduled_event(&rule(), "111122223333", now)).unwrap();
+        assert_eq!(invocation.trigger, Trigger::Scheduled);
+        assert_eq!(invocation.notification_time, Some(now));
+    }
+
+    #[test]
+    fn every_event_gets_its_own_token() {
+        assert_ne!(result_token("r"), result_token("r"));
+    }
+}
