@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::aws::Edge;
 use crate::decide;
 use crate::evaluation::Evaluation;
 use crate::event::{Invocation, Trigger};
@@ -172,4 +173,70 @@ pub fn check_params_agree<P: DeserializeOwned>(meta: &RuleMeta) {
     if let Err(e) = params::decode::<P>(meta, &given) {
         panic!("rule.toml and Params disagree: {e}");
     }
+}
+
+/// Runs `rule` on an oversized notification for `item`, the way production does: the event
+/// carries only the item's summary, and the handler fetches the item with
+/// `GetResourceConfigHistory(limit=1)`, here answered by a mock with `item` (AWS's API shape:
+/// configuration and supplementary values as JSON strings). Nothing is put.
+pub async fn run_oversized<R: Rule>(
+    rule: &R,
+    meta: &RuleMeta,
+    params: &BTreeMap<String, Value>,
+    item: aws_sdk_config::types::ConfigurationItem,
+) -> Result<Evaluation, crate::RuleError> {
+    use aws_sdk_config::operation::get_resource_config_history::GetResourceConfigHistoryOutput;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    let resource_id = item.resource_id().unwrap_or_default().to_owned();
+    let summary = json!({
+        "changeType": "UPDATE",
+        "configurationItemVersion": "1.3",
+        "configurationItemCaptureTime": "2026-05-20T08:15:30.123Z",
+        "configurationStateId": 1,
+        "awsAccountId": item.account_id(),
+        "configurationItemStatus": item.configuration_item_status().map(aws_sdk_config::types::ConfigurationItemStatus::as_str),
+        "resourceType": item.resource_type().map(aws_sdk_config::types::ResourceType::as_str),
+        "resourceId": resource_id,
+        "ARN": item.arn(),
+        "awsRegion": item.aws_region(),
+    });
+    let invoking = json!({
+        "configurationItemSummary": summary,
+        "messageType": "OversizedConfigurationItemChangeNotification",
+        "notificationCreationTime": default_notification_time(),
+        "recordVersion": "1.0",
+    });
+    let event = json!({
+        "invokingEvent": invoking.to_string(),
+        "ruleParameters": Value::Object(params.clone().into_iter().collect()).to_string(),
+        "resultToken": "TESTMODE",
+        "eventLeftScope": false,
+        "configRuleName": meta.name,
+        "accountId": item.account_id(),
+    });
+    let wanted = resource_id.clone();
+    let history = mock!(aws_sdk_config::Client::get_resource_config_history)
+        .match_requests(move |req| {
+            req.resource_id() == Some(wanted.as_str()) && req.limit() == Some(1)
+        })
+        .then_output(move || {
+            GetResourceConfigHistoryOutput::builder()
+                .configuration_items(item.clone())
+                .build()
+        });
+    let client = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&history]);
+    let config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    let edge = Edge::with_config_client(config, client);
+    let mut evaluations =
+        crate::runtime::handle_change(rule, meta, event, &edge, crate::runtime::Mode::DryRun)
+            .await?;
+    assert_eq!(
+        history.num_calls(),
+        1,
+        "the oversized item is fetched once, with limit 1"
+    );
+    Ok(evaluations.remove(0))
 }
