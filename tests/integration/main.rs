@@ -4,6 +4,7 @@
 //! `eval "$(scripts/emulator start)"`, then `cargo test -p workspace-tests`.
 //! Without a running emulator every test here fails, by design.
 
+mod cross_account;
 mod deployer;
 mod ec2_cost_context;
 mod ec2_instance_baseline;
