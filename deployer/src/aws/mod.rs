@@ -1,0 +1,190 @@
+//! Every AWS SDK call the deployer makes, behind small functions that return plain data.
+
+pub mod calls;
+pub mod orgs;
+pub mod s3;
+pub mod stacksets;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+pub use calls::CallLog;
+
+/// The administering account's configuration and, lazily, each member account's: a role is
+/// assumed at most once per account per run, and its credentials are shared by every client.
+#[derive(Debug, Clone)]
+pub struct Aws {
+    pub config: SdkConfig,
+    pub calls: CallLog,
+    members: Arc<Mutex<BTreeMap<String, SdkConfig>>>,
+}
+
+/// An AWS error, with the whole chain of causes (the SDK's own `Display` says only "service
+/// error").
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct AwsError {
+    pub message: String,
+    /// The service's error code, when it sent one.
+    pub code: Option<String>,
+}
+
+impl AwsError {
+    pub fn new<E, R>(
+        what: &str,
+        error: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    ) -> Self
+    where
+        E: std::error::Error + aws_smithy_types::error::metadata::ProvideErrorMetadata + 'static,
+        R: std::fmt::Debug,
+    {
+        let code = error
+            .as_service_error()
+            .and_then(|e| e.code().map(str::to_owned));
+        Self {
+            message: format!("{what}: {}", DisplayErrorContext(error)),
+            code,
+        }
+    }
+
+    pub fn is(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
+    }
+}
+
+/// The ARN partition of a region.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+impl Aws {
+    /// The standard credential chain, with `--profile` and `--region` when given;
+    /// `AWS_ENDPOINT_URL` and the other standard variables apply as usual.
+    pub async fn load(profile: Option<&str>, region: Option<&str>) -> Self {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(profile) = profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = region {
+            loader = loader.region(aws_config::Region::new(region.to_owned()));
+        }
+        Self::from_config(loader.load().await)
+    }
+
+    pub fn from_config(config: SdkConfig) -> Self {
+        Self {
+            config,
+            calls: CallLog::default(),
+            members: Arc::default(),
+        }
+    }
+
+    pub fn region(&self) -> Option<String> {
+        self.config.region().map(ToString::to_string)
+    }
+
+    pub fn cloudformation(&self) -> aws_sdk_cloudformation::Client {
+        let conf = aws_sdk_cloudformation::config::Builder::from(&self.config)
+            .interceptor(self.calls.clone())
+            .build();
+        aws_sdk_cloudformation::Client::from_conf(conf)
+    }
+
+    pub fn organizations(&self) -> aws_sdk_organizations::Client {
+        let conf = aws_sdk_organizations::config::Builder::from(&self.config)
+            .interceptor(self.calls.clone())
+            .build();
+        aws_sdk_organizations::Client::from_conf(conf)
+    }
+
+    pub fn sts(&self) -> aws_sdk_sts::Client {
+        let conf = aws_sdk_sts::config::Builder::from(&self.config)
+            .interceptor(self.calls.clone())
+            .build();
+        aws_sdk_sts::Client::from_conf(conf)
+    }
+
+    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        let conf = aws_sdk_s3::config::Builder::from(&self.config)
+            .region(aws_config::Region::new(region.to_owned()))
+            .interceptor(self.calls.clone())
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+
+    pub fn config_service(&self, region: &str) -> aws_sdk_config::Client {
+        let conf = aws_sdk_config::config::Builder::from(&self.config)
+            .region(aws_config::Region::new(region.to_owned()))
+            .interceptor(self.calls.clone())
+            .build();
+        aws_sdk_config::Client::from_conf(conf)
+    }
+
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        let conf = aws_sdk_iam::config::Builder::from(&self.config)
+            .interceptor(self.calls.clone())
+            .build();
+        aws_sdk_iam::Client::from_conf(conf)
+    }
+
+    /// The account running the deployer.
+    pub async fn caller_account(&self) -> Result<String, AwsError> {
+        let out = self
+            .sts()
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| AwsError::new("reading the caller identity", &e))?;
+        Ok(out.account().unwrap_or_default().to_owned())
+    }
+
+    /// This handle acting in `account` through `role_name`; the administering account itself is
+    /// used as it is. The assumed role's credentials are cached for the whole run.
+    pub async fn member(&self, account: &str, admin_account: &str, role_name: &str) -> Self {
+        if account == admin_account {
+            return self.clone();
+        }
+        let cached = self
+            .members
+            .lock()
+            .ok()
+            .and_then(|m| m.get(account).cloned());
+        let config = if let Some(config) = cached {
+            config
+        } else {
+            let partition = partition(self.region().as_deref().unwrap_or_default());
+            let role_arn = format!("arn:{partition}:iam::{account}:role/{role_name}");
+            let provider = AssumeRoleProvider::builder(role_arn)
+                .session_name("custos-deployer")
+                .configure(&self.config)
+                .build()
+                .await;
+            let config = self
+                .config
+                .to_builder()
+                .credentials_provider(SharedCredentialsProvider::new(provider))
+                .identity_cache(aws_config::identity::IdentityCache::lazy().build())
+                .build();
+            if let Ok(mut members) = self.members.lock() {
+                members.insert(account.to_owned(), config.clone());
+            }
+            config
+        };
+        Self {
+            config,
+            calls: self.calls.clone(),
+            members: self.members.clone(),
+        }
+    }
+}

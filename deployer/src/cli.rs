@@ -1,0 +1,217 @@
+//! Command-line types only; the doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Roll AWS Config custom rules out to every account and region of an AWS Organization.
+///
+/// The deployer reads `deployer.toml` and each rule's `rule.toml`, renders CloudFormation from
+/// `templates/`, compares it with the StackSets already deployed, and applies the difference.
+/// Credentials come from the standard AWS chain; `AWS_ENDPOINT_URL` points it at another
+/// endpoint.
+#[derive(Debug, Parser)]
+#[command(
+    name = "deployer",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The organisation configuration.
+    #[arg(
+        long,
+        global = true,
+        env = "CUSTOS_CONFIG",
+        default_value = "deployer.toml"
+    )]
+    pub config: PathBuf,
+
+    /// Where the rule crates live [default: `rules/` beside the configuration file].
+    #[arg(long, global = true, env = "CUSTOS_RULES_DIR")]
+    pub rules_dir: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    /// How results are printed on stdout; `json` prints JSON only.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+
+    /// More log output on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// Where and as whom AWS is called (the management account, or a delegated administrator).
+#[derive(Debug, Clone, Default, Args)]
+pub struct AwsArgs {
+    /// Named profile from the shared AWS configuration files.
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+
+    /// Region that administers the StackSets [default: the profile's or `AWS_REGION`].
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what would change, per StackSet, OU, account and region.
+    ///
+    /// Exits 0 when nothing would change, 1 when changes are pending, 2 on error.
+    Plan(PlanArgs),
+
+    /// Apply the reviewed plan (or a fresh one) to the organisation.
+    ///
+    /// Exits 0 when every target succeeded, 1 when some targets failed, 2 on error.
+    Apply(ApplyArgs),
+
+    /// Remove everything Custos deployed in the organisation.
+    Destroy(DestroyArgs),
+
+    /// Write every rendered CloudFormation template to a directory, for review and linting.
+    Render(RenderArgs),
+
+    /// Scaffold a new rule crate under the rules directory that builds and passes its test.
+    NewRule(NewRuleArgs),
+
+    /// Check each account and region is ready: recorder on, StackSets trusted access, roles.
+    ///
+    /// Exits 0 when everything is ready, 1 when something is missing, 2 on error.
+    Doctor(DoctorArgs),
+}
+
+/// Act on the whole organisation.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct OrgScope {
+    /// Act on every target OU and account of the organisation (required: the only scope today).
+    #[arg(long, required = true)]
+    pub org: bool,
+}
+
+/// Where the rule Lambda zips come from.
+#[derive(Debug, Clone, Default, Args)]
+#[group(multiple = false)]
+pub struct PackageArgs {
+    /// Use zips already built by `cargo lambda build --release --arm64 --output-format zip`:
+    /// DIR/<rule>/bootstrap.zip (e.g. target/lambda).
+    #[arg(long, value_name = "DIR")]
+    pub lambda_dir: Option<PathBuf>,
+
+    /// Package prebuilt executables DIR/<rule> as `bootstrap` (e.g. a host build in
+    /// target/debug, for local runs); nothing is built.
+    #[arg(long, value_name = "DIR")]
+    pub bootstrap_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub scope: OrgScope,
+
+    /// Also save the plan as JSON, for `apply --plan`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub package: PackageArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub scope: OrgScope,
+
+    /// Apply exactly this saved plan; refused when the organisation changed since it was made.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+
+    #[command(flatten)]
+    pub package: PackageArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub scope: OrgScope,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Directory to write the templates to (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct NewRuleArgs {
+    /// Rule name in kebab-case, stating the desired state (e.g. `ebs-volume-encrypted`).
+    pub name: String,
+
+    /// AWS Config resource type the rule evaluates.
+    #[arg(long, default_value = "AWS::S3::Bucket")]
+    pub resource_type: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub scope: OrgScope,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn plan_requires_the_org_scope() {
+        let err = Cli::try_parse_from(["deployer", "plan"]).unwrap_err();
+        assert!(err.to_string().contains("--org"), "{err}");
+    }
+
+    #[test]
+    fn the_two_package_sources_exclude_each_other() {
+        let parsed = Cli::try_parse_from([
+            "deployer",
+            "apply",
+            "--org",
+            "--lambda-dir",
+            "a",
+            "--bootstrap-dir",
+            "b",
+        ]);
+        assert!(parsed.is_err());
+    }
+}

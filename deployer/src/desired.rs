@@ -1,0 +1,424 @@
+//! What Custos wants deployed: the stack sets, their parameters and every stack instance,
+//! from the settings, the rendered templates and the organisation. Pure.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::diagnostic::Location;
+use crate::org::Organization;
+use crate::render::{self, Template, TemplateId};
+use crate::settings::{Distribution, OuRef, RemediationMode, RuleSettings, Settings};
+
+/// Every Custos stack set's name starts with this; a stack set so named but not wanted is
+/// removed.
+pub const STACK_SET_PREFIX: &str = "custos-";
+/// Config accepts at most this many characters of `InputParameters`.
+const MAX_INPUT_PARAMETERS: usize = 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PermissionModel {
+    /// Deployed to OUs through Organizations, with auto-deployment to accounts that join.
+    ServiceManaged,
+    /// Deployed to listed accounts (and the management account, which OU deployments skip).
+    SelfManaged,
+}
+
+/// One stack instance: an account and a region.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct InstanceKey {
+    pub account: String,
+    pub region: String,
+}
+
+impl fmt::Display for InstanceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.account, self.region)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredInstance {
+    /// The target OU the instance is deployed through (service-managed stack sets).
+    pub ou: Option<String>,
+    /// Parameter values that differ for this instance (per-OU overrides).
+    pub overrides: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackSetSpec {
+    pub name: String,
+    pub template: TemplateId,
+    pub permission_model: PermissionModel,
+    pub description: String,
+    pub body: String,
+    pub parameters: BTreeMap<String, String>,
+    /// Keep stacks when an account leaves a target OU (service-managed only).
+    pub retain_stacks_on_account_removal: bool,
+    #[serde(skip)]
+    pub instances: BTreeMap<InstanceKey, DesiredInstance>,
+}
+
+/// A rule Lambda zip as it must exist in one bucket (content-addressed key).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ArtifactObject {
+    pub account: String,
+    pub region: String,
+    pub bucket: String,
+    pub key: String,
+    /// The Lambda binary the zip holds.
+    pub binary: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Desired {
+    pub stack_sets: BTreeMap<String, StackSetSpec>,
+    pub artifacts: BTreeSet<ArtifactObject>,
+}
+
+/// What `desired` is computed from.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a> {
+    pub settings: &'a Settings,
+    pub templates: &'a BTreeMap<TemplateId, Template>,
+    pub org: &'a Organization,
+    /// The account that administers the stack sets (and holds central artifacts).
+    pub admin_account: &'a str,
+    /// Lambda binary -> S3 key of its zip.
+    pub code_keys: &'a BTreeMap<String, String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DesiredError {
+    #[error("{location}: no OU `{ou}` in the organisation")]
+    UnknownOu { location: Location, ou: OuRef },
+    #[error("account {0} is not an active account of the organisation")]
+    UnknownAccount(String),
+    #[error(
+        "{location}: the override OU `{ou}` is not below a target OU and holds no targeted account"
+    )]
+    OverrideOutsideTargets { location: Location, ou: OuRef },
+    #[error(
+        "{rule}: its parameters and exemptions take {length} characters; Config accepts {MAX_INPUT_PARAMETERS}"
+    )]
+    InputParametersTooLong { rule: String, length: usize },
+    #[error("no packaged code for {0}")]
+    MissingCode(String),
+}
+
+/// The Lambda binaries the settings deploy: each rule's, and its remediation's when it has a
+/// Lambda remediation that is not switched off.
+pub fn binaries(settings: &Settings) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for (name, rule) in &settings.rules {
+        out.insert(name.clone());
+        if has_remediation_function(rule) {
+            out.insert(render::remediation_function(name));
+        }
+    }
+    out
+}
+
+fn has_remediation_function(rule: &RuleSettings) -> bool {
+    rule.remediation != RemediationMode::Off
+        && rule
+            .meta
+            .remediation
+            .as_ref()
+            .is_some_and(|r| r.kind == config_rule_sdk::meta::RemediationKind::Lambda)
+}
+
+/// The artifact bucket of `account` in `region`.
+pub fn bucket_name(prefix: &str, account: &str, region: &str) -> String {
+    format!("{prefix}-{account}-{region}")
+}
+
+/// Everything Custos wants deployed.
+pub fn desired(inputs: Inputs<'_>) -> Result<Desired, DesiredError> {
+    let Inputs {
+        settings,
+        templates,
+        org,
+        admin_account,
+        code_keys,
+    } = inputs;
+    let targets = Targets::resolve(settings, org)?;
+    let regions = &settings.organization.regions;
+    let mut out = Desired::default();
+    let per_account = settings.artifacts.distribution == Distribution::PerAccount;
+
+    let mut add = |spec: StackSetSpec| {
+        out.stack_sets.insert(spec.name.clone(), spec);
+    };
+    for (id, template) in templates {
+        let (stem, parameters, overrides) = match id {
+            TemplateId::Artifacts => {
+                let admin = BTreeSet::from([admin_account.to_owned()]);
+                add(StackSetSpec {
+                    name: format!("{STACK_SET_PREFIX}artifacts"),
+                    template: id.clone(),
+                    permission_model: PermissionModel::SelfManaged,
+                    description: "Custos: the artifact bucket of each region".to_owned(),
+                    body: template.body.clone(),
+                    parameters: BTreeMap::from([("OrganizationId".to_owned(), org.id.clone())]),
+                    retain_stacks_on_account_removal: false,
+                    instances: instances(&admin, regions, |_| None, &BTreeMap::new()),
+                });
+                continue;
+            }
+            TemplateId::Base => ("base".to_owned(), BTreeMap::new(), BTreeMap::new()),
+            TemplateId::Rule(name) => {
+                let rule = &settings.rules[name];
+                let parameters =
+                    rule_parameters(rule, template, settings, admin_account, code_keys)?;
+                let overrides = rule_overrides(rule, template, org, &targets)?;
+                (format!("rule-{name}"), parameters, overrides)
+            }
+        };
+        let description = match id {
+            TemplateId::Rule(name) => format!("Custos rule {name}"),
+            _ => "Custos base: notification topic and artifacts of each target".to_owned(),
+        };
+        if !targets.ous.is_empty() {
+            add(StackSetSpec {
+                name: format!("{STACK_SET_PREFIX}{stem}"),
+                template: id.clone(),
+                permission_model: PermissionModel::ServiceManaged,
+                description: description.clone(),
+                body: template.body.clone(),
+                parameters: parameters.clone(),
+                retain_stacks_on_account_removal: settings
+                    .deployment
+                    .retain_stacks_on_account_removal,
+                instances: instances(
+                    &targets.ou_accounts.keys().cloned().collect(),
+                    regions,
+                    |account| targets.ou_accounts.get(account).cloned(),
+                    &overrides,
+                ),
+            });
+        }
+        if !targets.accounts.is_empty() {
+            add(StackSetSpec {
+                name: format!("{STACK_SET_PREFIX}{stem}-accounts"),
+                template: id.clone(),
+                permission_model: PermissionModel::SelfManaged,
+                description,
+                body: template.body.clone(),
+                parameters,
+                retain_stacks_on_account_removal: false,
+                instances: instances(&targets.accounts, regions, |_| None, &overrides),
+            });
+        }
+    }
+
+    for binary in binaries(settings) {
+        let key = code_keys
+            .get(&binary)
+            .ok_or_else(|| DesiredError::MissingCode(binary.clone()))?;
+        let accounts = if per_account {
+            targets.all_accounts()
+        } else {
+            BTreeSet::from([admin_account.to_owned()])
+        };
+        for account in accounts {
+            for region in regions {
+                out.artifacts.insert(ArtifactObject {
+                    bucket: bucket_name(&settings.artifacts.bucket_prefix, &account, region),
+                    account: account.clone(),
+                    region: region.clone(),
+                    key: key.clone(),
+                    binary: binary.clone(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn instances(
+    accounts: &BTreeSet<String>,
+    regions: &[String],
+    ou_of: impl Fn(&str) -> Option<String>,
+    overrides: &BTreeMap<String, BTreeMap<String, String>>,
+) -> BTreeMap<InstanceKey, DesiredInstance> {
+    let mut out = BTreeMap::new();
+    for account in accounts {
+        for region in regions {
+            out.insert(
+                InstanceKey {
+                    account: account.clone(),
+                    region: region.clone(),
+                },
+                DesiredInstance {
+                    ou: ou_of(account),
+                    overrides: overrides.get(account).cloned().unwrap_or_default(),
+                },
+            );
+        }
+    }
+    out
+}
+
+/// The accounts the settings target, resolved against the organisation.
+struct Targets {
+    /// Resolved target OU ids.
+    ous: BTreeSet<String>,
+    /// Account -> the nearest target OU it is deployed through.
+    ou_accounts: BTreeMap<String, String>,
+    /// Accounts targeted one by one, and the management account when included.
+    accounts: BTreeSet<String>,
+}
+
+impl Targets {
+    fn resolve(settings: &Settings, org: &Organization) -> Result<Self, DesiredError> {
+        let o = &settings.organization;
+        let mut ous = BTreeSet::new();
+        for ou in &o.target_ous {
+            let id = org
+                .resolve(&ou.value)
+                .ok_or_else(|| DesiredError::UnknownOu {
+                    location: ou.location.clone(),
+                    ou: ou.value.clone(),
+                })?;
+            ous.insert(id);
+        }
+        let mut ou_accounts = BTreeMap::new();
+        for (account, details) in &org.accounts {
+            // OU deployments never reach the management account.
+            if !details.active
+                || *account == org.management_account
+                || o.exclude_accounts.contains(account)
+            {
+                continue;
+            }
+            if let Some(ou) = org.ancestry(account).into_iter().find(|p| ous.contains(p)) {
+                ou_accounts.insert(account.clone(), ou);
+            }
+        }
+        let mut accounts = BTreeSet::new();
+        for account in &o.accounts {
+            if !org.accounts.get(account).is_some_and(|a| a.active) {
+                return Err(DesiredError::UnknownAccount(account.clone()));
+            }
+            accounts.insert(account.clone());
+        }
+        if o.include_management_account {
+            accounts.insert(org.management_account.clone());
+        }
+        Ok(Self {
+            ous,
+            ou_accounts,
+            accounts,
+        })
+    }
+
+    fn all_accounts(&self) -> BTreeSet<String> {
+        self.ou_accounts
+            .keys()
+            .chain(&self.accounts)
+            .cloned()
+            .collect()
+    }
+}
+
+/// Stack set parameters of a rule: code keys, where the code is, exemptions, and every rule
+/// parameter (given, else its default, else empty so the SDK applies its own default).
+fn rule_parameters(
+    rule: &RuleSettings,
+    template: &Template,
+    settings: &Settings,
+    admin_account: &str,
+    code_keys: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, DesiredError> {
+    let name = &rule.meta.name;
+    let code = |binary: &str| {
+        code_keys
+            .get(binary)
+            .cloned()
+            .ok_or_else(|| DesiredError::MissingCode(binary.to_owned()))
+    };
+    let mut out = BTreeMap::from([("CodeKey".to_owned(), code(name)?)]);
+    if has_remediation_function(rule) {
+        out.insert(
+            "RemediationCodeKey".to_owned(),
+            code(&render::remediation_function(name))?,
+        );
+    }
+    if settings.artifacts.distribution == Distribution::Central {
+        out.insert("ArtifactAccount".to_owned(), admin_account.to_owned());
+    }
+    let exemptions = serde_json::to_string(&rule.exemptions).unwrap_or_else(|_| "{}".into());
+    let mut input = serde_json::Map::new();
+    input.insert("exemptions".into(), exemptions.clone().into());
+    out.insert("Exemptions".to_owned(), exemptions);
+    for (param, cfn_name) in &template.rule_parameters {
+        let value = rule
+            .parameters
+            .get(param)
+            .cloned()
+            .or_else(|| rule.meta.parameters[param].default.clone())
+            .unwrap_or_default();
+        input.insert(param.clone(), value.clone().into());
+        out.insert(cfn_name.clone(), value);
+    }
+    let length = serde_json::Value::Object(input).to_string().len();
+    if length > MAX_INPUT_PARAMETERS {
+        return Err(DesiredError::InputParametersTooLong {
+            rule: name.clone(),
+            length,
+        });
+    }
+    Ok(out)
+}
+
+/// Account -> CloudFormation parameter overrides: the deepest override OU above the account wins.
+fn rule_overrides(
+    rule: &RuleSettings,
+    template: &Template,
+    org: &Organization,
+    targets: &Targets,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, DesiredError> {
+    let mut by_ou = BTreeMap::new();
+    for o in &rule.overrides {
+        let id = org
+            .resolve(&o.ou.value)
+            .ok_or_else(|| DesiredError::UnknownOu {
+                location: o.ou.location.clone(),
+                ou: o.ou.value.clone(),
+            })?;
+        let covers_targets = targets
+            .all_accounts()
+            .iter()
+            .any(|a| org.ancestry(a).contains(&id));
+        if !covers_targets {
+            return Err(DesiredError::OverrideOutsideTargets {
+                location: o.ou.location.clone(),
+                ou: o.ou.value.clone(),
+            });
+        }
+        let values: BTreeMap<String, String> = o
+            .parameters
+            .iter()
+            .map(|(param, value)| (template.rule_parameters[param].clone(), value.clone()))
+            .collect();
+        by_ou.insert(id, values);
+    }
+    let mut out = BTreeMap::new();
+    if by_ou.is_empty() {
+        return Ok(out);
+    }
+    for account in targets.all_accounts() {
+        if let Some(values) = org.ancestry(&account).iter().find_map(|p| by_ou.get(p)) {
+            out.insert(account, values.clone());
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+#[path = "desired_tests.rs"]
+mod tests;

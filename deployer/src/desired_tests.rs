@@ -1,0 +1,138 @@
+use std::path::Path;
+
+use super::*;
+use crate::catalog::Catalog;
+use crate::org::fixture;
+
+fn settings(text: Option<&str>) -> Settings {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let catalog = Catalog::discover(&fixtures.join("rules")).unwrap();
+    let text = text.map_or_else(
+        || std::fs::read_to_string(fixtures.join("deployer.toml")).unwrap(),
+        str::to_owned,
+    );
+    Settings::parse(Path::new("deployer.toml"), &text, &catalog).unwrap()
+}
+
+fn code_keys(settings: &Settings) -> BTreeMap<String, String> {
+    binaries(settings)
+        .into_iter()
+        .map(|b| {
+            let key = format!("lambda/{b}/{}.zip", "0".repeat(64));
+            (b, key)
+        })
+        .collect()
+}
+
+fn desired_for(settings: &Settings) -> Result<Desired, DesiredError> {
+    let templates = render::render(settings).unwrap();
+    desired(Inputs {
+        settings,
+        templates: &templates,
+        org: &fixture::organization(),
+        admin_account: "111111111111",
+        code_keys: &code_keys(settings),
+    })
+}
+
+#[test]
+fn the_example_organisation() {
+    let settings = settings(None);
+    let desired = desired_for(&settings).unwrap();
+    let summary: BTreeMap<&str, String> = desired
+        .stack_sets
+        .iter()
+        .map(|(name, s)| {
+            let accounts: BTreeSet<&str> = s.instances.keys().map(|k| k.account.as_str()).collect();
+            let line = format!(
+                "{:?} {} instances over {}",
+                s.permission_model,
+                s.instances.len(),
+                accounts.into_iter().collect::<Vec<_>>().join(",")
+            );
+            (name.as_str(), line)
+        })
+        .collect();
+    insta::assert_yaml_snapshot!(summary);
+    let baseline = &desired.stack_sets["custos-rule-ec2-instance-baseline"];
+    insta::assert_yaml_snapshot!("baseline-parameters", baseline.parameters);
+    let prod = &baseline.instances[&InstanceKey {
+        account: "333333333333".into(),
+        region: "eu-west-1".into(),
+    }];
+    assert_eq!(prod.ou.as_deref(), Some("ou-work"));
+    assert_eq!(
+        prod.overrides,
+        BTreeMap::from([(
+            "ParamAdminSecurityGroupId".into(),
+            "sg-0fedcba9876543210".into()
+        )])
+    );
+    // Six rules, one with a remediation Lambda: one object per binary and region.
+    assert_eq!(desired.artifacts.len(), 7 * 2);
+}
+
+#[test]
+fn per_account_artifacts_go_to_every_target_account() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/deployer.toml"),
+    )
+    .unwrap()
+    .replace(
+        "distribution = \"central\"",
+        "distribution = \"per-account\"",
+    );
+    let desired = desired_for(&settings(Some(&text))).unwrap();
+    let accounts: BTreeSet<&str> = desired
+        .artifacts
+        .iter()
+        .map(|a| a.account.as_str())
+        .collect();
+    assert_eq!(
+        accounts.into_iter().collect::<Vec<_>>(),
+        [
+            "111111111111",
+            "222222222222",
+            "333333333333",
+            "444444444444"
+        ]
+    );
+    assert!(!desired.stack_sets.contains_key("custos-artifacts"));
+}
+
+#[test]
+fn an_ou_missing_from_the_organisation_is_reported_where_it_is_named() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/deployer.toml"),
+    )
+    .unwrap()
+    .replace("\"Workloads\", \"Sandbox\"", "\"Workloads\", \"Sandbx\"");
+    let err = desired_for(&settings(Some(&text))).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "deployer.toml:13:28: no OU `Sandbx` in the organisation"
+    );
+}
+
+#[test]
+fn excluded_accounts_and_the_management_account_get_no_ou_instances() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/deployer.toml"),
+    )
+    .unwrap()
+    .replace(
+        "exclude-accounts = []",
+        "exclude-accounts = [\"444444444444\"]",
+    );
+    let desired = desired_for(&settings(Some(&text))).unwrap();
+    let base = &desired.stack_sets["custos-base"];
+    assert!(base.instances.keys().all(|k| k.account != "444444444444"));
+    assert!(base.instances.keys().all(|k| k.account != "111111111111"));
+    let accounts = &desired.stack_sets["custos-base-accounts"];
+    assert!(
+        accounts
+            .instances
+            .keys()
+            .all(|k| k.account == "111111111111")
+    );
+}

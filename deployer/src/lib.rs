@@ -1,0 +1,23 @@
+//! The Custos deployer: settings -> inventory (reads) -> render -> plan (pure) -> apply (writes).
+//!
+//! Pure modules (settings, render, desired, plan) never call AWS; `aws` holds every SDK call;
+//! `inventory`, `apply`, `doctor` and `destroy` join the two.
+
+pub mod apply;
+pub mod aws;
+pub mod catalog;
+pub mod cli;
+pub mod commands;
+pub mod desired;
+pub mod diagnostic;
+pub mod doctor;
+pub mod exit;
+pub mod org;
+pub mod output;
+pub mod package;
+pub mod plan;
+pub mod progress;
+pub mod render;
+pub mod scaffold;
+pub mod settings;
+pub mod workflow;

@@ -1,0 +1,132 @@
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use std::path::{Path, PathBuf};
+
+use deployer::catalog::Catalog;
+use deployer::cli::{Cli, Command, GlobalArgs};
+use deployer::commands::Run;
+use deployer::exit::ExitStatus;
+use deployer::settings::Settings;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.global.verbose);
+    match run(cli) {
+        Ok(status) => status.into(),
+        Err(error) => {
+            report(&error);
+            ExitStatus::Error.into()
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+    let Cli { global, command } = cli;
+    match command {
+        Command::NewRule(args) => {
+            let rules_dir = rules_dir(&global);
+            let dir = deployer::scaffold::write(&rules_dir, &args.name, &args.resource_type)
+                .context("scaffolding the rule")?;
+            eprintln!(
+                "created {}; run `cargo test -p {}`",
+                dir.display(),
+                args.name
+            );
+            Ok(ExitStatus::Success)
+        }
+        Command::Render(args) => {
+            let settings = load_settings(&global)?;
+            let rendered =
+                deployer::render::render(&settings).context("rendering the templates")?;
+            std::fs::create_dir_all(&args.out)
+                .with_context(|| format!("creating {}", args.out.display()))?;
+            for (id, template) in &rendered {
+                let path = args.out.join(id.file_name());
+                std::fs::write(&path, &template.body)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            eprintln!(
+                "wrote {} templates to {}",
+                rendered.len(),
+                args.out.display()
+            );
+            Ok(ExitStatus::Success)
+        }
+        Command::Plan(args) => runtime()?.block_on(async {
+            load_run(&global)?
+                .plan(&args.package, args.out.as_deref())
+                .await
+        }),
+        Command::Apply(args) => runtime()?.block_on(async {
+            load_run(&global)?
+                .apply(&args.package, args.plan.as_deref(), args.yes)
+                .await
+        }),
+        Command::Destroy(args) => {
+            runtime()?.block_on(async { load_run(&global)?.destroy(args.yes).await })
+        }
+        Command::Doctor(_) => runtime()?.block_on(async { load_run(&global)?.doctor().await }),
+    }
+}
+
+fn load_run(global: &GlobalArgs) -> anyhow::Result<Run> {
+    Ok(Run {
+        settings: load_settings(global)?,
+        rules_dir: rules_dir(global),
+        aws: global.aws.clone(),
+        output: global.output,
+        verbose: global.verbose > 0,
+    })
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// Reads the rules and `deployer.toml`; bad configuration stops here, before any AWS call.
+fn load_settings(global: &GlobalArgs) -> anyhow::Result<Settings> {
+    let rules_dir = rules_dir(global);
+    let catalog = Catalog::discover(&rules_dir).context("reading the rules")?;
+    Ok(Settings::load(&global.config, &catalog)?)
+}
+
+fn rules_dir(global: &GlobalArgs) -> PathBuf {
+    global.rules_dir.clone().unwrap_or_else(|| {
+        global
+            .config
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .join("rules")
+    })
+}
+
+/// Logs go to stderr; `-v` raises the level, `RUST_LOG` overrides it.
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+/// One cause per line, outermost first.
+fn report(error: &anyhow::Error) {
+    eprintln!("error: {error}");
+    for cause in error.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+}

@@ -1,0 +1,231 @@
+//! Results on stdout: tables for people, JSON (and nothing else) for programs.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use comfy_table::{ContentArrangement, Table};
+use serde::Serialize;
+
+use crate::apply::ChangeResult;
+use crate::aws::calls::CallCounts;
+use crate::org::Organization;
+use crate::plan::Change;
+
+fn table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header.to_vec());
+    table
+}
+
+fn targets(org: &Organization, ous: &BTreeSet<String>, accounts: &BTreeSet<String>) -> String {
+    let mut parts: Vec<String> = ous
+        .iter()
+        .map(|ou| format!("OU {}", org.path(ou)))
+        .collect();
+    if !accounts.is_empty() {
+        let names: Vec<String> = accounts
+            .iter()
+            .map(|a| match org.accounts.get(a) {
+                Some(details) => format!("{a} ({})", details.name),
+                None => a.clone(),
+            })
+            .collect();
+        parts.push(names.join(", "));
+    }
+    parts.join("; ")
+}
+
+/// The plan as a table: one line per change.
+pub fn plan_table(org: &Organization, changes: &[Change]) -> String {
+    let mut t = table(&[
+        "Stack set",
+        "Change",
+        "Targets",
+        "Regions",
+        "Instances",
+        "Why",
+    ]);
+    for change in changes {
+        let row: [String; 6] = match change {
+            Change::UploadArtifact(o) => [
+                String::new(),
+                "upload code".into(),
+                o.account.clone(),
+                o.region.clone(),
+                String::new(),
+                format!("{} is new: {}", o.binary, o.key),
+            ],
+            Change::CreateStackSet { name } => [
+                name.clone(),
+                "create stack set".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+                "new".into(),
+            ],
+            Change::UpdateStackSet { name, reasons } => [
+                name.clone(),
+                "update stack set".into(),
+                "every instance".into(),
+                String::new(),
+                String::new(),
+                reasons.join("; "),
+            ],
+            Change::CreateInstances(c)
+            | Change::UpdateInstances(c)
+            | Change::DeleteInstances(c) => {
+                let action = match change {
+                    Change::CreateInstances(_) => "create instances",
+                    Change::UpdateInstances(_) => "update instances",
+                    _ => "delete instances",
+                };
+                let why = if c.overrides.is_empty() {
+                    c.reason.clone()
+                } else {
+                    let values: Vec<String> = c
+                        .overrides
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v:?}"))
+                        .collect();
+                    format!("{} ({})", c.reason, values.join(", "))
+                };
+                [
+                    c.stack_set.clone(),
+                    action.into(),
+                    targets(org, &c.ous, &c.accounts),
+                    c.regions.iter().cloned().collect::<Vec<_>>().join(", "),
+                    c.instances.len().to_string(),
+                    why,
+                ]
+            }
+            Change::DeleteStackSet { name } => [
+                name.clone(),
+                "delete stack set".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+                "no longer in deployer.toml".into(),
+            ],
+        };
+        t.add_row(row.to_vec());
+    }
+    t.to_string()
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlanJson<'a> {
+    pub pending: usize,
+    pub changes: &'a [Change],
+}
+
+/// One account's outcome over every operation of a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AccountResult {
+    pub account: String,
+    pub name: String,
+    pub succeeded: usize,
+    pub failed: usize,
+    pub stack_sets: BTreeSet<String>,
+    /// The first failure reasons, by stack set and region.
+    pub failures: Vec<String>,
+}
+
+/// Per-account results of the operations' targets.
+pub fn account_results(org: &Organization, results: &[ChangeResult]) -> Vec<AccountResult> {
+    let mut by_account: BTreeMap<String, AccountResult> = BTreeMap::new();
+    for result in results {
+        let stack_set = result.change.stack_set().unwrap_or_default();
+        for target in &result.targets {
+            let entry = by_account
+                .entry(target.account.clone())
+                .or_insert_with(|| AccountResult {
+                    account: target.account.clone(),
+                    name: org
+                        .accounts
+                        .get(&target.account)
+                        .map(|a| a.name.clone())
+                        .unwrap_or_default(),
+                    ..AccountResult::default()
+                });
+            entry.stack_sets.insert(stack_set.to_owned());
+            if target.status == "SUCCEEDED" {
+                entry.succeeded += 1;
+            } else {
+                entry.failed += 1;
+                entry.failures.push(format!(
+                    "{stack_set} {}: {} {}",
+                    target.region,
+                    target.status,
+                    target.reason.as_deref().unwrap_or("")
+                ));
+            }
+        }
+    }
+    by_account.into_values().collect()
+}
+
+pub fn accounts_table(accounts: &[AccountResult], results: &[ChangeResult]) -> String {
+    let mut t = table(&[
+        "Account",
+        "Name",
+        "Succeeded",
+        "Failed",
+        "Stack sets",
+        "Failures",
+    ]);
+    for a in accounts {
+        t.add_row(vec![
+            a.account.clone(),
+            a.name.clone(),
+            a.succeeded.to_string(),
+            a.failed.to_string(),
+            a.stack_sets.len().to_string(),
+            a.failures.first().cloned().unwrap_or_default(),
+        ]);
+    }
+    let call_failures: Vec<String> = results
+        .iter()
+        .filter_map(|r| {
+            r.error
+                .as_ref()
+                .map(|e| format!("{}: {e}", crate::apply::label(&r.change)))
+        })
+        .collect();
+    let mut lines = vec![t.to_string()];
+    lines.extend(call_failures.into_iter().map(|f| format!("failed: {f}")));
+    lines.join("\n")
+}
+
+#[derive(Debug, Serialize)]
+pub struct ApplyJson<'a> {
+    /// `no-changes`, `succeeded` or `failed`.
+    pub status: &'a str,
+    pub changes: &'a [ChangeResult],
+    pub accounts: &'a [AccountResult],
+    pub calls: &'a CallCounts,
+    pub write_calls: u64,
+}
+
+/// Doctor's checks: what is missing where.
+pub fn doctor_table(checks: &[crate::doctor::Check]) -> String {
+    let mut t = table(&["Account", "Name", "Region", "Ready", "Missing"]);
+    for c in checks {
+        t.add_row(vec![
+            c.account.clone(),
+            c.name.clone(),
+            if c.region.is_empty() {
+                "(all)".to_owned()
+            } else {
+                c.region.clone()
+            },
+            if c.missing.is_empty() {
+                "yes".to_owned()
+            } else {
+                "no".to_owned()
+            },
+            c.missing.join("; "),
+        ]);
+    }
+    t.to_string()
+}

@@ -1,0 +1,206 @@
+//! Lambda zips: one per binary, built deterministically so unchanged code has an unchanged key
+//! (`lambda/<binary>/<sha256>.zip`) and is neither uploaded nor redeployed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Cursor, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, DateTime, ZipArchive, ZipWriter};
+
+/// Where the rule binaries come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// `cargo lambda build --release --arm64 --output-format zip` in this workspace.
+    CargoLambda { workspace: PathBuf },
+    /// Zips already built: `DIR/<binary>/bootstrap.zip`.
+    LambdaDir(PathBuf),
+    /// Executables already built: `DIR/<binary>`, packaged as `bootstrap`.
+    BootstrapDir(PathBuf),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    pub binary: String,
+    pub key: String,
+    pub zip: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PackageError {
+    #[error("cannot run `cargo lambda` (install it with `cargo install cargo-lambda`)")]
+    Spawn(#[source] std::io::Error),
+    #[error("`cargo lambda build` failed ({0})")]
+    Build(std::process::ExitStatus),
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} holds no `bootstrap`", path.display())]
+    NoBootstrap { path: PathBuf },
+    #[error("cannot write the zip of {binary}")]
+    Zip {
+        binary: String,
+        source: std::io::Error,
+    },
+}
+
+/// Packages every binary; `packages` are the crates that hold them (for cargo lambda).
+pub fn package(
+    source: &Source,
+    packages: &BTreeSet<String>,
+    binaries: &BTreeSet<String>,
+) -> Result<BTreeMap<String, Artifact>, PackageError> {
+    match source {
+        Source::CargoLambda { workspace } => {
+            let mut command = Command::new("cargo");
+            command.current_dir(workspace).args([
+                "lambda",
+                "build",
+                "--release",
+                "--arm64",
+                "--output-format",
+                "zip",
+            ]);
+            for package in packages {
+                command.args(["-p", package]);
+            }
+            let status = command.status().map_err(PackageError::Spawn)?;
+            if !status.success() {
+                return Err(PackageError::Build(status));
+            }
+            package(
+                &Source::LambdaDir(workspace.join("target/lambda")),
+                packages,
+                binaries,
+            )
+        }
+        Source::LambdaDir(dir) => binaries
+            .iter()
+            .map(|binary| {
+                let path = dir.join(binary).join("bootstrap.zip");
+                let bytes = read(&path)?;
+                let bootstrap = bootstrap_of(&path, &bytes)?;
+                Ok((binary.clone(), artifact(binary, &bootstrap)?))
+            })
+            .collect(),
+        Source::BootstrapDir(dir) => binaries
+            .iter()
+            .map(|binary| {
+                let bootstrap = read(&dir.join(binary))?;
+                Ok((binary.clone(), artifact(binary, &bootstrap)?))
+            })
+            .collect(),
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, PackageError> {
+    std::fs::read(path).map_err(|source| PackageError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn bootstrap_of(path: &Path, zip: &[u8]) -> Result<Vec<u8>, PackageError> {
+    let no_bootstrap = || PackageError::NoBootstrap {
+        path: path.to_path_buf(),
+    };
+    let mut archive = ZipArchive::new(Cursor::new(zip)).map_err(|_| no_bootstrap())?;
+    let mut entry = archive.by_name("bootstrap").map_err(|_| no_bootstrap())?;
+    let mut bytes = Vec::new();
+    entry
+        .read_to_end(&mut bytes)
+        .map_err(|source| PackageError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(bytes)
+}
+
+/// A zip with one executable `bootstrap`, the same bytes for the same binary: fixed time,
+/// fixed permissions.
+pub fn artifact(binary: &str, bootstrap: &[u8]) -> Result<Artifact, PackageError> {
+    let zip_error = |source| PackageError::Zip {
+        binary: binary.to_owned(),
+        source,
+    };
+    let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+    let options = SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Deflated)
+        .last_modified_time(DateTime::default())
+        .unix_permissions(0o755);
+    writer
+        .start_file("bootstrap", options)
+        .map_err(|e| zip_error(std::io::Error::other(e)))?;
+    writer.write_all(bootstrap).map_err(zip_error)?;
+    let zip = writer
+        .finish()
+        .map_err(|e| zip_error(std::io::Error::other(e)))?
+        .into_inner();
+    let digest = hex::encode(Sha256::digest(&zip));
+    Ok(Artifact {
+        binary: binary.to_owned(),
+        key: format!("lambda/{binary}/{digest}.zip"),
+        zip,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_binary_gives_the_same_key_and_another_a_new_one() {
+        let a = artifact("x-rule", b"\x7fELF one").unwrap();
+        let again = artifact("x-rule", b"\x7fELF one").unwrap();
+        let b = artifact("x-rule", b"\x7fELF two").unwrap();
+        assert_eq!(a, again);
+        assert_ne!(a.key, b.key);
+        assert!(a.key.starts_with("lambda/x-rule/"));
+        assert_eq!(a.key.len(), "lambda/x-rule/".len() + 64 + ".zip".len());
+    }
+
+    #[test]
+    fn a_cargo_lambda_zip_is_repackaged_from_its_bootstrap() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("x-rule")).unwrap();
+        // Another zip of the same binary, with other metadata, as another build would make.
+        let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+        let options = SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Stored)
+            .last_modified_time(DateTime::from_date_and_time(2026, 5, 1, 10, 0, 0).unwrap());
+        writer.start_file("bootstrap", options).unwrap();
+        writer.write_all(b"\x7fELF one").unwrap();
+        let zip = writer.finish().unwrap().into_inner();
+        std::fs::write(dir.path().join("x-rule/bootstrap.zip"), zip).unwrap();
+
+        let binaries = BTreeSet::from(["x-rule".to_owned()]);
+        let packaged = package(
+            &Source::LambdaDir(dir.path().to_path_buf()),
+            &BTreeSet::new(),
+            &binaries,
+        )
+        .unwrap();
+        assert_eq!(
+            packaged["x-rule"],
+            artifact("x-rule", b"\x7fELF one").unwrap()
+        );
+    }
+
+    #[test]
+    fn a_missing_binary_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let binaries = BTreeSet::from(["absent".to_owned()]);
+        let err = package(
+            &Source::BootstrapDir(dir.path().to_path_buf()),
+            &BTreeSet::new(),
+            &binaries,
+        )
+        .unwrap_err();
+        assert!(err.to_string().ends_with("absent"), "{err}");
+    }
+}

@@ -1,0 +1,293 @@
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::*;
+use crate::desired::DesiredInstance;
+
+const REGIONS: [&str; 2] = ["eu-west-1", "us-east-1"];
+
+fn key(account: &str, region: &str) -> InstanceKey {
+    InstanceKey {
+        account: account.into(),
+        region: region.into(),
+    }
+}
+
+/// A service-managed stack set over `accounts` (account -> OU) in both regions.
+fn spec(name: &str, template: TemplateId, accounts: &[(&str, &str)]) -> StackSetSpec {
+    let instances = accounts
+        .iter()
+        .flat_map(|(account, ou)| {
+            REGIONS.iter().map(move |region| {
+                (
+                    key(account, region),
+                    DesiredInstance {
+                        ou: Some((*ou).to_owned()),
+                        overrides: BTreeMap::new(),
+                    },
+                )
+            })
+        })
+        .collect();
+    StackSetSpec {
+        name: name.into(),
+        template,
+        permission_model: PermissionModel::ServiceManaged,
+        description: format!("{name} description"),
+        body: format!("{name} body"),
+        parameters: BTreeMap::from([("CodeKey".into(), "lambda/x/aaaa.zip".into())]),
+        retain_stacks_on_account_removal: false,
+        instances,
+    }
+}
+
+fn organisation_wide() -> Desired {
+    let accounts = [
+        ("222222222222", "ou-work"),
+        ("333333333333", "ou-work"),
+        ("444444444444", "ou-sand"),
+    ];
+    let sets = [
+        spec("custos-base", TemplateId::Base, &accounts),
+        spec("custos-rule-a", TemplateId::Rule("a".into()), &accounts),
+        spec("custos-rule-b", TemplateId::Rule("b".into()), &accounts),
+    ];
+    Desired {
+        stack_sets: sets.into_iter().map(|s| (s.name.clone(), s)).collect(),
+        artifacts: BTreeSet::from([ArtifactObject {
+            account: "111111111111".into(),
+            region: "eu-west-1".into(),
+            bucket: "custos-artifacts-111111111111-eu-west-1".into(),
+            key: "lambda/a/aaaa.zip".into(),
+            binary: "a".into(),
+        }]),
+    }
+}
+
+/// What is deployed once `desired` has been applied.
+fn deployed(desired: &Desired) -> Observed {
+    Observed {
+        stack_sets: desired
+            .stack_sets
+            .values()
+            .map(|s| {
+                let found = ObservedStackSet {
+                    name: s.name.clone(),
+                    permission_model: s.permission_model,
+                    description: s.description.clone(),
+                    body: s.body.clone(),
+                    parameters: s.parameters.clone(),
+                    retain_stacks_on_account_removal: s.retain_stacks_on_account_removal,
+                    instances: s
+                        .instances
+                        .iter()
+                        .map(|(k, i)| {
+                            let instance = ObservedInstance {
+                                ou: i.ou.clone(),
+                                status: "CURRENT".into(),
+                                overrides: i.overrides.clone(),
+                            };
+                            (k.clone(), instance)
+                        })
+                        .collect(),
+                };
+                (s.name.clone(), found)
+            })
+            .collect(),
+        artifacts: desired.artifacts.clone(),
+    }
+}
+
+#[test]
+fn an_empty_organisation_gets_everything_in_order() {
+    let changes = plan(&organisation_wide(), &Observed::default());
+    insta::assert_yaml_snapshot!(changes);
+}
+
+#[test]
+fn nothing_changes_when_everything_is_deployed() {
+    let desired = organisation_wide();
+    assert_eq!(plan(&desired, &deployed(&desired)), []);
+}
+
+#[test]
+fn one_changed_parameter_is_one_stack_set_update() {
+    let mut desired = organisation_wide();
+    let observed = deployed(&desired);
+    let rule = desired.stack_sets.get_mut("custos-rule-a").unwrap();
+    rule.parameters.insert("ParamMode".into(), "strict".into());
+    rule.parameters
+        .insert("CodeKey".into(), "lambda/x/bbbb.zip".into());
+    insta::assert_yaml_snapshot!(plan(&desired, &observed), @r#"
+    - action: update-stack-set
+      name: custos-rule-a
+      reasons:
+        - "parameter CodeKey: \"lambda/x/aaaa.zip\" -> \"lambda/x/bbbb.zip\""
+        - "parameter ParamMode added: \"strict\""
+    "#);
+}
+
+#[test]
+fn a_removed_rule_goes_from_every_instance_then_its_stack_set_is_deleted() {
+    let mut desired = organisation_wide();
+    let observed = deployed(&desired);
+    desired.stack_sets.remove("custos-rule-b");
+    insta::assert_yaml_snapshot!(plan(&desired, &observed));
+}
+
+#[test]
+fn an_account_that_joined_a_targeted_ou_gets_its_instances() {
+    let desired = organisation_wide();
+    let mut observed = deployed(&desired);
+    for set in observed.stack_sets.values_mut() {
+        set.instances
+            .retain(|k, _| k.account != "333333333333" || k.region == "us-east-1");
+    }
+    let changes = plan(&desired, &observed);
+    assert_eq!(changes.len(), 3);
+    insta::assert_yaml_snapshot!(changes[0], @r#"
+    action: create-instances
+    stack_set: custos-base
+    ous:
+      - ou-work
+    accounts:
+      - "333333333333"
+    filter: INTERSECTION
+    regions:
+      - eu-west-1
+    instances:
+      - account: "333333333333"
+        region: eu-west-1
+    reason: new target
+    "#);
+}
+
+#[test]
+fn a_new_region_is_added_to_every_stack_set() {
+    let desired = organisation_wide();
+    let mut observed = deployed(&desired);
+    for set in observed.stack_sets.values_mut() {
+        set.instances.retain(|k, _| k.region == "us-east-1");
+    }
+    let changes = plan(&desired, &observed);
+    let regions: BTreeSet<_> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::CreateInstances(c) => Some(c.regions.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        regions,
+        BTreeSet::from([BTreeSet::from(["eu-west-1".to_owned()])])
+    );
+    assert_eq!(changes.len(), 6, "{changes:#?}");
+}
+
+#[test]
+fn an_override_change_updates_only_the_instances_concerned() {
+    let mut desired = organisation_wide();
+    let observed = deployed(&desired);
+    let rule = desired.stack_sets.get_mut("custos-rule-a").unwrap();
+    for (key, instance) in &mut rule.instances {
+        if key.account == "444444444444" {
+            instance.overrides = BTreeMap::from([("ParamMode".into(), "lax".into())]);
+        }
+    }
+    insta::assert_yaml_snapshot!(plan(&desired, &observed), @r#"
+    - action: update-instances
+      stack_set: custos-rule-a
+      ous:
+        - ou-sand
+      accounts:
+        - "444444444444"
+      filter: INTERSECTION
+      regions:
+        - eu-west-1
+        - us-east-1
+      overrides:
+        ParamMode: lax
+      instances:
+        - account: "444444444444"
+          region: eu-west-1
+        - account: "444444444444"
+          region: us-east-1
+      reason: parameter overrides changed
+    "#);
+}
+
+#[test]
+fn a_new_ou_with_an_override_names_the_accounts_of_each_operation() {
+    let mut desired = organisation_wide();
+    let rule = desired.stack_sets.get_mut("custos-rule-a").unwrap();
+    for (key, instance) in &mut rule.instances {
+        if key.account == "333333333333" {
+            instance.overrides = BTreeMap::from([("ParamMode".into(), "lax".into())]);
+        }
+    }
+    let changes = plan(&desired, &Observed::default());
+    let work: Vec<&InstanceChange> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::CreateInstances(c)
+                if c.stack_set == "custos-rule-a" && c.ous.contains("ou-work") =>
+            {
+                Some(c)
+            }
+            _ => None,
+        })
+        .collect();
+    // Targeting the OU whole would deploy the overridden account without its override.
+    assert_eq!(work.len(), 2);
+    for c in work {
+        assert_eq!(c.filter, Some(AccountFilter::Intersection));
+        assert_eq!(c.accounts.len(), 1);
+    }
+}
+
+#[test]
+fn an_instance_whose_last_deployment_failed_is_deployed_again() {
+    let desired = organisation_wide();
+    let mut observed = deployed(&desired);
+    let set = observed.stack_sets.get_mut("custos-rule-b").unwrap();
+    set.instances
+        .get_mut(&key("222222222222", "eu-west-1"))
+        .unwrap()
+        .status = "OUTDATED".into();
+    let changes = plan(&desired, &observed);
+    assert_eq!(changes.len(), 1);
+    let Change::UpdateInstances(c) = &changes[0] else {
+        panic!("{changes:?}")
+    };
+    assert_eq!(
+        c.instances,
+        BTreeSet::from([key("222222222222", "eu-west-1")])
+    );
+    assert_eq!(c.reason, "the last deployment did not complete");
+}
+
+#[test]
+fn a_missing_artifact_is_uploaded_before_the_rules_change() {
+    let mut desired = organisation_wide();
+    let observed = deployed(&desired);
+    let mut artifact = desired.artifacts.first().unwrap().clone();
+    artifact.key = "lambda/a/bbbb.zip".into();
+    desired.artifacts = BTreeSet::from([artifact.clone()]);
+    let rule = desired.stack_sets.get_mut("custos-rule-a").unwrap();
+    rule.parameters
+        .insert("CodeKey".into(), artifact.key.clone());
+    let changes = plan(&desired, &observed);
+    assert_eq!(changes[0], Change::UploadArtifact(artifact));
+    assert!(matches!(&changes[1], Change::UpdateStackSet { name, .. } if name == "custos-rule-a"));
+}
+
+#[test]
+fn a_saved_plan_reads_back_as_written() {
+    let desired = organisation_wide();
+    let changes = plan(&desired, &Observed::default());
+    let saved = SavedPlan::new("111111111111", &desired, "f".into(), changes);
+    let text = serde_json::to_string_pretty(&saved).unwrap();
+    let back: SavedPlan = serde_json::from_str(&text).unwrap();
+    assert_eq!(back.changes, saved.changes);
+    assert_eq!(serde_json::to_string_pretty(&back).unwrap(), text);
+    assert_eq!(back.stack_sets.len(), 3);
+}

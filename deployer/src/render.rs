@@ -1,0 +1,643 @@
+//! Render: settings and `rule.toml` files -> CloudFormation templates (tera, `templates/`).
+//!
+//! Template bodies depend on the settings only; what changes per deployment (the code's key,
+//! the organisation id, parameter values) is passed as CloudFormation parameters, so unchanged
+//! code and settings render byte-identical templates.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use config_rule_sdk::meta::{Permissions, RemediationKind, RemediationSpec};
+use config_rule_sdk::notify;
+use config_rule_sdk::params::reserved;
+use serde::Serialize;
+use tera::{Context, Tera};
+
+use crate::settings::{Distribution, RemediationMode, RuleSettings, Settings};
+
+/// The topic compliance changes and remediation records reach, in every account and region.
+pub const TOPIC_NAME: &str = "custos-notifications";
+/// The environment variable that tells a function which topic to publish records to.
+pub const TOPIC_ENV: &str = notify::TOPIC_ENV;
+
+/// The templates, embedded so the binary works wherever it is copied.
+const TEMPLATES: [(&str, &str); 5] = [
+    (
+        "rule.yaml.tera",
+        include_str!("../../templates/rule.yaml.tera"),
+    ),
+    (
+        "function.yaml.tera",
+        include_str!("../../templates/function.yaml.tera"),
+    ),
+    (
+        "base.yaml.tera",
+        include_str!("../../templates/base.yaml.tera"),
+    ),
+    (
+        "artifacts.yaml.tera",
+        include_str!("../../templates/artifacts.yaml.tera"),
+    ),
+    (
+        "bucket.yaml.tera",
+        include_str!("../../templates/bucket.yaml.tera"),
+    ),
+];
+
+/// Which template: one per kind of stack set Custos deploys.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "rule")]
+pub enum TemplateId {
+    /// The artifact bucket of each region, in the administering account (central artifacts).
+    Artifacts,
+    /// The notification topic (and per-account artifact bucket) in every target.
+    Base,
+    /// One rule: its Lambda, role, Config rule, remediation and notification rule.
+    Rule(String),
+}
+
+impl TemplateId {
+    pub fn file_name(&self) -> String {
+        match self {
+            Self::Artifacts => "artifacts.yaml".to_owned(),
+            Self::Base => "base.yaml".to_owned(),
+            Self::Rule(name) => format!("rule-{name}.yaml"),
+        }
+    }
+}
+
+impl fmt::Display for TemplateId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Artifacts => f.write_str("artifacts"),
+            Self::Base => f.write_str("base"),
+            Self::Rule(name) => write!(f, "rule {name}"),
+        }
+    }
+}
+
+/// A rendered template and the CloudFormation parameters it declares for rule parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    pub body: String,
+    /// Rule parameter name -> CloudFormation parameter name.
+    pub rule_parameters: BTreeMap<String, String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RenderError {
+    #[error("cannot render {template}")]
+    Tera {
+        template: String,
+        source: tera::Error,
+    },
+    #[error("{rule}: `{action}` is not an IAM action without wildcards (service:Action)")]
+    Action { rule: String, action: String },
+    #[error("{rule}: remediation parameter `{name}` names `{value}`, not a rule parameter")]
+    RemediationParameter {
+        rule: String,
+        name: String,
+        value: String,
+    },
+    #[error("{rule}: an `ssm` remediation needs a `document`")]
+    MissingDocument { rule: String },
+    #[error("{rule}: parameters `{first}` and `{second}` map to the same CloudFormation name")]
+    ParameterClash {
+        rule: String,
+        first: String,
+        second: String,
+    },
+}
+
+/// Renders every template the settings call for, by id.
+pub fn render(settings: &Settings) -> Result<BTreeMap<TemplateId, Template>, RenderError> {
+    let tera = engine()?;
+    let per_account = settings.artifacts.distribution == Distribution::PerAccount;
+    let mut base = Context::new();
+    base.insert("topic_name", TOPIC_NAME);
+    base.insert("topic_env", TOPIC_ENV);
+    base.insert("bucket_prefix", &settings.artifacts.bucket_prefix);
+    base.insert("per_account_artifacts", &per_account);
+
+    let mut out = BTreeMap::new();
+    if !per_account {
+        let mut context = base.clone();
+        context.insert("organization_reads", &true);
+        out.insert(
+            TemplateId::Artifacts,
+            plain(render_one(&tera, "artifacts.yaml.tera", &context)?),
+        );
+    }
+    let mut context = base.clone();
+    context.insert("emails", &settings.notifications.emails);
+    context.insert("organization_reads", &false);
+    out.insert(
+        TemplateId::Base,
+        plain(render_one(&tera, "base.yaml.tera", &context)?),
+    );
+
+    for (name, rule) in &settings.rules {
+        let rule_context = RuleContext::new(rule)?;
+        let mut context = base.clone();
+        context.insert("rule", &rule_context);
+        let body = render_one(&tera, "rule.yaml.tera", &context)?;
+        let rule_parameters = rule_context
+            .parameters
+            .iter()
+            .map(|p| (p.name.clone(), p.cfn_name.clone()))
+            .collect();
+        out.insert(
+            TemplateId::Rule(name.clone()),
+            Template {
+                body,
+                rule_parameters,
+            },
+        );
+    }
+    Ok(out)
+}
+
+fn plain(body: String) -> Template {
+    Template {
+        body,
+        rule_parameters: BTreeMap::new(),
+    }
+}
+
+fn engine() -> Result<Tera, RenderError> {
+    let mut tera = Tera::default();
+    tera.add_raw_templates(TEMPLATES)
+        .map_err(|source| RenderError::Tera {
+            template: "templates/".to_owned(),
+            source,
+        })?;
+    Ok(tera)
+}
+
+fn render_one(tera: &Tera, name: &str, context: &Context) -> Result<String, RenderError> {
+    tera.render(name, context)
+        .map_err(|source| RenderError::Tera {
+            template: name.to_owned(),
+            source,
+        })
+}
+
+/// The CloudFormation parameter that carries rule parameter `name`: `kmsKeyArn` ->
+/// `ParamKmsKeyArn`.
+pub fn cfn_parameter_name(name: &str) -> String {
+    let mut out = String::from("Param");
+    let mut upper = true;
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(if upper { c.to_ascii_uppercase() } else { c });
+            upper = false;
+        } else {
+            upper = true;
+        }
+    }
+    out
+}
+
+#[derive(Debug, Serialize)]
+struct RuleContext {
+    name: String,
+    description: String,
+    stack_description: String,
+    resource_types: Vec<String>,
+    change: bool,
+    periodic: Option<String>,
+    parameters: Vec<ParameterContext>,
+    /// CloudFormation parameters that may be empty, for `Has<Name>` conditions.
+    conditions: BTreeSet<String>,
+    function: FunctionContext,
+    remediation: Option<RemediationContext>,
+    /// The SDK's EventBridge pattern for this rule's compliance changes (JSON, keys sorted).
+    event_pattern: String,
+    /// The SDK's input transformer: paths (JSON, keys sorted) and template.
+    input_paths: String,
+    input_template: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ParameterContext {
+    name: String,
+    cfn_name: String,
+    description: String,
+    default: String,
+}
+
+/// One Lambda function and its role.
+#[derive(Debug, Serialize)]
+struct FunctionContext {
+    /// Logical id prefix in the template.
+    logical: &'static str,
+    name: String,
+    description: String,
+    role_description: String,
+    timeout: u32,
+    /// The CloudFormation parameter holding the code's S3 key.
+    code_key: &'static str,
+    /// Declared actions, granted on `*` (sns:Publish excluded: see `publishes`).
+    actions: BTreeSet<String>,
+    /// `sns:Publish` declared: granted on the Custos topic only.
+    publishes: bool,
+    /// Declared actions touch credentials (access keys, passwords), which linters flag.
+    credential_actions: bool,
+    /// Remediation actions granted only while the rule's `inlineRemediation` parameter is true.
+    inline: Option<InlineContext>,
+}
+
+/// A rule that can remediate in its own function, switched by a boolean parameter.
+#[derive(Debug, Serialize)]
+struct InlineContext {
+    /// The CloudFormation parameter holding `inlineRemediation`.
+    cfn_param: String,
+    actions: BTreeSet<String>,
+    publishes: bool,
+}
+
+/// The boolean parameter that lets a rule remediate in its own function.
+pub const INLINE_REMEDIATION_PARAMETER: &str = "inlineRemediation";
+
+/// Mirrors the template's switches one to one, so the flags stay flat.
+#[derive(Debug, Serialize)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "each flag is one switch in the template"
+)]
+struct RemediationContext {
+    is_lambda: bool,
+    /// The SSM document Config runs: AWS-owned, or shipped in the rule's `ssm/`.
+    document: Option<String>,
+    /// The shipped document's YAML, indented for the template.
+    document_content: Option<String>,
+    /// No document named for a Lambda remediation: a one-step invoke document is rendered.
+    generic_document: bool,
+    passes_function_name: bool,
+    automatic: bool,
+    maximum_attempts: u32,
+    retry_seconds: u32,
+    parameters: Vec<RemediationParameter>,
+    /// The remediation Lambda (`<rule>-remediation`), for kind `lambda`.
+    function: Option<FunctionContext>,
+    /// Actions of the Automation role, for kind `ssm`.
+    automation_actions: BTreeSet<String>,
+    automation_publishes: bool,
+    /// The Lambda payload of the rendered invoke document.
+    payload: String,
+}
+
+#[derive(Debug, Serialize)]
+struct RemediationParameter {
+    name: String,
+    resource_id: bool,
+    cfn_ref: Option<String>,
+    /// An empty value leaves the parameter out, so the document's default applies.
+    optional: bool,
+    /// `first:NAME`: the first item of a comma-list.
+    first_item: bool,
+    literal: Option<String>,
+}
+
+/// The name of the remediation Lambda of a rule with a Lambda remediation.
+pub fn remediation_function(rule: &str) -> String {
+    format!("{rule}-remediation")
+}
+
+impl RuleContext {
+    fn new(rule: &RuleSettings) -> Result<Self, RenderError> {
+        let meta = &rule.meta;
+        let mut parameters = Vec::new();
+        let mut by_cfn_name: BTreeMap<String, &str> =
+            BTreeMap::from([(EXEMPTIONS_PARAMETER.to_owned(), reserved::EXEMPTIONS)]);
+        for (name, spec) in &meta.parameters {
+            let cfn_name = cfn_parameter_name(name);
+            if let Some(first) = by_cfn_name.insert(cfn_name.clone(), name) {
+                return Err(RenderError::ParameterClash {
+                    rule: meta.name.clone(),
+                    first: first.to_owned(),
+                    second: name.clone(),
+                });
+            }
+            parameters.push(ParameterContext {
+                name: name.clone(),
+                cfn_name,
+                description: spec.description.clone(),
+                default: spec.default.clone().unwrap_or_default(),
+            });
+        }
+        let periodic = meta
+            .trigger
+            .periodic
+            .map(|f| {
+                serde_json::to_value(f)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+            })
+            .unwrap_or_default();
+        // Without a remediation section, a declared remediation runs inline, in the rule's own
+        // function, which then needs its actions.
+        let mut declared = meta.permissions.rule.clone();
+        if meta.remediation.is_none() {
+            declared.extend(meta.permissions.remediation.iter().cloned());
+        }
+        let (actions, publishes) = split_actions(&meta.name, &declared)?;
+        let inline = match (
+            &meta.remediation,
+            meta.parameters.get(INLINE_REMEDIATION_PARAMETER),
+        ) {
+            (Some(_), Some(spec)) if spec.kind == config_rule_sdk::meta::ParameterType::Boolean => {
+                let (actions, publishes) =
+                    split_actions(&meta.name, &meta.permissions.remediation)?;
+                Some(InlineContext {
+                    cfn_param: cfn_parameter_name(INLINE_REMEDIATION_PARAMETER),
+                    actions,
+                    publishes,
+                })
+            }
+            _ => None,
+        };
+        let function = FunctionContext {
+            logical: "Function",
+            name: meta.name.clone(),
+            description: format!("Custos rule {}", meta.name),
+            role_description: format!(
+                "Runs the Custos rule {} with the actions its rule.toml declares.",
+                meta.name
+            ),
+            // Periodic rules page through whole accounts: Lambda's longest timeout.
+            timeout: if periodic.is_some() { 900 } else { 60 },
+            code_key: "CodeKey",
+            credential_actions: touches_credentials(&actions)
+                || inline
+                    .as_ref()
+                    .is_some_and(|i| touches_credentials(&i.actions)),
+            publishes: publishes || inline.as_ref().is_some_and(|i| i.publishes),
+            actions: with_sdk_actions(actions),
+            inline,
+        };
+        let remediation = match (&meta.remediation, rule.remediation) {
+            (Some(spec), RemediationMode::Automatic | RemediationMode::Manual) => {
+                Some(remediation_context(rule, spec, &by_cfn_name)?)
+            }
+            _ => None,
+        };
+        let conditions = remediation
+            .iter()
+            .flat_map(|r| &r.parameters)
+            .filter(|p| p.optional)
+            .filter_map(|p| p.cfn_ref.clone())
+            .collect();
+        let (paths, input_template) = notify::compliance_change_transformer();
+        let paths: BTreeMap<&str, &str> = paths.into_iter().collect();
+        Ok(Self {
+            event_pattern: canonical_json(&notify::compliance_change_pattern(&[&meta.name], &[])),
+            input_paths: serde_json::to_string(&paths).unwrap_or_default(),
+            input_template: input_template.to_owned(),
+            name: meta.name.clone(),
+            description: meta.description.clone(),
+            stack_description: format!("Custos rule {}: {}", meta.name, meta.description),
+            resource_types: meta.resource_types.clone(),
+            change: meta.trigger.change,
+            periodic,
+            parameters,
+            conditions,
+            function,
+            remediation,
+        })
+    }
+}
+
+/// JSON with object keys sorted at every level, whatever order serde_json keeps.
+fn canonical_json(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Object(map) => {
+            let sorted: BTreeMap<&String, &serde_json::Value> = map.iter().collect();
+            let fields: Vec<String> = sorted
+                .into_iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{}:{}",
+                        serde_json::Value::from(k.as_str()),
+                        canonical_json(v)
+                    )
+                })
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        }
+        serde_json::Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(canonical_json).collect();
+            format!("[{}]", items.join(","))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The CloudFormation parameter that carries the exemption registry.
+const EXEMPTIONS_PARAMETER: &str = "Exemptions";
+
+fn touches_credentials(actions: &BTreeSet<String>) -> bool {
+    actions.iter().any(|a| {
+        a.starts_with("iam:")
+            && [
+                "AccessKey",
+                "LoginProfile",
+                "Password",
+                "ServiceSpecificCredential",
+            ]
+            .iter()
+            .any(|word| a.contains(word))
+    })
+}
+
+fn with_sdk_actions(mut actions: BTreeSet<String>) -> BTreeSet<String> {
+    actions.extend(Permissions::SDK_ACTIONS.iter().map(|a| (*a).to_owned()));
+    actions
+}
+
+fn remediation_context(
+    rule: &RuleSettings,
+    spec: &RemediationSpec,
+    by_cfn_name: &BTreeMap<String, &str>,
+) -> Result<RemediationContext, RenderError> {
+    let meta = &rule.meta;
+    let is_lambda = spec.kind == RemediationKind::Lambda;
+    if !is_lambda && spec.document.is_none() {
+        return Err(RenderError::MissingDocument {
+            rule: meta.name.clone(),
+        });
+    }
+    let shipped = spec
+        .document
+        .as_ref()
+        .and_then(|name| rule.documents.get(name));
+    if is_lambda && spec.document.is_some() && shipped.is_none() {
+        return Err(RenderError::MissingDocument {
+            rule: meta.name.clone(),
+        });
+    }
+    let mut parameters = Vec::new();
+    for (name, value) in &spec.parameters {
+        parameters.push(remediation_parameter(&meta.name, by_cfn_name, name, value)?);
+    }
+    let (actions, publishes) = split_actions(&meta.name, &meta.permissions.remediation)?;
+    let function = is_lambda.then(|| FunctionContext {
+        logical: "RemediationFunction",
+        name: remediation_function(&meta.name),
+        description: format!("Custos remediation of {}", meta.name),
+        role_description: format!(
+            "Runs the remediation of the Custos rule {} with the actions its rule.toml declares.",
+            meta.name
+        ),
+        timeout: 120,
+        code_key: "RemediationCodeKey",
+        credential_actions: touches_credentials(&actions),
+        actions: actions.clone(),
+        publishes,
+        inline: None,
+    });
+    Ok(RemediationContext {
+        is_lambda,
+        document: spec.document.clone(),
+        passes_function_name: is_lambda
+            && shipped.is_some_and(|doc| declares_parameter(doc, "FunctionName")),
+        document_content: shipped.map(|doc| indent(doc, 8)),
+        generic_document: is_lambda && spec.document.is_none(),
+        automatic: rule.remediation == RemediationMode::Automatic,
+        maximum_attempts: spec.maximum_attempts,
+        retry_seconds: spec.retry_seconds,
+        payload: lambda_payload(&meta.name, &parameters),
+        parameters,
+        automation_actions: if is_lambda { BTreeSet::new() } else { actions },
+        automation_publishes: !is_lambda && publishes,
+        function,
+    })
+}
+
+/// Whether an SSM document's top-level `parameters` declares `name`.
+fn declares_parameter(document: &str, name: &str) -> bool {
+    let mut in_parameters = false;
+    for line in document.lines() {
+        if !line.starts_with(' ') && !line.is_empty() {
+            in_parameters = line.trim_end() == "parameters:";
+        } else if in_parameters && line.trim_end() == format!("  {name}:") {
+            return true;
+        }
+    }
+    false
+}
+
+fn indent(text: &str, by: usize) -> String {
+    let pad = " ".repeat(by);
+    text.lines()
+        .map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!("{pad}{l}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// IAM actions as `service:Action`, refusing wildcards (no `*` action in any policy), with
+/// `sns:Publish` split off to be granted on the Custos topic alone.
+fn split_actions(rule: &str, declared: &[String]) -> Result<(BTreeSet<String>, bool), RenderError> {
+    let mut actions = BTreeSet::new();
+    let mut publishes = false;
+    for action in declared {
+        let valid = action.split_once(':').is_some_and(|(service, name)| {
+            !service.is_empty()
+                && !name.is_empty()
+                && service
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && name.chars().all(|c| c.is_ascii_alphanumeric())
+        });
+        if !valid {
+            return Err(RenderError::Action {
+                rule: rule.to_owned(),
+                action: action.clone(),
+            });
+        }
+        if action == "sns:Publish" {
+            publishes = true;
+        } else {
+            actions.insert(action.clone());
+        }
+    }
+    Ok((actions, publishes))
+}
+
+fn remediation_parameter(
+    rule: &str,
+    by_cfn_name: &BTreeMap<String, &str>,
+    name: &str,
+    value: &str,
+) -> Result<RemediationParameter, RenderError> {
+    let mut parameter = RemediationParameter {
+        name: name.to_owned(),
+        resource_id: false,
+        cfn_ref: None,
+        optional: false,
+        first_item: false,
+        literal: None,
+    };
+    let reference = value
+        .strip_prefix("param:")
+        .or_else(|| value.strip_prefix("first:"));
+    if value == "RESOURCE_ID" {
+        parameter.resource_id = true;
+    } else if let Some(param) = reference {
+        let cfn_name = if param == reserved::EXEMPTIONS {
+            EXEMPTIONS_PARAMETER.to_owned()
+        } else {
+            cfn_parameter_name(param)
+        };
+        if by_cfn_name.get(&cfn_name) != Some(&param) {
+            return Err(RenderError::RemediationParameter {
+                rule: rule.to_owned(),
+                name: name.to_owned(),
+                value: value.to_owned(),
+            });
+        }
+        parameter.optional = param != reserved::EXEMPTIONS;
+        parameter.first_item = value.starts_with("first:");
+        parameter.cfn_ref = Some(cfn_name);
+    } else {
+        parameter.literal = Some(value.to_owned());
+    }
+    Ok(parameter)
+}
+
+/// `{"custosRemediation":{"rule":"…","parameters":{"InstanceId":"{{ InstanceId }}"}}}`: SSM
+/// fills the `{{ … }}` placeholders when it runs the document.
+fn lambda_payload(rule: &str, parameters: &[RemediationParameter]) -> String {
+    // Structs and BTreeMaps keep the field order fixed whatever serde_json's map is.
+    #[derive(Serialize)]
+    struct Payload<'a> {
+        #[serde(rename = "custosRemediation")]
+        remediation: Remediation<'a>,
+    }
+    #[derive(Serialize)]
+    struct Remediation<'a> {
+        rule: &'a str,
+        parameters: BTreeMap<&'a str, String>,
+    }
+    let payload = Payload {
+        remediation: Remediation {
+            rule,
+            parameters: parameters
+                .iter()
+                .map(|p| (p.name.as_str(), format!("{{{{ {} }}}}", p.name)))
+                .collect(),
+        },
+    };
+    serde_json::to_string(&payload).unwrap_or_default()
+}
+
+#[cfg(test)]
+#[path = "render_tests.rs"]
+mod tests;

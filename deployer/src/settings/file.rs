@@ -1,0 +1,157 @@
+//! `deployer.toml` as written: serde types with spans, so later checks can point at the text.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct SettingsFile {
+    pub organization: Spanned<OrganizationFile>,
+    #[serde(default)]
+    pub deployment: DeploymentFile,
+    #[serde(default)]
+    pub artifacts: ArtifactsFile,
+    #[serde(default)]
+    pub remediation: RemediationFile,
+    #[serde(default)]
+    pub notifications: NotificationsFile,
+    #[serde(default)]
+    pub rules: BTreeMap<Spanned<String>, RuleFile>,
+    #[serde(default)]
+    pub exemptions: Vec<ExemptionFile>,
+    #[serde(default)]
+    pub packs: BTreeMap<Spanned<String>, PackFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct OrganizationFile {
+    /// Role assumed in member accounts to read them (inventory, doctor, artifact copies).
+    pub role_name: Option<Spanned<String>>,
+    pub regions: Spanned<Vec<Spanned<String>>>,
+    /// OUs the rules are deployed to, with every account below them, now and later.
+    #[serde(default)]
+    pub target_ous: Vec<Spanned<String>>,
+    /// Accounts targeted one by one.
+    #[serde(default)]
+    pub accounts: Vec<Spanned<String>>,
+    /// Whether the management account gets the rules too (OU deployments never reach it).
+    #[serde(default)]
+    pub include_management_account: bool,
+    #[serde(default)]
+    pub exclude_accounts: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct DeploymentFile {
+    pub max_concurrent_percentage: Option<Spanned<u32>>,
+    pub failure_tolerance_percentage: Option<Spanned<u32>>,
+    pub region_concurrency: Option<RegionConcurrency>,
+    #[serde(default)]
+    pub retain_stacks_on_account_removal: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RegionConcurrency {
+    Parallel,
+    Sequential,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ArtifactsFile {
+    pub bucket_prefix: Option<Spanned<String>>,
+    pub distribution: Option<Distribution>,
+}
+
+/// Where rule Lambdas read their code from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Distribution {
+    /// One bucket per region in the administering account, readable by the organisation.
+    #[default]
+    Central,
+    /// A bucket per target account and region, filled by the deployer; for organisations whose
+    /// data perimeter forbids reading another account's bucket.
+    PerAccount,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RemediationFile {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+impl Default for RemediationFile {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct NotificationsFile {
+    #[serde(default)]
+    pub emails: Vec<Spanned<String>>,
+}
+
+pub type ParametersFile = BTreeMap<Spanned<String>, Spanned<toml::Value>>;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RuleFile {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub parameters: ParametersFile,
+    /// Overrides the rule's own `automatic` setting.
+    pub remediation: Option<Spanned<RemediationMode>>,
+    #[serde(default)]
+    pub overrides: Vec<OverrideFile>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RemediationMode {
+    /// Config remediates non-compliant resources itself.
+    Automatic,
+    /// The remediation is deployed; people start it from the console.
+    Manual,
+    /// No remediation is deployed.
+    Off,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct OverrideFile {
+    pub ou: Spanned<String>,
+    pub parameters: ParametersFile,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ExemptionFile {
+    /// A rule name, or `all`.
+    pub rule: Spanned<String>,
+    pub resource_id: Spanned<String>,
+    pub until: Spanned<toml::value::Datetime>,
+    pub reason: Spanned<String>,
+    pub owner: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct PackFile {
+    #[serde(default)]
+    pub description: Option<String>,
+    pub rules: Vec<Spanned<String>>,
+}

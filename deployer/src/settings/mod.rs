@@ -1,0 +1,559 @@
+//! Settings: `deployer.toml`, checked against the rules that exist, into one validated struct.
+//!
+//! Everything here is pure: the caller reads the files. Every problem is reported with file,
+//! line and column, all at once, before any AWS call.
+
+mod file;
+mod values;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use config_rule_sdk::RuleMeta;
+use config_rule_sdk::exemption::{Exemption, Source};
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+pub use file::{Distribution, RegionConcurrency, RemediationMode};
+
+use crate::catalog::Catalog;
+use crate::diagnostic::{Diagnostic, Diagnostics, Location};
+use file::{ParametersFile, SettingsFile};
+
+/// The role assumed in member accounts unless `role-name` says otherwise.
+pub const DEFAULT_ROLE_NAME: &str = "OrganizationAccountAccessRole";
+const DEFAULT_BUCKET_PREFIX: &str = "custos-artifacts";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub organization: Organization,
+    pub deployment: Deployment,
+    pub artifacts: Artifacts,
+    pub notifications: Notifications,
+    /// Enabled rules only: a rule that is disabled or absent is removed by `apply`.
+    pub rules: BTreeMap<String, RuleSettings>,
+    pub packs: BTreeMap<String, Pack>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organization {
+    pub role_name: String,
+    /// Sorted, without duplicates.
+    pub regions: Vec<String>,
+    pub target_ous: Vec<Located<OuRef>>,
+    pub accounts: BTreeSet<String>,
+    pub include_management_account: bool,
+    pub exclude_accounts: BTreeSet<String>,
+}
+
+/// A value with the place in `deployer.toml` it came from, for errors found later (an OU path
+/// that does not exist in the organisation).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Located<T> {
+    pub value: T,
+    pub location: Location,
+}
+
+/// An OU named by id (`ou-…`, or the root `r-…`) or by its path of names from the root.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum OuRef {
+    Id(String),
+    Path(Vec<String>),
+}
+
+impl OuRef {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text.starts_with("ou-") || text.starts_with("r-") {
+            let ok = text.len() > 3 && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+            return ok
+                .then(|| Self::Id(text.to_owned()))
+                .ok_or_else(|| format!("`{text}` is not an OU id"));
+        }
+        let names: Vec<String> = text.split('/').map(|n| n.trim().to_owned()).collect();
+        if names.iter().any(String::is_empty) {
+            return Err(format!(
+                "`{text}` is not an OU: expected an id (ou-…) or a path of OU names such as \
+                 `Workloads/Prod`"
+            ));
+        }
+        Ok(Self::Path(names))
+    }
+}
+
+impl fmt::Display for OuRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Id(id) => f.write_str(id),
+            Self::Path(names) => f.write_str(&names.join("/")),
+        }
+    }
+}
+
+/// StackSet operation preferences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deployment {
+    pub max_concurrent_percentage: u32,
+    pub failure_tolerance_percentage: u32,
+    pub region_concurrency: RegionConcurrency,
+    pub retain_stacks_on_account_removal: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifacts {
+    pub bucket_prefix: String,
+    pub distribution: Distribution,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Notifications {
+    pub emails: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleSettings {
+    pub meta: RuleMeta,
+    /// Values given in `deployer.toml`, as Config passes them (strings); the SDK fills defaults.
+    pub parameters: BTreeMap<String, String>,
+    pub remediation: RemediationMode,
+    pub overrides: Vec<OuOverride>,
+    /// The exemption registry: resource id -> entry, as the SDK reads it.
+    pub exemptions: BTreeMap<String, String>,
+    /// SSM documents the rule ships, by name.
+    pub documents: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OuOverride {
+    pub ou: Located<OuRef>,
+    pub parameters: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pack {
+    pub description: Option<String>,
+    pub rules: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SettingsError {
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The file is not valid; each problem carries its line and column.
+    #[error("{0}")]
+    Invalid(Diagnostics),
+}
+
+impl Settings {
+    /// Parses and checks `text` (the contents of `path`) against the rules in `catalog`.
+    pub fn parse(path: &Path, text: &str, catalog: &Catalog) -> Result<Self, SettingsError> {
+        let file: SettingsFile = toml::from_str(text).map_err(|e| {
+            let span = e.span().unwrap_or(0..0);
+            let message = e.message().trim_end().replace('\n', "; ");
+            SettingsError::Invalid(Diagnostics(vec![Diagnostic::new(
+                path, text, span, message,
+            )]))
+        })?;
+        let mut check = Checker {
+            path,
+            text,
+            problems: Vec::new(),
+        };
+        let settings = check.settings(&file, catalog);
+        if check.problems.is_empty() {
+            Ok(settings)
+        } else {
+            check.problems.sort_by(|a, b| a.location.cmp(&b.location));
+            Err(SettingsError::Invalid(Diagnostics(check.problems)))
+        }
+    }
+
+    /// Reads `path` and checks it.
+    pub fn load(path: &Path, catalog: &Catalog) -> Result<Self, SettingsError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(path, &text, catalog)
+    }
+}
+
+/// Collects problems while turning the file into settings.
+struct Checker<'a> {
+    path: &'a Path,
+    text: &'a str,
+    problems: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn problem(&mut self, span: Range<usize>, message: impl Into<String>) {
+        self.problems
+            .push(Diagnostic::new(self.path, self.text, span, message));
+    }
+
+    fn locate<T>(&self, value: T, span: Range<usize>) -> Located<T> {
+        Located {
+            value,
+            location: Location::of(self.path, self.text, span.start),
+        }
+    }
+
+    fn settings(&mut self, file: &SettingsFile, catalog: &Catalog) -> Settings {
+        let organization = self.organization(&file.organization);
+        let deployment = self.deployment(&file.deployment);
+        let artifacts = self.artifacts(&file.artifacts);
+        let notifications = self.notifications(&file.notifications);
+        let mut rules = self.rules(&file.rules, catalog, file.remediation.enabled);
+        self.exemptions(&file.exemptions, &mut rules);
+        let packs = self.packs(&file.packs, &rules);
+        Settings {
+            organization,
+            deployment,
+            artifacts,
+            notifications,
+            rules,
+            packs,
+        }
+    }
+
+    fn organization(&mut self, org: &Spanned<file::OrganizationFile>) -> Organization {
+        let span = org.span();
+        let org = org.get_ref();
+        let role_name = match &org.role_name {
+            Some(name) if !values::is_role_name(name.get_ref()) => {
+                self.problem(
+                    name.span(),
+                    "expected an IAM role name (1-64 of letters, digits and +=,.@_-)",
+                );
+                String::new()
+            }
+            Some(name) => name.get_ref().clone(),
+            None => DEFAULT_ROLE_NAME.to_owned(),
+        };
+
+        let mut regions = BTreeSet::new();
+        if org.regions.get_ref().is_empty() {
+            self.problem(org.regions.span(), "expected at least one region");
+        }
+        for region in org.regions.get_ref() {
+            if !values::is_region(region.get_ref()) {
+                self.problem(region.span(), "expected a region name such as `eu-west-1`");
+            } else if !regions.insert(region.get_ref().clone()) {
+                self.problem(region.span(), "region listed twice");
+            }
+        }
+
+        let mut target_ous = Vec::new();
+        let mut seen_ous = BTreeSet::new();
+        for ou in &org.target_ous {
+            match OuRef::parse(ou.get_ref()) {
+                Ok(parsed) if !seen_ous.insert(parsed.clone()) => {
+                    self.problem(ou.span(), "OU listed twice");
+                }
+                Ok(parsed) => target_ous.push(self.locate(parsed, ou.span())),
+                Err(message) => self.problem(ou.span(), message),
+            }
+        }
+        let accounts = self.account_ids(&org.accounts);
+        let exclude_accounts = self.account_ids(&org.exclude_accounts);
+        for account in &org.accounts {
+            if exclude_accounts.contains(account.get_ref()) {
+                self.problem(account.span(), "account is both targeted and excluded");
+            }
+        }
+        if target_ous.is_empty() && accounts.is_empty() && !org.include_management_account {
+            self.problem(
+                span.start..span.start + "[organization]".len(),
+                "no targets: expected `target-ous`, `accounts` or \
+                 `include-management-account = true`",
+            );
+        }
+        Organization {
+            role_name,
+            regions: regions.into_iter().collect(),
+            target_ous,
+            accounts,
+            include_management_account: org.include_management_account,
+            exclude_accounts,
+        }
+    }
+
+    fn account_ids(&mut self, list: &[Spanned<String>]) -> BTreeSet<String> {
+        let mut ids = BTreeSet::new();
+        for id in list {
+            if !values::is_account_id(id.get_ref()) {
+                self.problem(id.span(), "expected a 12-digit account id");
+            } else if !ids.insert(id.get_ref().clone()) {
+                self.problem(id.span(), "account listed twice");
+            }
+        }
+        ids
+    }
+
+    fn deployment(&mut self, d: &file::DeploymentFile) -> Deployment {
+        let mut percentage = |value: Option<&Spanned<u32>>, default: u32, min: u32| match value {
+            Some(v) if !(min..=100).contains(v.get_ref()) => {
+                self.problem(v.span(), format!("expected a percentage from {min} to 100"));
+                default
+            }
+            Some(v) => *v.get_ref(),
+            None => default,
+        };
+        Deployment {
+            max_concurrent_percentage: percentage(d.max_concurrent_percentage.as_ref(), 25, 1),
+            failure_tolerance_percentage: percentage(
+                d.failure_tolerance_percentage.as_ref(),
+                10,
+                0,
+            ),
+            region_concurrency: d.region_concurrency.unwrap_or(RegionConcurrency::Parallel),
+            retain_stacks_on_account_removal: d.retain_stacks_on_account_removal,
+        }
+    }
+
+    fn artifacts(&mut self, a: &file::ArtifactsFile) -> Artifacts {
+        let bucket_prefix = match &a.bucket_prefix {
+            Some(prefix) if !values::is_bucket_prefix(prefix.get_ref()) => {
+                self.problem(
+                    prefix.span(),
+                    "expected a bucket name prefix of 3-30 lowercase letters, digits and hyphens \
+                     (the account id and region are appended)",
+                );
+                DEFAULT_BUCKET_PREFIX.to_owned()
+            }
+            Some(prefix) => prefix.get_ref().clone(),
+            None => DEFAULT_BUCKET_PREFIX.to_owned(),
+        };
+        Artifacts {
+            bucket_prefix,
+            distribution: a.distribution.unwrap_or_default(),
+        }
+    }
+
+    fn notifications(&mut self, n: &file::NotificationsFile) -> Notifications {
+        let mut emails = BTreeSet::new();
+        for email in &n.emails {
+            if !values::is_email(email.get_ref()) {
+                self.problem(email.span(), "expected an email address");
+            } else if !emails.insert(email.get_ref().clone()) {
+                self.problem(email.span(), "email listed twice");
+            }
+        }
+        Notifications { emails }
+    }
+
+    fn rules(
+        &mut self,
+        rules: &BTreeMap<Spanned<String>, file::RuleFile>,
+        catalog: &Catalog,
+        remediation_enabled: bool,
+    ) -> BTreeMap<String, RuleSettings> {
+        let mut out = BTreeMap::new();
+        for (name, rule) in rules {
+            let Some(meta) = catalog.get(name.get_ref()) else {
+                // A disabled entry may name a rule that is planned but not written yet.
+                if rule.enabled {
+                    self.problem(
+                        name.span(),
+                        format!(
+                            "no rule named `{}` in the rules directory (expected one of: {})",
+                            name.get_ref(),
+                            or_none(&catalog.names())
+                        ),
+                    );
+                }
+                continue;
+            };
+            let parameters = self.parameters(meta, &rule.parameters);
+            let remediation = self.remediation_mode(meta, rule, remediation_enabled);
+            let mut overrides = Vec::new();
+            let mut seen = BTreeSet::new();
+            for o in &rule.overrides {
+                let parameters = self.parameters(meta, &o.parameters);
+                match OuRef::parse(o.ou.get_ref()) {
+                    Ok(ou) if !seen.insert(ou.clone()) => {
+                        self.problem(o.ou.span(), "a second override for this OU");
+                    }
+                    Ok(ou) => overrides.push(OuOverride {
+                        ou: self.locate(ou, o.ou.span()),
+                        parameters,
+                    }),
+                    Err(message) => self.problem(o.ou.span(), message),
+                }
+            }
+            if rule.enabled {
+                out.insert(
+                    name.get_ref().clone(),
+                    RuleSettings {
+                        meta: meta.clone(),
+                        parameters,
+                        remediation,
+                        overrides,
+                        exemptions: BTreeMap::new(),
+                        documents: catalog.documents(name.get_ref()),
+                    },
+                );
+            }
+        }
+        out
+    }
+
+    fn parameters(&mut self, meta: &RuleMeta, given: &ParametersFile) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for (name, value) in given {
+            let Some(spec) = meta.parameters.get(name.get_ref()) else {
+                let known: Vec<&str> = meta.parameters.keys().map(String::as_str).collect();
+                self.problem(
+                    name.span(),
+                    format!(
+                        "`{}` is not a parameter of {} (expected one of: {})",
+                        name.get_ref(),
+                        meta.name,
+                        or_none(&known)
+                    ),
+                );
+                continue;
+            };
+            match values::parameter_value(spec, value.get_ref()) {
+                Ok(text) => {
+                    out.insert(name.get_ref().clone(), text);
+                }
+                Err(message) => self.problem(value.span(), message),
+            }
+        }
+        out
+    }
+
+    fn remediation_mode(
+        &mut self,
+        meta: &RuleMeta,
+        rule: &file::RuleFile,
+        enabled: bool,
+    ) -> RemediationMode {
+        let declared = meta.remediation.as_ref().map(|r| {
+            if r.automatic {
+                RemediationMode::Automatic
+            } else {
+                RemediationMode::Manual
+            }
+        });
+        match (&rule.remediation, declared) {
+            (Some(mode), None) if *mode.get_ref() != RemediationMode::Off => {
+                self.problem(
+                    mode.span(),
+                    format!("{} declares no remediation (expected `off`)", meta.name),
+                );
+                RemediationMode::Off
+            }
+            _ if !enabled => RemediationMode::Off,
+            (Some(mode), _) => *mode.get_ref(),
+            (None, Some(declared)) => declared,
+            (None, None) => RemediationMode::Off,
+        }
+    }
+
+    fn exemptions(
+        &mut self,
+        exemptions: &[file::ExemptionFile],
+        rules: &mut BTreeMap<String, RuleSettings>,
+    ) {
+        for e in exemptions {
+            let rule = e.rule.get_ref();
+            if rule != "all" && !rules.contains_key(rule) {
+                let names: Vec<&str> = rules.keys().map(String::as_str).collect();
+                self.problem(
+                    e.rule.span(),
+                    format!(
+                        "no enabled rule named `{rule}` (expected `all` or one of: {})",
+                        or_none(&names)
+                    ),
+                );
+                continue;
+            }
+            let Some(until) = values::date_only(e.until.get_ref()) else {
+                self.problem(e.until.span(), "expected a date such as 2027-03-31");
+                continue;
+            };
+            let owner = e
+                .owner
+                .as_ref()
+                .map(|owner| format!("; owner={owner}"))
+                .unwrap_or_default();
+            let entry = format!(
+                "{rule}; until={until}; reason={}{owner}",
+                e.reason.get_ref()
+            );
+            // The SDK reads the entry; refuse here what it would refuse at run time.
+            if let Err(message) = Exemption::parse(&entry, Source::Registry) {
+                self.problem(e.reason.span(), message);
+                continue;
+            }
+            let resource = e.resource_id.get_ref();
+            for (name, settings) in rules.iter_mut() {
+                if rule != "all" && rule != name {
+                    continue;
+                }
+                if settings
+                    .exemptions
+                    .insert(resource.clone(), entry.clone())
+                    .is_some()
+                {
+                    self.problems.push(Diagnostic::new(
+                        self.path,
+                        self.text,
+                        e.resource_id.span(),
+                        format!("`{resource}` is exempted from {name} twice"),
+                    ));
+                }
+            }
+        }
+    }
+
+    fn packs(
+        &mut self,
+        packs: &BTreeMap<Spanned<String>, file::PackFile>,
+        rules: &BTreeMap<String, RuleSettings>,
+    ) -> BTreeMap<String, Pack> {
+        let mut out = BTreeMap::new();
+        for (name, pack) in packs {
+            for rule in &pack.rules {
+                if !rules.contains_key(rule.get_ref()) {
+                    self.problem(
+                        rule.span(),
+                        format!(
+                            "pack `{}` names `{}`, which is not an enabled rule",
+                            name.get_ref(),
+                            rule.get_ref()
+                        ),
+                    );
+                }
+            }
+            out.insert(
+                name.get_ref().clone(),
+                Pack {
+                    description: pack.description.clone(),
+                    rules: pack.rules.iter().map(|r| r.get_ref().clone()).collect(),
+                },
+            );
+        }
+        out
+    }
+}
+
+fn or_none(names: &[&str]) -> String {
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+#[cfg(test)]
+#[path = "settings_tests.rs"]
+mod tests;
