@@ -1,5 +1,5 @@
 # Thin aliases; the logic lives in scripts/ and in Rust.
-.PHONY: build test demo lint fmt
+.PHONY: build test demo lint fmt lint-templates package
 
 build:
 	cargo build --workspace --locked
@@ -17,3 +17,11 @@ lint:
 
 fmt:
 	cargo fmt --all
+
+# cfn-lint and checkov on every rendered template (part of `make test`).
+lint-templates:
+	scripts/lint-templates
+
+# Release arm64 Lambda zips of every rule with cargo-lambda, and their sizes.
+package:
+	scripts/package
