@@ -5,7 +5,7 @@
 //! It is wrapped in the Config Lambda event AWS sends and run through the same decoding and
 //! decision path as production (`decide::settings` + `decide::change`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
@@ -13,12 +13,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::aws::Edge;
+use crate::compliance::Compliance;
 use crate::decide;
 use crate::evaluation::Evaluation;
 use crate::event::{Invocation, Trigger};
+use crate::item::ResourceKey;
 use crate::meta::RuleMeta;
 use crate::params;
-use crate::rule::Rule;
+use crate::rule::{PeriodicRule, Rule};
 
 /// What a fixture expects: a compliance value, or `error` (the invocation fails).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -117,9 +119,9 @@ pub fn check_file<R: Rule>(rule: &R, meta: &RuleMeta, path: &Path) -> Outcome {
     let (got, text) = match &result {
         Ok(e) => (
             match e.compliance_type {
-                crate::Compliance::Compliant => Expect::Compliant,
-                crate::Compliance::NonCompliant => Expect::NonCompliant,
-                crate::Compliance::NotApplicable => Expect::NotApplicable,
+                Compliance::Compliant => Expect::Compliant,
+                Compliance::NonCompliant => Expect::NonCompliant,
+                Compliance::NotApplicable => Expect::NotApplicable,
             },
             e.annotation
                 .as_ref()
@@ -239,4 +241,152 @@ pub async fn run_oversized<R: Rule>(
         "the oversized item is fetched once, with limit 1"
     );
     Ok(evaluations.remove(0))
+}
+
+/// A periodic rule's fixture: the parameters as Config passes them, the notification time, the
+/// facts `gather` would have found, the resources reported on in an earlier run, and the
+/// expected result of every resource (or the expected error).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, bound(deserialize = "F: DeserializeOwned"))]
+pub struct PeriodicFixture<F> {
+    pub name: String,
+    /// `notificationCreationTime` of the scheduled event.
+    pub now: String,
+    #[serde(default)]
+    pub params: BTreeMap<String, Value>,
+    /// Ids of resources (of the rule's first resource type) reported on in an earlier run.
+    #[serde(default)]
+    pub previously_evaluated: Vec<String>,
+    /// What `gather` found; may be left out when the fixture expects an error.
+    #[serde(default)]
+    pub facts: Option<F>,
+    /// Expected result by resource id; every evaluation must be listed.
+    #[serde(default)]
+    pub expect: BTreeMap<String, ExpectedResult>,
+    /// Text the invocation's error must contain (instead of `expect`).
+    #[serde(default)]
+    pub expect_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExpectedResult {
+    pub compliance: Compliance,
+    #[serde(default)]
+    pub annotation_contains: Option<String>,
+}
+
+/// The result of running a periodic fixture, for snapshots.
+#[derive(Debug, Serialize)]
+pub struct PeriodicOutcome {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evaluations: Option<Vec<Evaluation>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Runs a periodic fixture through the production path: the scheduled event decoded, the
+/// parameters checked, `evaluate`, then `decide::periodic` (exemptions, vanished resources).
+pub fn run_periodic<R: PeriodicRule>(
+    rule: &R,
+    meta: &RuleMeta,
+    fixture: &PeriodicFixture<R::Facts>,
+) -> Result<Vec<Evaluation>, crate::RuleError> {
+    let invoking = json!({
+        "awsAccountId": "123456789012",
+        "notificationCreationTime": fixture.now,
+        "messageType": "ScheduledNotification",
+        "recordVersion": "1.0",
+    });
+    let event = json!({
+        "invokingEvent": invoking.to_string(),
+        "ruleParameters": Value::Object(fixture.params.clone().into_iter().collect()).to_string(),
+        "resultToken": "TESTMODE",
+        "eventLeftScope": false,
+        "configRuleName": meta.name,
+        "accountId": "123456789012",
+        "version": "1.0",
+    });
+    let invocation = Invocation::from_json(event)?;
+    let settings = decide::settings::<R::Params>(meta, &invocation)?;
+    let now = invocation
+        .notification_time
+        .ok_or(crate::RuleError::MissingTime)?;
+    let facts = fixture.facts.as_ref().unwrap_or_else(|| {
+        panic!(
+            "fixture {:?} has no facts and expects no error",
+            fixture.name
+        )
+    });
+    let findings = rule.evaluate(facts, &settings.params, now);
+    let resource_type = meta.resource_types.first().map_or("", String::as_str);
+    let previous: BTreeSet<ResourceKey> = fixture
+        .previously_evaluated
+        .iter()
+        .map(|id| ResourceKey::new(resource_type, id))
+        .collect();
+    Ok(decide::periodic(
+        &meta.name,
+        findings,
+        &previous,
+        &settings.registry,
+        now,
+    ))
+}
+
+/// Loads the periodic fixture at `path`, runs it, asserts its expectations, and returns the
+/// outcome.
+pub fn check_periodic_file<R>(rule: &R, meta: &RuleMeta, path: &Path) -> PeriodicOutcome
+where
+    R: PeriodicRule,
+    R::Facts: DeserializeOwned,
+{
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let fixture: PeriodicFixture<R::Facts> = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not a fixture: {e}", path.display()));
+    let name = fixture.name.clone();
+    match (run_periodic(rule, meta, &fixture), &fixture.expect_error) {
+        (Err(err), Some(want)) => {
+            assert!(err.to_string().contains(want.as_str()), "{name}: {err}");
+            PeriodicOutcome {
+                name,
+                evaluations: None,
+                error: Some(format!("{}: {err}", err.kind())),
+            }
+        }
+        (Err(err), None) => panic!("{name}: unexpected error {err}"),
+        (Ok(evaluations), Some(want)) => {
+            panic!("{name}: expected an error containing {want:?}, got {evaluations:?}")
+        }
+        (Ok(evaluations), None) => {
+            let got: Vec<&str> = evaluations
+                .iter()
+                .map(|e| e.compliance_resource_id.as_str())
+                .collect();
+            let expected: Vec<&str> = fixture.expect.keys().map(String::as_str).collect();
+            assert_eq!(got, expected, "{name}: evaluated resources");
+            for e in &evaluations {
+                let want = &fixture.expect[&e.compliance_resource_id];
+                let annotation = e.annotation.as_ref().map_or("", |a| a.as_str());
+                assert_eq!(
+                    e.compliance_type, want.compliance,
+                    "{name}: {} ({annotation})",
+                    e.compliance_resource_id
+                );
+                if let Some(text) = &want.annotation_contains {
+                    assert!(
+                        annotation.contains(text.as_str()),
+                        "{name}: {}: {annotation:?} does not contain {text:?}",
+                        e.compliance_resource_id
+                    );
+                }
+            }
+            PeriodicOutcome {
+                name,
+                evaluations: Some(evaluations),
+                error: None,
+            }
+        }
+    }
 }
