@@ -1,5 +1,6 @@
 //! The entry point of every rule binary: the Lambda runtime in AWS, a local runner elsewhere.
 
+use std::future::Future;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -306,23 +307,7 @@ fn meta_or_exit(rule_toml: &str) -> RuleMeta {
 pub async fn run<R: Rule + Sync>(rule: R, rule_toml: &str) -> Result<(), lambda_runtime::Error> {
     let meta = meta_or_exit(rule_toml);
     let edge = Edge::from_env();
-    if in_lambda() {
-        lambda_runtime::tracing::init_default_subscriber();
-        let (rule, meta, edge) = (&rule, &meta, &edge);
-        // Boxed: the runtime's future is large, and main should not carry it on the stack.
-        return Box::pin(lambda_runtime::run(service_fn(
-            move |event: LambdaEvent<Value>| async move {
-                Box::pin(handle_change(rule, meta, event.payload, edge, Mode::Put))
-                    .await
-                    .map(|e| summary(&e))
-            },
-        )))
-        .await;
-    }
-    let (event, mode) = local_event().unwrap_or_else(|e| fail(&e));
-    std::process::exit(report(
-        Box::pin(handle_change(&rule, &meta, event, &edge, mode)).await,
-    ));
+    serve(|event, mode| handle_change(&rule, &meta, event, &edge, mode)).await
 }
 
 /// The entry point of a change-triggered rule binary that can remediate inline.
@@ -338,30 +323,8 @@ where
     let meta = meta_or_exit(rule_toml);
     let edge = Edge::from_env();
     let topic = topic_from_env();
-    if in_lambda() {
-        lambda_runtime::tracing::init_default_subscriber();
-        let (rule, remediation, meta, edge, topic) =
-            (&rule, &remediation, &meta, &edge, topic.as_deref());
-        return Box::pin(lambda_runtime::run(service_fn(
-            move |event: LambdaEvent<Value>| async move {
-                Box::pin(handle_change_remediating(
-                    rule,
-                    remediation,
-                    meta,
-                    event.payload,
-                    edge,
-                    Mode::Put,
-                    topic,
-                ))
-                .await
-                .map(|e| summary(&e))
-            },
-        )))
-        .await;
-    }
-    let (event, mode) = local_event().unwrap_or_else(|e| fail(&e));
-    std::process::exit(report(
-        Box::pin(handle_change_remediating(
+    serve(|event, mode| {
+        handle_change_remediating(
             &rule,
             &remediation,
             &meta,
@@ -369,9 +332,9 @@ where
             &edge,
             mode,
             topic.as_deref(),
-        ))
-        .await,
-    ));
+        )
+    })
+    .await
 }
 
 /// The entry point of a periodic rule binary.
@@ -382,37 +345,34 @@ pub async fn run_periodic<R: PeriodicRule + Sync>(
     let meta = meta_or_exit(rule_toml);
     let edge = Edge::from_env();
     let topic = topic_from_env();
+    serve(|event, mode| {
+        handle_periodic_notifying(&rule, &meta, event, &edge, mode, topic.as_deref())
+    })
+    .await
+}
+
+/// Serves `handle` as the Lambda function in AWS (putting results), or runs it once on
+/// `--event FILE [--dry-run]` elsewhere and exits.
+async fn serve<H, F>(handle: H) -> Result<(), lambda_runtime::Error>
+where
+    H: Fn(Value, Mode) -> F,
+    F: Future<Output = Result<Vec<Evaluation>, RuleError>>,
+{
     if in_lambda() {
         lambda_runtime::tracing::init_default_subscriber();
-        let (rule, meta, edge, topic) = (&rule, &meta, &edge, topic.as_deref());
+        let handle = &handle;
+        // Boxed: the runtime's and the handlers' futures are large.
         return Box::pin(lambda_runtime::run(service_fn(
             move |event: LambdaEvent<Value>| async move {
-                Box::pin(handle_periodic_notifying(
-                    rule,
-                    meta,
-                    event.payload,
-                    edge,
-                    Mode::Put,
-                    topic,
-                ))
-                .await
-                .map(|e| summary(&e))
+                Box::pin(handle(event.payload, Mode::Put))
+                    .await
+                    .map(|e| summary(&e))
             },
         )))
         .await;
     }
     let (event, mode) = local_event().unwrap_or_else(|e| fail(&e));
-    std::process::exit(report(
-        Box::pin(handle_periodic_notifying(
-            &rule,
-            &meta,
-            event,
-            &edge,
-            mode,
-            topic.as_deref(),
-        ))
-        .await,
-    ));
+    std::process::exit(report(Box::pin(handle(event, mode)).await));
 }
 
 /// `--event FILE [--dry-run]`: reads the event, or says on stderr why it cannot.

@@ -247,7 +247,11 @@ pub async fn run_oversized<R: Rule>(
 /// facts `gather` would have found, the resources reported on in an earlier run, and the
 /// expected result of every resource (or the expected error).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, bound(deserialize = "F: DeserializeOwned"))]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    bound(deserialize = "F: DeserializeOwned")
+)]
 pub struct PeriodicFixture<F> {
     pub name: String,
     /// `notificationCreationTime` of the scheduled event.
