@@ -4,35 +4,16 @@
 //! local emulator (`tests/integration/ec2_cost_context.rs`); here, every way an event is refused
 //! before any AWS call.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use config_rule_sdk::testing::cli::DryRun;
 
-fn run(event: &str) -> Output {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(event);
-    Command::new(env!("CARGO_BIN_EXE_ec2-cost-context"))
-        .args(["--event", path.to_str().unwrap(), "--dry-run"])
-        // Nothing here may reach AWS: no endpoint, no credentials, no instance metadata.
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .expect("the rule binary runs")
-}
-
+/// Nothing here may reach AWS: the SDK's runner gives the binary no endpoint, credentials or
+/// instance metadata.
 fn failure(event: &str) -> String {
-    let out = run(event);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{event}: stderr: {stderr}");
-    assert!(
-        out.stdout.is_empty(),
-        "{event}: nothing printed as a result"
-    );
-    assert!(!stderr.contains("panicked"), "{event}: {stderr}");
-    assert!(stderr.starts_with("error: "), "{event}: {stderr}");
-    stderr
+    DryRun::new(
+        env!("CARGO_BIN_EXE_ec2-cost-context"),
+        env!("CARGO_MANIFEST_DIR"),
+    )
+    .failure(event)
 }
 
 #[test]

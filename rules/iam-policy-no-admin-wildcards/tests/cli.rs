@@ -1,40 +1,17 @@
 //! The rule binary run locally on event files, as a user would: `--event FILE --dry-run`.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use config_rule_sdk::testing::cli::DryRun;
 
-use serde_json::Value;
-
-fn run(event: &str) -> Output {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(event);
-    Command::new(env!("CARGO_BIN_EXE_iam-policy-no-admin-wildcards"))
-        .args(["--event", path.to_str().unwrap(), "--dry-run"])
-        // A dry run of a change event must not need AWS at all.
-        .env_remove("AWS_ENDPOINT_URL")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .expect("the rule binary runs")
-}
-
-fn only(event: &str) -> Value {
-    let out = run(event);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "{event}: exit {:?}, stderr: {stderr}",
-        out.status.code()
-    );
-    let mut all: Vec<Value> =
-        serde_json::from_slice(&out.stdout).expect("stdout is a JSON array of evaluations");
-    assert_eq!(all.len(), 1, "{event}: one evaluation per change event");
-    all.remove(0)
+fn rule() -> DryRun {
+    DryRun::new(
+        env!("CARGO_BIN_EXE_iam-policy-no-admin-wildcards"),
+        env!("CARGO_MANIFEST_DIR"),
+    )
 }
 
 #[test]
 fn an_admin_policy_prints_a_non_compliant_put_evaluations_entry() {
-    let e = only("change-admin-policy.json");
+    let e = rule().only("change-admin-policy.json");
     assert_eq!(e["ComplianceResourceType"], "AWS::IAM::Policy");
     assert_eq!(e["ComplianceResourceId"], "ANPAOPSADMIN00000001");
     assert_eq!(e["ComplianceType"], "NON_COMPLIANT");
@@ -48,7 +25,7 @@ fn an_admin_policy_prints_a_non_compliant_put_evaluations_entry() {
 
 #[test]
 fn a_read_only_policy_is_compliant() {
-    let e = only("change-readonly-policy.json");
+    let e = rule().only("change-readonly-policy.json");
     assert_eq!(e["ComplianceType"], "COMPLIANT");
     assert_eq!(
         e["Annotation"],
@@ -58,7 +35,7 @@ fn a_read_only_policy_is_compliant() {
 
 #[test]
 fn a_role_inline_policy_granting_a_forbidden_action_is_named() {
-    let e = only("change-role-forbidden-inline.json");
+    let e = rule().only("change-role-forbidden-inline.json");
     assert_eq!(e["ComplianceResourceType"], "AWS::IAM::Role");
     assert_eq!(e["ComplianceType"], "NON_COMPLIANT");
     assert_eq!(
@@ -69,7 +46,7 @@ fn a_role_inline_policy_granting_a_forbidden_action_is_named() {
 
 #[test]
 fn an_unreadable_document_is_non_compliant_not_an_error() {
-    let e = only("change-user-unreadable-document.json");
+    let e = rule().only("change-user-unreadable-document.json");
     assert_eq!(e["ComplianceType"], "NON_COMPLIANT");
     let why = e["Annotation"].as_str().unwrap();
     assert!(
@@ -81,27 +58,14 @@ fn an_unreadable_document_is_non_compliant_not_an_error() {
 #[test]
 fn a_deleted_policy_is_not_applicable() {
     assert_eq!(
-        only("deleted-policy.json")["ComplianceType"],
+        rule().only("deleted-policy.json")["ComplianceType"],
         "NOT_APPLICABLE"
     );
 }
 
-fn failure(event: &str) -> String {
-    let out = run(event);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{event}: stderr: {stderr}");
-    assert!(
-        out.stdout.is_empty(),
-        "{event}: nothing is printed as a result"
-    );
-    assert!(!stderr.contains("panicked"), "{event}: {stderr}");
-    assert!(stderr.starts_with("error: "), "{event}: {stderr}");
-    stderr
-}
-
 #[test]
 fn an_invalid_forbidden_action_is_named() {
-    let stderr = failure("invalid-parameter.json");
+    let stderr = rule().failure("invalid-parameter.json");
     assert!(
         stderr.contains(
             "invalid parameter `forbiddenActions`: `cloudtrail` is not an IAM action pattern"
@@ -113,6 +77,6 @@ fn an_invalid_forbidden_action_is_named() {
 
 #[test]
 fn a_truncated_event_is_a_clean_error() {
-    let stderr = failure("truncated.json");
+    let stderr = rule().failure("truncated.json");
     assert!(stderr.contains("is not JSON"), "{stderr}");
 }

@@ -394,3 +394,74 @@ where
         }
     }
 }
+
+/// A rule binary run the way a user runs it locally: `BINARY --event events/FILE --dry-run`,
+/// with no AWS endpoint, credentials, instance metadata or Lambda runtime to reach.
+pub mod cli {
+    use std::path::PathBuf;
+    use std::process::{Command, Output};
+
+    use serde_json::Value;
+
+    pub struct DryRun {
+        binary: PathBuf,
+        events: PathBuf,
+    }
+
+    impl DryRun {
+        /// `binary` is `env!("CARGO_BIN_EXE_<name>")`; events are read from `<crate>/events/`.
+        pub fn new(binary: &str, manifest_dir: &str) -> Self {
+            Self {
+                binary: binary.into(),
+                events: PathBuf::from(manifest_dir).join("events"),
+            }
+        }
+
+        pub fn output(&self, event: &str) -> Output {
+            Command::new(&self.binary)
+                .arg("--event")
+                .arg(self.events.join(event))
+                .arg("--dry-run")
+                .env_remove("AWS_ENDPOINT_URL")
+                .env_remove("AWS_ACCESS_KEY_ID")
+                .env_remove("AWS_SECRET_ACCESS_KEY")
+                .env_remove("AWS_LAMBDA_RUNTIME_API")
+                .env("AWS_EC2_METADATA_DISABLED", "true")
+                .output()
+                .expect("the rule binary runs")
+        }
+
+        /// The evaluations printed for `event`; the run must succeed.
+        pub fn evaluations(&self, event: &str) -> Vec<Value> {
+            let out = self.output(event);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                out.status.success(),
+                "{event}: exit {:?}, stderr: {stderr}",
+                out.status.code()
+            );
+            serde_json::from_slice(&out.stdout).expect("stdout is a JSON array of evaluations")
+        }
+
+        /// The one evaluation printed for a change event.
+        pub fn only(&self, event: &str) -> Value {
+            let mut all = self.evaluations(event);
+            assert_eq!(all.len(), 1, "{event}: one evaluation per change event");
+            all.remove(0)
+        }
+
+        /// The error printed for `event`: exit 1, nothing on stdout, one `error: ` line, no panic.
+        pub fn failure(&self, event: &str) -> String {
+            let out = self.output(event);
+            let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            assert_eq!(out.status.code(), Some(1), "{event}: stderr: {stderr}");
+            assert!(
+                out.stdout.is_empty(),
+                "{event}: nothing is printed as a result"
+            );
+            assert!(!stderr.contains("panicked"), "{event}: {stderr}");
+            assert!(stderr.starts_with("error: "), "{event}: {stderr}");
+            stderr
+        }
+    }
+}
