@@ -33,8 +33,7 @@ mod baseline;
 pub mod params;
 pub mod remediation;
 
-use std::collections::BTreeMap;
-
+use config_rule_sdk::item::ListedTag;
 use config_rule_sdk::params::Json;
 use config_rule_sdk::{Item, Rule, Verdict};
 use serde::Deserialize;
@@ -65,7 +64,7 @@ pub struct Instance {
     pub security_groups: Option<Vec<GroupIdentifier>>,
     /// The instance's tags as EC2 lists them; the item's top-level `tags` say the same.
     #[serde(default)]
-    pub tags: Option<Vec<Tag>>,
+    pub tags: Option<Vec<ListedTag>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -78,27 +77,6 @@ pub struct InstanceState {
 #[serde(rename_all = "camelCase")]
 pub struct GroupIdentifier {
     pub group_id: String,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Tag {
-    pub key: String,
-    #[serde(default)]
-    pub value: Option<String>,
-}
-
-/// The instance's tags: the item's `tags`, completed by `configuration.tags` (the only tags in
-/// the `BatchGetResourceConfig` shape).
-fn instance_tags(item: &Item<Instance>) -> BTreeMap<String, String> {
-    let mut tags: BTreeMap<String, String> = item
-        .configuration
-        .tags
-        .iter()
-        .flatten()
-        .map(|t| (t.key.clone(), t.value.clone().unwrap_or_default()))
-        .collect();
-    tags.extend(item.tags.iter().map(|(k, v)| (k.clone(), v.clone())));
-    tags
 }
 
 impl Rule for Ec2InstanceBaseline {
@@ -123,7 +101,12 @@ impl Rule for Ec2InstanceBaseline {
             .collect();
         let required = &params.required_tags.0;
         let admin = &params.admin_security_group_id;
-        let gaps = baseline::gaps(required, admin, &instance_tags(item), &groups);
+        let gaps = baseline::gaps(
+            required,
+            admin,
+            &item.tags_with(item.configuration.tags.as_deref()),
+            &groups,
+        );
         if !gaps.is_empty() {
             return Verdict::non_compliant(baseline::describe(&gaps, admin, &groups));
         }

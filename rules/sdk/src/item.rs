@@ -88,6 +88,14 @@ pub struct ConfigurationItem<C = Value> {
     pub extra: BTreeMap<String, Value>,
 }
 
+/// A tag as EC2 and other configurations list them: `{"key": "...", "value": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ListedTag {
+    pub key: String,
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
 /// A configuration item whose configuration a rule has decoded into its own type.
 pub type Item<R> = ConfigurationItem<R>;
 
@@ -175,6 +183,18 @@ impl ConfigurationItem<Value> {
 }
 
 impl<C> ConfigurationItem<C> {
+    /// The item's tags, completed by tags its configuration lists (the only tags in the
+    /// `BatchGetResourceConfig` shape); the item's own tags win.
+    pub fn tags_with(&self, listed: Option<&[ListedTag]>) -> BTreeMap<String, String> {
+        let mut tags: BTreeMap<String, String> = listed
+            .into_iter()
+            .flatten()
+            .map(|t| (t.key.clone(), t.value.clone().unwrap_or_default()))
+            .collect();
+        tags.extend(self.tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+        tags
+    }
+
     /// A supplementary configuration value decoded into `T`; `None` when absent or null.
     pub fn supplementary<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, ItemError> {
         match self.supplementary.get(name) {
@@ -360,6 +380,23 @@ mod tests {
         .unwrap();
         assert!(item.tags.is_empty());
         assert!(item.status.is_deleted());
+    }
+
+    #[test]
+    fn listed_tags_complete_the_item_tags_which_win() {
+        let item = ConfigurationItem::from_json(json!({
+            "resourceType": "AWS::EC2::VPC", "resourceId": "vpc-1", "tags": {"Owner": "web"}
+        }))
+        .unwrap();
+        let listed: Vec<ListedTag> = serde_json::from_value(json!([
+            {"key": "Owner", "value": "stale"}, {"key": "Env", "value": "prod"}, {"key": "Empty"}
+        ]))
+        .unwrap();
+        let tags = item.tags_with(Some(&listed));
+        assert_eq!(tags["Owner"], "web");
+        assert_eq!(tags["Env"], "prod");
+        assert_eq!(tags["Empty"], "");
+        assert_eq!(item.tags_with(None), item.tags);
     }
 
     #[test]

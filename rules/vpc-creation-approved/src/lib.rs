@@ -27,8 +27,7 @@
 //!
 //! [`notify::compliance_change_pattern`]: config_rule_sdk::notify::compliance_change_pattern
 
-use std::collections::BTreeMap;
-
+use config_rule_sdk::item::ListedTag;
 use config_rule_sdk::{Item, Rule, Verdict};
 use serde::Deserialize;
 
@@ -79,28 +78,7 @@ pub struct Vpc {
     #[serde(default)]
     pub is_default: Option<bool>,
     #[serde(default)]
-    pub tags: Option<Vec<Tag>>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Tag {
-    pub key: String,
-    #[serde(default)]
-    pub value: Option<String>,
-}
-
-/// The VPC's tags: the item's `tags`, completed by `configuration.tags` (the only tags in the
-/// `BatchGetResourceConfig` shape).
-fn vpc_tags(item: &Item<Vpc>) -> BTreeMap<String, String> {
-    let mut tags: BTreeMap<String, String> = item
-        .configuration
-        .tags
-        .iter()
-        .flatten()
-        .map(|t| (t.key.clone(), t.value.clone().unwrap_or_default()))
-        .collect();
-    tags.extend(item.tags.iter().map(|(k, v)| (k.clone(), v.clone())));
-    tags
+    pub tags: Option<Vec<ListedTag>>,
 }
 
 impl Rule for VpcCreationApproved {
@@ -109,7 +87,7 @@ impl Rule for VpcCreationApproved {
 
     fn evaluate(&self, item: &Item<Vpc>, params: &Params) -> Verdict {
         let key = params.approval_tag_key.as_str();
-        let tags = vpc_tags(item);
+        let tags = item.tags_with(item.configuration.tags.as_deref());
         let approval = tags.get(key).map(|v| v.trim()).filter(|v| !v.is_empty());
         if let Some(approval) = approval {
             return Verdict::compliant().because(format!("approved: {key}={approval}"));
