@@ -93,7 +93,11 @@ impl Edge {
 
     async fn base(&self) -> &SdkConfig {
         self.base
-            .get_or_init(|| aws_config::load_defaults(aws_config::BehaviorVersion::latest()))
+            .get_or_init(|| {
+                aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .retry_config(crate::retry::config())
+                    .load()
+            })
             .await
     }
 

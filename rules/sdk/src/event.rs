@@ -86,16 +86,17 @@ enum WireInvokingEvent {
 impl Invocation {
     /// Decodes the raw Lambda payload.
     pub fn from_json(raw: Value) -> Result<Self, EventError> {
-        let envelope: ConfigEvent =
-            serde_json::from_value(raw).map_err(|e| EventError::Envelope(e.to_string()))?;
+        let envelope: ConfigEvent = serde_path_to_error::deserialize(raw)
+            .map_err(|e| EventError::Envelope(located(e.path(), e.inner())))?;
         let invoking = envelope
             .invoking_event
             .ok_or(EventError::Missing("invokingEvent"))?;
         let result_token = envelope
             .result_token
             .ok_or(EventError::Missing("resultToken"))?;
-        let wire: WireInvokingEvent = serde_json::from_str(&invoking)
-            .map_err(|e| EventError::InvokingEvent(e.to_string()))?;
+        let wire: WireInvokingEvent =
+            serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(&invoking))
+                .map_err(|e| EventError::InvokingEvent(located(e.path(), e.inner())))?;
 
         let (trigger, time) = match wire {
             WireInvokingEvent::ConfigurationItemChangeNotification {
@@ -143,6 +144,15 @@ impl Invocation {
     }
 }
 
+/// A decoding error with where it is: the field's path (serde_json adds the line and column
+/// when decoding text).
+fn located(path: &serde_path_to_error::Path, error: &serde_json::Error) -> String {
+    match path.to_string().as_str() {
+        "." => format!("at the top level: {error}"),
+        p => format!("at `{p}`: {error}"),
+    }
+}
+
 fn item_from(value: Value) -> Result<ConfigurationItem, EventError> {
     ConfigurationItem::from_json(value).map_err(|e: ItemError| EventError::Item(e.to_string()))
 }
@@ -165,3 +175,7 @@ fn parse_parameters(text: Option<&str>) -> Result<BTreeMap<String, Value>, Event
 #[cfg(test)]
 #[path = "event_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "event_fuzz.rs"]
+mod fuzz;

@@ -17,6 +17,7 @@ pub mod meta;
 pub mod notify;
 pub mod params;
 pub mod remediation;
+pub mod retry;
 pub mod rule;
 pub mod runtime;
 pub mod sink;
