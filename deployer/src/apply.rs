@@ -331,3 +331,7 @@ async fn empty_buckets(
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "apply_tests.rs"]
+mod tests;

@@ -60,6 +60,9 @@ impl Run {
             .await
             .context("planning")?;
         let saved = saved_plan(&prepared);
+        for line in crate::skipped::lines(&prepared.skipped) {
+            eprintln!("{line}");
+        }
         if let Some(path) = out {
             let text = serde_json::to_string_pretty(&saved)?;
             std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
@@ -148,6 +151,7 @@ impl Run {
         yes: bool,
         verb: &str,
     ) -> anyhow::Result<ExitStatus> {
+        let skipped = prepared.skipped.clone();
         if plan.changes.is_empty() {
             let counts = aws.calls.counts();
             match self.output {
@@ -157,13 +161,23 @@ impl Run {
                     accounts: &[],
                     write_calls: counts.total_writes(),
                     calls: &counts,
+                    skipped: &skipped,
                 })?,
-                OutputFormat::Table => eprintln!(
-                    "nothing to change: every target is up to date ({} write calls)",
-                    counts.total_writes()
-                ),
+                OutputFormat::Table => {
+                    for line in crate::skipped::lines(&skipped) {
+                        println!("{line}");
+                    }
+                    eprintln!(
+                        "nothing to change: every target is up to date ({} write calls)",
+                        counts.total_writes()
+                    );
+                }
             }
-            return Ok(ExitStatus::Success);
+            return Ok(if skipped.is_empty() {
+                ExitStatus::Success
+            } else {
+                ExitStatus::Attention
+            });
         }
         if self.output == OutputFormat::Table {
             println!("{}", output::plan_table(&prepared.org, &plan.changes));
@@ -189,9 +203,13 @@ impl Run {
                 accounts: &accounts,
                 write_calls: counts.total_writes(),
                 calls: &counts,
+                skipped: &skipped,
             })?,
             OutputFormat::Table => {
                 println!("{}", output::accounts_table(&accounts, &results));
+                for line in crate::skipped::lines(&skipped) {
+                    println!("{line}");
+                }
                 eprintln!(
                     "{verb}: {} changes, {failed} failed, {} write calls",
                     results.len(),
@@ -199,7 +217,11 @@ impl Run {
                 );
             }
         }
-        Ok(status_of(&results))
+        Ok(if skipped.is_empty() {
+            status_of(&results)
+        } else {
+            ExitStatus::Attention
+        })
     }
 }
 

@@ -59,6 +59,10 @@ pub struct StackSetSpec {
     pub retain_stacks_on_account_removal: bool,
     #[serde(skip)]
     pub instances: BTreeMap<InstanceKey, DesiredInstance>,
+    /// Target OUs holding accounts this stack set must not reach (excluded or skipped): never
+    /// targeted whole, always with their accounts listed.
+    #[serde(skip)]
+    pub partial_ous: BTreeSet<String>,
 }
 
 /// A rule Lambda zip as it must exist in one bucket (content-addressed key).
@@ -95,7 +99,7 @@ pub struct Inputs<'a> {
 pub enum DesiredError {
     #[error("{location}: no OU `{ou}` in the organisation")]
     UnknownOu { location: Location, ou: OuRef },
-    #[error("account {0} is not an active account of the organisation")]
+    #[error("account {0} is not an account of the organisation")]
     UnknownAccount(String),
     #[error(
         "{location}: the override OU `{ou}` is not below a target OU and holds no targeted account"
@@ -166,6 +170,7 @@ pub fn desired(inputs: Inputs<'_>) -> Result<Desired, DesiredError> {
                     parameters: BTreeMap::from([("OrganizationId".to_owned(), org.id.clone())]),
                     retain_stacks_on_account_removal: false,
                     instances: instances(&admin, regions, |_| None, &BTreeMap::new()),
+                    partial_ous: BTreeSet::new(),
                 });
                 continue;
             }
@@ -199,6 +204,7 @@ pub fn desired(inputs: Inputs<'_>) -> Result<Desired, DesiredError> {
                     |account| targets.ou_accounts.get(account).cloned(),
                     &overrides,
                 ),
+                partial_ous: targets.partial_ous.clone(),
             });
         }
         if !targets.accounts.is_empty() {
@@ -211,6 +217,7 @@ pub fn desired(inputs: Inputs<'_>) -> Result<Desired, DesiredError> {
                 parameters,
                 retain_stacks_on_account_removal: false,
                 instances: instances(&targets.accounts, regions, |_| None, &overrides),
+                partial_ous: BTreeSet::new(),
             });
         }
     }
@@ -271,6 +278,8 @@ struct Targets {
     ou_accounts: BTreeMap<String, String>,
     /// Accounts targeted one by one, and the management account when included.
     accounts: BTreeSet<String>,
+    /// Target OUs with an excluded account below them.
+    partial_ous: BTreeSet<String>,
 }
 
 impl Targets {
@@ -287,7 +296,12 @@ impl Targets {
             ous.insert(id);
         }
         let mut ou_accounts = BTreeMap::new();
+        let mut partial_ous = BTreeSet::new();
         for (account, details) in &org.accounts {
+            // A whole-OU target would reach an excluded account, in nested OUs too.
+            if details.active && o.exclude_accounts.contains(account) {
+                partial_ous.extend(org.ancestry(account).into_iter().filter(|p| ous.contains(p)));
+            }
             // OU deployments never reach the management account.
             if !details.active
                 || *account == org.management_account
@@ -301,10 +315,14 @@ impl Targets {
         }
         let mut accounts = BTreeSet::new();
         for account in &o.accounts {
-            if !org.accounts.get(account).is_some_and(|a| a.active) {
-                return Err(DesiredError::UnknownAccount(account.clone()));
+            match org.accounts.get(account) {
+                None => return Err(DesiredError::UnknownAccount(account.clone())),
+                // Reported by `skipped::inactive`, not deployed.
+                Some(a) if !a.active => {}
+                Some(_) => {
+                    accounts.insert(account.clone());
+                }
             }
-            accounts.insert(account.clone());
         }
         if o.include_management_account {
             accounts.insert(org.management_account.clone());
@@ -313,6 +331,7 @@ impl Targets {
             ous,
             ou_accounts,
             accounts,
+            partial_ous,
         })
     }
 

@@ -31,6 +31,9 @@ pub struct Account {
     pub parent: String,
     /// Only active accounts are deployed to.
     pub active: bool,
+    /// Organizations' word for it: `ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`, `CLOSED`…
+    #[serde(default)]
+    pub state: String,
 }
 
 impl Organization {
@@ -116,6 +119,7 @@ pub mod fixture {
             name: name.into(),
             parent: parent.into(),
             active: true,
+            state: "ACTIVE".into(),
         };
         Organization {
             id: "o-exampleorg1".into(),

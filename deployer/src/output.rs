@@ -205,6 +205,8 @@ pub struct ApplyJson<'a> {
     pub accounts: &'a [AccountResult],
     pub calls: &'a CallCounts,
     pub write_calls: u64,
+    /// Targeted accounts left out of the run, and why.
+    pub skipped: &'a [crate::skipped::Skipped],
 }
 
 /// Doctor's checks: what is missing where.

@@ -239,7 +239,11 @@ fn stack_set_changes(spec: &StackSetSpec, found: Option<&ObservedStackSet>) -> V
     let wanted_per_ou = accounts_per_ou(spec.instances.iter().map(|(k, i)| (k, &i.ou)));
     let whole_new: BTreeSet<String> = accounts_per_ou(create.iter().map(|(k, (ou, _))| (k, ou)))
         .into_iter()
-        .filter(|(ou, accounts)| !targeted.contains(ou) && wanted_per_ou.get(ou) == Some(accounts))
+        .filter(|(ou, accounts)| {
+            !targeted.contains(ou)
+                && !spec.partial_ous.contains(ou)
+                && wanted_per_ou.get(ou) == Some(accounts)
+        })
         .map(|(ou, _)| ou)
         .collect();
     changes.extend(

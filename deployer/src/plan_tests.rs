@@ -37,6 +37,7 @@ fn spec(name: &str, template: TemplateId, accounts: &[(&str, &str)]) -> StackSet
         parameters: BTreeMap::from([("CodeKey".into(), "lambda/x/aaaa.zip".into())]),
         retain_stacks_on_account_removal: false,
         instances,
+        partial_ous: BTreeSet::new(),
     }
 }
 

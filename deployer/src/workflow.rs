@@ -13,6 +13,7 @@ use crate::package::{self, Artifact, PackageError, Source};
 use crate::plan::{self, Change, Observed};
 use crate::render::{self, RenderError};
 use crate::settings::{Distribution, Settings};
+use crate::skipped::{self, Skipped};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -36,6 +37,8 @@ pub struct Prepared {
     pub observed: Observed,
     pub artifacts: BTreeMap<String, Artifact>,
     pub changes: Vec<Change>,
+    /// Targeted accounts left out of this run, and why.
+    pub skipped: Vec<Skipped>,
 }
 
 impl Prepared {
@@ -54,6 +57,7 @@ pub async fn prepare(
 ) -> Result<Prepared, WorkflowError> {
     let admin_account = aws.caller_account().await?;
     let org = aws::orgs::organization(aws).await?;
+    let mut left_out = Vec::new();
     let (desired, artifacts) = match package_source {
         Some(source) => {
             let binaries = desired::binaries(settings);
@@ -64,13 +68,28 @@ pub async fn prepare(
                 .map(|(b, a)| (b.clone(), a.key.clone()))
                 .collect();
             let templates = render::render(settings)?;
-            let desired = desired::desired(Inputs {
-                settings,
-                templates: &templates,
-                org: &org,
-                admin_account: &admin_account,
-                code_keys: &code_keys,
-            })?;
+            let wanted = |settings: &Settings| {
+                desired::desired(Inputs {
+                    settings,
+                    templates: &templates,
+                    org: &org,
+                    admin_account: &admin_account,
+                    code_keys: &code_keys,
+                })
+            };
+            let mut desired = wanted(settings)?;
+            left_out = skipped::inactive(settings, &org);
+            // Each account holds its own code: an account the role cannot reach cannot get
+            // it, so it is left out rather than failing (or stopping) the others.
+            if settings.artifacts.distribution == Distribution::PerAccount {
+                let accounts = desired.artifacts.iter().map(|o| o.account.clone()).collect();
+                let unreachable =
+                    skipped::unreachable(aws, settings, &org, &admin_account, &accounts).await;
+                if !unreachable.is_empty() {
+                    desired = wanted(&skipped::without(settings, &unreachable))?;
+                    left_out.extend(unreachable);
+                }
+            }
             (desired, artifacts)
         }
         None => (Desired::default(), BTreeMap::new()),
@@ -87,6 +106,7 @@ pub async fn prepare(
         observed,
         artifacts,
         changes,
+        skipped: left_out,
     })
 }
 

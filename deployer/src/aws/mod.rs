@@ -72,7 +72,8 @@ impl Aws {
     /// The standard credential chain, with `--profile` and `--region` when given;
     /// `AWS_ENDPOINT_URL` and the other standard variables apply as usual.
     pub async fn load(profile: Option<&str>, region: Option<&str>) -> Self {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(config_rule_sdk::retry::config());
         if let Some(profile) = profile {
             loader = loader.profile_name(profile);
         }

@@ -12,7 +12,11 @@ pub const STACKSETS_PRINCIPAL: &str = "member.org.stacksets.cloudformation.amazo
 
 /// The whole organisation: every OU (nested) and every account, walked from the root.
 pub async fn organization(aws: &Aws) -> Result<Organization, AwsError> {
-    let client = aws.organizations();
+    read(&aws.organizations()).await
+}
+
+/// [`organization`], with a given client.
+pub async fn read(client: &aws_sdk_organizations::Client) -> Result<Organization, AwsError> {
     let described = client
         .describe_organization()
         .send()
@@ -75,12 +79,18 @@ pub async fn organization(aws: &Aws) -> Result<Organization, AwsError> {
                     (None, Some(status)) => *status == AccountStatus::Active,
                     (None, None) => true,
                 };
+                let state = account
+                    .state()
+                    .map(|s| s.as_str().to_owned())
+                    .or_else(|| account.status().map(|s| s.as_str().to_owned()))
+                    .unwrap_or_default();
                 out.accounts.insert(
                     account.id().unwrap_or_default().to_owned(),
                     Account {
                         name: account.name().unwrap_or_default().to_owned(),
                         parent: parent.clone(),
                         active,
+                        state,
                     },
                 );
             }

@@ -44,6 +44,7 @@ fn spec() -> StackSetSpec {
         parameters: BTreeMap::new(),
         retain_stacks_on_account_removal: false,
         instances: BTreeMap::new(),
+        partial_ous: std::collections::BTreeSet::new(),
     }
 }
 

@@ -557,3 +557,7 @@ fn or_none(names: &[&str]) -> String {
 #[cfg(test)]
 #[path = "settings_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "fuzz_tests.rs"]
+mod fuzz;
