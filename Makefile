@@ -1,5 +1,5 @@
 # Thin aliases; the logic lives in scripts/ and in Rust.
-.PHONY: build test demo lint fmt lint-templates package
+.PHONY: build test demo lint fmt lint-templates package fuzz resilience
 
 build:
 	cargo build --workspace --locked
@@ -25,3 +25,11 @@ lint-templates:
 # Release arm64 Lambda zips of every rule with cargo-lambda, and their sizes.
 package:
 	scripts/package
+
+# Proptest at scale on the event decoder and deployer.toml parsing: 5 minutes each.
+fuzz:
+	scripts/fuzz
+
+# The fault-injection tests with 10 seeds each (make test runs a few), with their figures.
+resilience:
+	scripts/resilience

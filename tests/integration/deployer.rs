@@ -32,12 +32,12 @@ const RULES: [&str; 3] = [
     "vpc-creation-approved",
 ];
 
-fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 /// The deployer binary, built (debug, for this machine) if needed.
-fn deployer_binary() -> PathBuf {
+pub(crate) fn deployer_binary() -> PathBuf {
     #[expect(
         clippy::disallowed_methods,
         reason = "cargo names itself to the tests it runs"
@@ -89,16 +89,16 @@ parameters = {{ sseAlgorithm = "AES256" }}
 }
 
 /// A scratch directory, removed when dropped.
-struct Scratch(PathBuf);
+pub(crate) struct Scratch(PathBuf);
 
 impl Scratch {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let path = std::env::temp_dir().join(workspace_tests::unique_name("custos-deployer"));
         std::fs::create_dir_all(&path).unwrap();
         Self(path)
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -181,7 +181,7 @@ async fn config_rules(config: &SdkConfig) -> BTreeSet<String> {
 }
 
 /// Names of the live stacks the Custos stack sets put in one account and region.
-async fn custos_stacks(config: &SdkConfig, region: &str) -> BTreeSet<String> {
+pub(crate) async fn custos_stacks(config: &SdkConfig, region: &str) -> BTreeSet<String> {
     let regional = config
         .to_builder()
         .region(aws_config::Region::new(region.to_owned()))
@@ -200,7 +200,7 @@ async fn custos_stacks(config: &SdkConfig, region: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn has_stack_of(stacks: &BTreeSet<String>, stack_set: &str) -> bool {
+pub(crate) fn has_stack_of(stacks: &BTreeSet<String>, stack_set: &str) -> bool {
     let prefix = format!("StackSet-{stack_set}-");
     stacks.iter().any(|s| {
         s.strip_prefix(&prefix)

@@ -2,6 +2,7 @@
 //! for Custos's integration tests and demo. Product code never uses it.
 //!
 //! - [`emulator`]: where the emulator runs; AWS configuration for its accounts.
+//! - [`faults`]: a fault-injecting proxy in front of the emulator (throttling, 5xx, drops).
 //! - [`org`]: an AWS Organization with member accounts, OUs and the access role.
 //! - [`recorder`]: configuration items in AWS's shape, from live resource state.
 //! - [`config_service`]: Config rules, events, running a rule's handler, reading compliance.
@@ -9,6 +10,7 @@
 
 pub mod config_service;
 pub mod emulator;
+pub mod faults;
 pub mod org;
 pub mod recorder;
 pub mod ssm;
