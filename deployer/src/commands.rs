@@ -143,6 +143,52 @@ impl Run {
         })
     }
 
+    /// `evaluate`: the preview, with the calls it made (reads only).
+    pub async fn evaluate(&self, scope: &crate::evaluate::Scope) -> anyhow::Result<ExitStatus> {
+        use crate::evaluate::{self, Outcome, report};
+        // Bad input stops here, before any AWS call.
+        evaluate::selected_rules(&self.settings, scope)?;
+        let aws = self.aws().await;
+        let admin = aws
+            .caller_account()
+            .await
+            .context("reading the caller identity")?;
+        let org = crate::aws::orgs::organization(&aws)
+            .await
+            .context("reading the organisation")?;
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "the preview's now: exemption expiry and periodic windows, as at a real run"
+        )]
+        let now = chrono::Utc::now();
+        let rows = evaluate::evaluate(&aws, &self.settings, &org, &admin, scope, now).await?;
+        let counts = aws.calls.counts();
+        match self.output {
+            OutputFormat::Json => Self::print_json(&report::PreviewJson::new(&rows, &counts))?,
+            OutputFormat::Table => {
+                let names = org
+                    .accounts
+                    .iter()
+                    .map(|(id, a)| (id.clone(), a.name.clone()))
+                    .collect();
+                println!("{}", report::table(&rows, &names));
+                eprintln!(
+                    "evaluate: {} ({} write calls)",
+                    report::summary(&rows),
+                    counts.total_writes()
+                );
+            }
+        }
+        let failed = rows
+            .iter()
+            .any(|r| r.outcome == Outcome::Failed && r.resource.is_empty());
+        Ok(if failed {
+            ExitStatus::Attention
+        } else {
+            ExitStatus::Success
+        })
+    }
+
     async fn execute(
         &self,
         aws: Aws,

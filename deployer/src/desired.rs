@@ -270,6 +270,15 @@ fn instances(
     out
 }
 
+/// Every account the settings target (OUs, listed accounts, the management account when
+/// included), resolved against the organisation.
+pub fn target_accounts(
+    settings: &Settings,
+    org: &Organization,
+) -> Result<BTreeSet<String>, DesiredError> {
+    Ok(Targets::resolve(settings, org)?.all_accounts())
+}
+
 /// The accounts the settings target, resolved against the organisation.
 struct Targets {
     /// Resolved target OU ids.

@@ -11,6 +11,7 @@ pub mod commands;
 pub mod desired;
 pub mod diagnostic;
 pub mod doctor;
+pub mod evaluate;
 pub mod exit;
 pub mod org;
 pub mod output;

@@ -7,8 +7,10 @@
 //! - [`recorder`]: configuration items in AWS's shape, from live resource state.
 //! - [`config_service`]: Config rules, events, running a rule's handler, reading compliance.
 //! - [`ssm`]: remediation documents' steps, carried out as SSM Automation would.
+//! - [`demo`]: the whole loop, for `make demo`.
 
 pub mod config_service;
+pub mod demo;
 pub mod emulator;
 pub mod faults;
 pub mod org;

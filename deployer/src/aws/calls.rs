@@ -54,7 +54,9 @@ impl CallLog {
 /// Whether an operation changes anything: everything but reads (and the role assumptions
 /// reads need).
 pub fn is_write(operation: &str) -> bool {
-    const READS: [&str; 6] = ["Describe", "Get", "List", "Head", "Lookup", "Select"];
+    const READS: [&str; 7] = [
+        "Describe", "Get", "List", "Head", "Lookup", "Select", "BatchGet",
+    ];
     !(READS.iter().any(|p| operation.starts_with(p)) || operation == "AssumeRole")
 }
 
@@ -89,6 +91,7 @@ mod tests {
             "ListStackInstances",
             "HeadObject",
             "AssumeRole",
+            "BatchGetResourceConfig",
         ] {
             assert!(!is_write(read), "{read}");
         }
