@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use aws_config::SdkConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_config::operation::describe_remediation_execution_status::DescribeRemediationExecutionStatusError;
 use aws_sdk_config::types::{self as config_types, ResourceType};
 use aws_smithy_types::date_time::Format;
 use serde_json::{Map, Value, json};
@@ -13,6 +14,7 @@ use tokio::sync::OnceCell;
 
 use crate::error::RuleError;
 use crate::item::{ConfigurationItem, ResourceKey};
+use crate::observed::RemediationRun;
 
 /// AWS access for one account: what a periodic rule's `gather` builds its clients from.
 #[derive(Debug, Clone)]
@@ -146,25 +148,96 @@ pub async fn latest_item(
     client: &aws_sdk_config::Client,
     key: &ResourceKey,
 ) -> Result<ConfigurationItem, RuleError> {
+    recent_items(client, key, 1)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| RuleError::Aws {
+            operation: "GetResourceConfigHistory",
+            message: format!("no configuration item recorded for {key}"),
+        })
+}
+
+/// The `limit` latest items Config recorded of a resource, newest first.
+pub async fn recent_items(
+    client: &aws_sdk_config::Client,
+    key: &ResourceKey,
+    limit: i32,
+) -> Result<Vec<ConfigurationItem>, RuleError> {
     let out = client
         .get_resource_config_history()
         .resource_type(ResourceType::from(key.resource_type.as_str()))
         .resource_id(&key.resource_id)
-        .limit(1)
+        .limit(limit)
         .send()
         .await
         .map_err(|e| RuleError::aws("GetResourceConfigHistory", e))?;
-    let item = out
-        .configuration_items()
-        .first()
-        .ok_or_else(|| RuleError::Aws {
-            operation: "GetResourceConfigHistory",
-            message: format!("no configuration item recorded for {key}"),
-        })?;
-    item_from_history(item).map_err(|source| RuleError::Item {
-        resource: key.to_string(),
-        source,
-    })
+    out.configuration_items()
+        .iter()
+        .map(|item| {
+            item_from_history(item).map_err(|source| RuleError::Item {
+                resource: key.to_string(),
+                source,
+            })
+        })
+        .collect()
+}
+
+/// Config's remediation executions of one resource for one rule. A rule without a remediation
+/// configuration has none.
+pub async fn remediation_runs(
+    client: &aws_sdk_config::Client,
+    config_rule_name: &str,
+    key: &ResourceKey,
+) -> Result<Vec<RemediationRun>, RuleError> {
+    let resource_key = config_types::ResourceKey::builder()
+        .resource_type(ResourceType::from(key.resource_type.as_str()))
+        .resource_id(&key.resource_id)
+        .build()
+        .map_err(|e| RuleError::aws("DescribeRemediationExecutionStatus", e))?;
+    let out = match client
+        .describe_remediation_execution_status()
+        .config_rule_name(config_rule_name)
+        .resource_keys(resource_key)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(DescribeRemediationExecutionStatusError::is_no_such_remediation_configuration_exception) =>
+        {
+            return Ok(Vec::new());
+        }
+        Err(e) => return Err(RuleError::aws("DescribeRemediationExecutionStatus", e)),
+    };
+    Ok(out
+        .remediation_execution_statuses()
+        .iter()
+        .filter_map(|status| {
+            Some(RemediationRun {
+                state: status.state()?.as_str().to_owned(),
+                invoked: to_chrono(status.invocation_time()?)?,
+                updated: status.last_updated_time().and_then(to_chrono),
+                steps: status
+                    .step_details()
+                    .iter()
+                    .map(|step| {
+                        (
+                            step.name().unwrap_or_default().to_owned(),
+                            step.state()
+                                .map(|s| s.as_str().to_owned())
+                                .unwrap_or_default(),
+                        )
+                    })
+                    .collect(),
+            })
+        })
+        .collect())
+}
+
+fn to_chrono(time: &aws_smithy_types::DateTime) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp(time.secs(), time.subsec_nanos())
 }
 
 /// A `GetResourceConfigHistory` item, through the same JSON normalisation as every other shape.

@@ -15,6 +15,7 @@ pub mod exemption;
 pub mod item;
 pub mod meta;
 pub mod notify;
+pub mod observed;
 pub mod params;
 pub mod remediation;
 pub mod retry;

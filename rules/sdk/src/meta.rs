@@ -140,6 +140,11 @@ impl Permissions {
         "config:GetResourceConfigHistory",
         "config:GetComplianceDetailsByConfigRule",
     ];
+
+    /// What the SDK calls to record the runs of a rule's SSM remediation document
+    /// ([`crate::observed`]).
+    pub const OBSERVED_SSM_ACTIONS: [&'static str; 1] =
+        ["config:DescribeRemediationExecutionStatus"];
 }
 
 /// Why `rule.toml` could not be read; the message carries line and column.

@@ -14,8 +14,10 @@ use crate::decide;
 use crate::error::RuleError;
 use crate::evaluation::Evaluation;
 use crate::event::{Invocation, Trigger};
+use crate::item::ConfigurationItem;
 use crate::meta::RuleMeta;
 use crate::notify::{Notifier, TOPIC_ENV};
+use crate::observed;
 use crate::remediation::{self, Outcome, Remediation, RemediationTrigger};
 use crate::rule::{PeriodicRule, Rule, RunContext};
 use crate::sink;
@@ -48,6 +50,19 @@ pub async fn handle_change<R: Rule>(
     edge: &Edge,
     mode: Mode,
 ) -> Result<Vec<Evaluation>, RuleError> {
+    handle_change_notifying(rule, meta, event, edge, mode, None).await
+}
+
+/// Handles one change-triggered invocation; the records of SSM remediations observed in the
+/// change go to `topic_arn` when given.
+pub async fn handle_change_notifying<R: Rule>(
+    rule: &R,
+    meta: &RuleMeta,
+    event: Value,
+    edge: &Edge,
+    mode: Mode,
+    topic_arn: Option<&str>,
+) -> Result<Vec<Evaluation>, RuleError> {
     let decided = decide_change(rule, meta, event, edge).await?;
     if mode == Mode::Put {
         sink::put_evaluations(
@@ -56,8 +71,42 @@ pub async fn handle_change<R: Rule>(
             &decided.evaluations,
         )
         .await?;
+        record_observed(meta, &decided, topic_arn).await?;
     }
     Ok(decided.evaluations)
+}
+
+/// After the results are put: the record of the SSM remediation that made the resource
+/// compliant, if this change is its effect ([`observed`]). A failure fails the invocation, so
+/// Config's retry tries the record again rather than losing it.
+async fn record_observed<P>(
+    meta: &RuleMeta,
+    decided: &Decided<P>,
+    topic_arn: Option<&str>,
+) -> Result<(), RuleError> {
+    let Some(item) = &decided.observed_item else {
+        return Ok(());
+    };
+    let notifier = topic_arn
+        .map(|topic| Notifier::new(aws_sdk_sns::Client::new(decided.scope.config()), topic));
+    let rule_name = decided
+        .invocation
+        .config_rule_name
+        .as_deref()
+        .unwrap_or(&meta.name);
+    let recorded = observed::record_ssm_remediation(
+        decided.scope.config_client(),
+        meta,
+        rule_name,
+        item,
+        decided.evaluations[0].compliance_type,
+        notifier.as_ref(),
+    )
+    .await?;
+    if recorded.is_some() {
+        tracing::info!(rule = %meta.name, resource_id = %item.key.resource_id, "recorded an SSM remediation");
+    }
+    Ok(())
 }
 
 /// Handles one change-triggered invocation of a rule that remediates inline: after putting a
@@ -81,19 +130,21 @@ where
     if mode == Mode::DryRun {
         return Ok(decided.evaluations);
     }
+    sink::put_evaluations(
+        decided.scope.config_client(),
+        &decided.invocation.result_token,
+        &decided.evaluations,
+    )
+    .await?;
+    record_observed(meta, &decided, topic_arn).await?;
     let Decided {
         invocation,
         settings,
         scope,
         evaluations,
         region,
+        ..
     } = decided;
-    sink::put_evaluations(
-        scope.config_client(),
-        &invocation.result_token,
-        &evaluations,
-    )
-    .await?;
     let evaluation = &evaluations[0];
     if evaluation.compliance_type == Compliance::NonCompliant
         && remediation.inline(&settings.params)
@@ -160,6 +211,9 @@ struct Decided<P> {
     scope: AwsScope,
     evaluations: Vec<Evaluation>,
     region: Option<String>,
+    /// The item evaluated, kept when the rule's remediation is an SSM document whose runs are
+    /// recorded when observed.
+    observed_item: Option<ConfigurationItem>,
 }
 
 async fn decide_change<R: Rule>(
@@ -194,6 +248,7 @@ async fn decide_change<R: Rule>(
         }
     };
     let region = item.region.clone();
+    let observed_item = observed::observed_document(meta).map(|_| item.clone());
     let evaluation = decide::change(
         rule,
         meta,
@@ -214,6 +269,7 @@ async fn decide_change<R: Rule>(
         scope,
         evaluations: vec![evaluation],
         region,
+        observed_item,
     })
 }
 
@@ -307,7 +363,9 @@ fn meta_or_exit(rule_toml: &str) -> RuleMeta {
 pub async fn run<R: Rule + Sync>(rule: R, rule_toml: &str) -> Result<(), lambda_runtime::Error> {
     let meta = meta_or_exit(rule_toml);
     let edge = Edge::from_env();
-    serve(|event, mode| handle_change(&rule, &meta, event, &edge, mode)).await
+    let topic = topic_from_env();
+    serve(|event, mode| handle_change_notifying(&rule, &meta, event, &edge, mode, topic.as_deref()))
+        .await
 }
 
 /// The entry point of a change-triggered rule binary that can remediate inline.

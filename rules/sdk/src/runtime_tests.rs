@@ -321,3 +321,85 @@ async fn a_periodic_rule_refuses_a_change_notification() {
     .unwrap_err();
     assert_eq!(err.kind(), "UnexpectedTrigger");
 }
+
+/// Every instance is compliant; remediated by an AWS-owned SSM document.
+struct Fine;
+
+impl Rule for Fine {
+    type Params = BTreeMap<String, String>;
+    type Resource = Value;
+    fn evaluate(&self, _: &Item<Value>, _: &Self::Params) -> Verdict {
+        Verdict::compliant()
+    }
+}
+
+fn ssm_remediated_meta() -> RuleMeta {
+    RuleMeta::from_toml(
+        "name = \"named\"\ndescription = \"x\"\nresource-types = [\"AWS::EC2::Instance\"]\n\
+         [trigger]\nchange = true\n[remediation]\nkind = \"ssm\"\ndocument = \"AWS-StopEC2Instance\"\n\
+         [remediation.parameters]\nInstanceId = \"RESOURCE_ID\"\n",
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_compliant_change_of_an_ssm_remediated_rule_looks_for_the_run_that_caused_it() {
+    use aws_sdk_config::operation::describe_remediation_execution_status::DescribeRemediationExecutionStatusOutput;
+    let put =
+        mock!(Client::put_evaluations).then_output(|| PutEvaluationsOutput::builder().build());
+    let status = mock!(Client::describe_remediation_execution_status)
+        .match_requests(|r| {
+            // The rule as Config names it in the event, not as rule.toml does.
+            r.config_rule_name() == Some("change-triggered-config-rule")
+                && r.resource_keys()
+                    .first()
+                    .is_some_and(|k| k.resource_id() == "i-00000000")
+        })
+        .then_output(|| DescribeRemediationExecutionStatusOutput::builder().build());
+    let client = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&put, &status]);
+
+    handle_change(
+        &Fine,
+        &ssm_remediated_meta(),
+        no_params(example("change-notification.json")),
+        &edge(client),
+        Mode::Put,
+    )
+    .await
+    .unwrap();
+
+    assert_eq!((put.num_calls(), status.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn a_record_that_cannot_be_made_fails_the_invocation_after_the_result_is_put() {
+    use aws_sdk_config::operation::describe_remediation_execution_status::DescribeRemediationExecutionStatusError;
+    use aws_sdk_config::types::error::InvalidParameterValueException;
+    let put =
+        mock!(Client::put_evaluations).then_output(|| PutEvaluationsOutput::builder().build());
+    let status = mock!(Client::describe_remediation_execution_status).then_error(|| {
+        DescribeRemediationExecutionStatusError::InvalidParameterValueException(
+            InvalidParameterValueException::builder()
+                .message("bad key")
+                .build(),
+        )
+    });
+    let client = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&put, &status]);
+
+    let err = handle_change(
+        &Fine,
+        &ssm_remediated_meta(),
+        no_params(example("change-notification.json")),
+        &edge(client),
+        Mode::Put,
+    )
+    .await
+    .unwrap_err();
+
+    assert!(
+        err.to_string()
+            .contains("DescribeRemediationExecutionStatus"),
+        "{err}"
+    );
+    assert_eq!(put.num_calls(), 1, "the result was put before the record");
+}
