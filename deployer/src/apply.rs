@@ -8,9 +8,9 @@ use aws_sdk_cloudformation::types::StackSetOperationPreferences;
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-use crate::aws::stacksets::{self, Polling, TargetResult};
+use crate::aws::stacksets::{self, Caller, Polling, TargetResult};
 use crate::aws::{self, Aws, AwsError};
-use crate::desired::StackSetSpec;
+use crate::desired::{PermissionModel, StackSetSpec};
 use crate::package::Artifact;
 use crate::plan::{self, Change, SavedPlan};
 use crate::progress::Progress;
@@ -46,6 +46,10 @@ pub struct ApplyContext {
     pub preferences: StackSetOperationPreferences,
     pub polling: Polling,
     pub artifacts: BTreeMap<String, Artifact>,
+    pub caller: Caller,
+    /// How each deployed stack set is administered, for changes to sets the plan no longer
+    /// defines (removals).
+    pub deployed_models: BTreeMap<String, PermissionModel>,
 }
 
 impl ApplyContext {
@@ -64,9 +68,43 @@ impl ApplyContext {
             preferences: stacksets::preferences(&settings.deployment),
             polling: Polling::default(),
             artifacts,
+            caller: Caller {
+                delegated_admin: settings.organization.delegated_admin,
+            },
+            deployed_models: BTreeMap::new(),
         }
     }
+
+    /// Remembers how the stack sets already deployed are administered.
+    #[must_use]
+    pub fn with_deployed(mut self, observed: &plan::Observed) -> Self {
+        self.deployed_models = observed
+            .stack_sets
+            .iter()
+            .map(|(name, set)| (name.clone(), set.permission_model))
+            .collect();
+        self
+    }
+
+    /// The `CallAs` of calls about one stack set.
+    fn call_as(
+        &self,
+        specs: &BTreeMap<String, StackSetSpec>,
+        stack_set: &str,
+    ) -> aws_sdk_cloudformation::types::CallAs {
+        let model = specs
+            .get(stack_set)
+            .map(|s| s.permission_model)
+            .or_else(|| self.deployed_models.get(stack_set).copied())
+            .unwrap_or(PermissionModel::SelfManaged);
+        self.caller.call_as(model)
+    }
 }
+
+/// Chains of changes carried out at once: enough to overlap round trips, few enough that the
+/// uploads to a thousand accounts do not starve each other (each upload must keep moving, or the
+/// SDK's stalled-stream protection fails it).
+const AT_ONCE: usize = 16;
 
 /// Applies the plan's changes in order; returns one result per change.
 pub async fn apply(context: &ApplyContext, plan: &SavedPlan, verbose: bool) -> Vec<ChangeResult> {
@@ -89,11 +127,16 @@ pub async fn apply(context: &ApplyContext, plan: &SavedPlan, verbose: bool) -> V
             chains.entry(chain).or_default().push(change);
         }
         let mut running = JoinSet::new();
+        let limit = Arc::new(tokio::sync::Semaphore::new(AT_ONCE));
         for (_, chain) in chains {
             let context = context.clone();
             let specs = plan.stack_sets.clone();
             let progress = progress.clone();
-            running.spawn(async move { run_chain(&context, &specs, chain, &progress).await });
+            let limit = limit.clone();
+            running.spawn(async move {
+                let _turn = limit.acquire_owned().await.expect("never closed");
+                run_chain(&context, &specs, chain, &progress).await
+            });
         }
         let mut phase_results = Vec::new();
         while let Some(done) = running.join_next().await {
@@ -182,6 +225,8 @@ async fn run_change(
     let aws = &cloudformation;
     let prefs = &context.preferences;
     let polling = context.polling;
+    let caller = context.caller;
+    let call_as = context.call_as(specs, change.stack_set().unwrap_or_default());
     let spec = |name: &str| {
         specs.get(name).ok_or_else(|| AwsError {
             message: format!("the plan has no definition of stack set {name}"),
@@ -191,32 +236,40 @@ async fn run_change(
     let outcome: Result<Option<String>, AwsError> = match &change {
         Change::UploadArtifact(object) => upload(context, object).await.map(|()| None),
         Change::CreateStackSet { name } => match spec(name) {
-            Ok(s) => stacksets::create_stack_set(aws, s).await.map(|()| None),
+            Ok(s) => stacksets::create_stack_set(aws, s, caller)
+                .await
+                .map(|()| None),
             Err(e) => Err(e),
         },
         Change::UpdateStackSet { name, .. } => match spec(name) {
-            Ok(s) => stacksets::update_stack_set(aws, s, prefs, polling)
+            Ok(s) => stacksets::update_stack_set(aws, s, caller, prefs, polling)
                 .await
                 .map(Some),
             Err(e) => Err(e),
         },
-        Change::CreateInstances(c) => stacksets::create_instances(aws, c, prefs, polling)
-            .await
-            .map(Some),
-        Change::UpdateInstances(c) => stacksets::update_instances(aws, c, prefs, polling)
-            .await
-            .map(Some),
+        Change::CreateInstances(c) => {
+            stacksets::create_instances(aws, c, call_as.clone(), prefs, polling)
+                .await
+                .map(Some)
+        }
+        Change::UpdateInstances(c) => {
+            stacksets::update_instances(aws, c, call_as.clone(), prefs, polling)
+                .await
+                .map(Some)
+        }
         Change::DeleteInstances(c) => {
             if let Err(e) = empty_buckets(context, c).await {
                 tracing::warn!(error = %e, "could not empty an artifact bucket");
             }
-            stacksets::delete_instances(aws, c, prefs, polling)
+            stacksets::delete_instances(aws, c, call_as.clone(), prefs, polling)
                 .await
                 .map(Some)
         }
-        Change::DeleteStackSet { name } => stacksets::delete_stack_set(aws, name, polling)
-            .await
-            .map(|()| None),
+        Change::DeleteStackSet { name } => {
+            stacksets::delete_stack_set(aws, name, call_as.clone(), polling)
+                .await
+                .map(|()| None)
+        }
     };
     let operation = match outcome {
         Ok(operation) => operation,
@@ -239,7 +292,7 @@ async fn run_change(
         };
     };
     let stack_set = change.stack_set().unwrap_or_default().to_owned();
-    match stacksets::wait(aws, &stack_set, &operation, polling).await {
+    match stacksets::wait(aws, &stack_set, &operation, call_as, polling).await {
         Ok(outcome) => {
             let failed = outcome.results.iter().any(|r| r.status != "SUCCEEDED");
             let status = if outcome.status == "SUCCEEDED" && !failed {

@@ -39,6 +39,7 @@ impl Run {
                     .rules_dir
                     .parent()
                     .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+                cargo: PathBuf::from("cargo"),
             },
         }
     }
@@ -237,7 +238,8 @@ impl Run {
             prepared.admin_account.clone(),
             &self.settings,
             prepared.artifacts,
-        );
+        )
+        .with_deployed(&prepared.observed);
         let results = apply::apply(&context, plan, self.verbose).await;
         let failed = results.iter().filter(|r| r.failed()).count();
         let accounts = output::account_results(&prepared.org, &results);

@@ -13,8 +13,9 @@ use zip::{CompressionMethod, DateTime, ZipArchive, ZipWriter};
 /// Where the rule binaries come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
-    /// `cargo lambda build --release --arm64 --output-format zip` in this workspace.
-    CargoLambda { workspace: PathBuf },
+    /// `cargo lambda build --release --arm64 --output-format zip` in this workspace, with the
+    /// `cargo` program given (normally `cargo` on the PATH).
+    CargoLambda { workspace: PathBuf, cargo: PathBuf },
     /// Zips already built: `DIR/<binary>/bootstrap.zip`.
     LambdaDir(PathBuf),
     /// Executables already built: `DIR/<binary>`, packaged as `bootstrap`.
@@ -56,8 +57,8 @@ pub fn package(
     binaries: &BTreeSet<String>,
 ) -> Result<BTreeMap<String, Artifact>, PackageError> {
     match source {
-        Source::CargoLambda { workspace } => {
-            let mut command = Command::new("cargo");
+        Source::CargoLambda { workspace, cargo } => {
+            let mut command = Command::new(cargo);
             command.current_dir(workspace).args([
                 "lambda",
                 "build",
@@ -189,6 +190,71 @@ mod tests {
             packaged["x-rule"],
             artifact("x-rule", b"\x7fELF one").unwrap()
         );
+    }
+
+    /// A stand-in for `cargo` that records its arguments and exits with `status`; the zips it
+    /// would build are laid out beforehand.
+    fn fake_cargo(dir: &Path, status: i32) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join("fake-cargo");
+        let log = dir.join("cargo-args");
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\necho \"$@\" > '{}'\nexit {status}\n",
+                log.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    #[test]
+    fn cargo_lambda_builds_arm64_release_zips_of_the_rule_crates_then_they_are_packaged() {
+        let workspace = tempfile::tempdir().unwrap();
+        let built = workspace.path().join("target/lambda/x-rule");
+        std::fs::create_dir_all(&built).unwrap();
+        let zip = artifact("x-rule", b"\x7fELF arm64").unwrap().zip;
+        std::fs::write(built.join("bootstrap.zip"), zip).unwrap();
+        let cargo = fake_cargo(workspace.path(), 0);
+
+        let packaged = package(
+            &Source::CargoLambda {
+                workspace: workspace.path().to_path_buf(),
+                cargo,
+            },
+            &BTreeSet::from(["x-rule".to_owned(), "y-rule".to_owned()]),
+            &BTreeSet::from(["x-rule".to_owned()]),
+        )
+        .unwrap();
+
+        let args = std::fs::read_to_string(workspace.path().join("cargo-args")).unwrap();
+        assert_eq!(
+            args.trim(),
+            "lambda build --release --arm64 --output-format zip -p x-rule -p y-rule"
+        );
+        assert_eq!(
+            packaged["x-rule"],
+            artifact("x-rule", b"\x7fELF arm64").unwrap()
+        );
+    }
+
+    #[test]
+    fn a_failed_cargo_lambda_build_is_an_error_and_packages_nothing() {
+        let workspace = tempfile::tempdir().unwrap();
+        let cargo = fake_cargo(workspace.path(), 101);
+        let err = package(
+            &Source::CargoLambda {
+                workspace: workspace.path().to_path_buf(),
+                cargo,
+            },
+            &BTreeSet::from(["x-rule".to_owned()]),
+            &BTreeSet::from(["x-rule".to_owned()]),
+        )
+        .unwrap_err();
+        assert!(matches!(err, PackageError::Build(_)), "{err}");
+        assert!(err.to_string().contains("101"), "{err}");
     }
 
     #[test]

@@ -95,7 +95,14 @@ pub async fn prepare(
         None => (Desired::default(), BTreeMap::new()),
     };
     let observed = Observed {
-        stack_sets: aws::stacksets::observe(&aws.cloudformation(), STACK_SET_PREFIX).await?,
+        stack_sets: aws::stacksets::observe(
+            &aws.cloudformation(),
+            STACK_SET_PREFIX,
+            aws::stacksets::Caller {
+                delegated_admin: settings.organization.delegated_admin,
+            },
+        )
+        .await?,
         artifacts: present_artifacts(aws, settings, &admin_account, &desired.artifacts).await?,
     };
     let changes = plan::plan(&desired, &observed);

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_cloudformation::types::{
-    AccountFilterType, AutoDeployment, Capability, DeploymentTargets, Parameter, PermissionModels,
-    RegionConcurrencyType, StackSetOperationPreferences, StackSetOperationStatus, StackSetStatus,
-    Tag,
+    AccountFilterType, AutoDeployment, CallAs, Capability, DeploymentTargets, Parameter,
+    PermissionModels, RegionConcurrencyType, StackSetOperationPreferences, StackSetOperationStatus,
+    StackSetStatus, Tag,
 };
 use tokio::task::JoinSet;
 
@@ -19,6 +19,33 @@ use crate::settings::{Deployment, RegionConcurrency};
 
 /// Every stack set Custos creates carries this tag.
 pub const MANAGED_TAG: (&str, &str) = ("custos:managed", "true");
+
+/// Who administers the stack sets. With a delegated administrator of StackSets, service-managed
+/// stack sets are addressed with `CallAs=DELEGATED_ADMIN` (they belong to the management
+/// account); self-managed ones always belong to the caller.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Caller {
+    pub delegated_admin: bool,
+}
+
+impl Caller {
+    pub fn call_as(self, model: PermissionModel) -> CallAs {
+        if self.delegated_admin && model == PermissionModel::ServiceManaged {
+            CallAs::DelegatedAdmin
+        } else {
+            CallAs::SelfValue
+        }
+    }
+
+    /// The `CallAs` values whose stack sets the caller administers.
+    fn scopes(self) -> Vec<CallAs> {
+        if self.delegated_admin {
+            vec![CallAs::SelfValue, CallAs::DelegatedAdmin]
+        } else {
+            vec![CallAs::SelfValue]
+        }
+    }
+}
 
 /// How often an operation's status is read while it runs.
 #[derive(Debug, Clone, Copy)]
@@ -59,32 +86,44 @@ pub struct OperationOutcome {
 pub async fn observe(
     client: &Client,
     prefix: &str,
+    caller: Caller,
 ) -> Result<BTreeMap<String, ObservedStackSet>, AwsError> {
     let mut names = Vec::new();
-    let mut pages = client
-        .list_stack_sets()
-        .status(StackSetStatus::Active)
-        .into_paginator()
-        .items()
-        .send();
-    while let Some(summary) = pages.next().await {
-        let summary = summary.map_err(|e| AwsError::new("listing stack sets", &e))?;
-        let name = summary.stack_set_name().unwrap_or_default();
-        if name.starts_with(prefix) {
-            names.push(name.to_owned());
+    for call_as in caller.scopes() {
+        let mut pages = client
+            .list_stack_sets()
+            .status(StackSetStatus::Active)
+            .call_as(call_as.clone())
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(summary) = pages.next().await {
+            let summary = summary.map_err(|e| AwsError::new("listing stack sets", &e))?;
+            let name = summary.stack_set_name().unwrap_or_default();
+            // As delegated administrator, the listing holds the service-managed sets only.
+            let own_scope = call_as == CallAs::SelfValue
+                || summary.permission_model() == Some(&PermissionModels::ServiceManaged);
+            if name.starts_with(prefix) && own_scope {
+                names.push((name.to_owned(), call_as.clone()));
+            }
         }
     }
     let mut out = BTreeMap::new();
-    for name in names {
-        out.insert(name.clone(), observe_one(client, &name).await?);
+    for (name, call_as) in names {
+        out.insert(name.clone(), observe_one(client, &name, call_as).await?);
     }
     Ok(out)
 }
 
-async fn observe_one(client: &Client, name: &str) -> Result<ObservedStackSet, AwsError> {
+async fn observe_one(
+    client: &Client,
+    name: &str,
+    call_as: CallAs,
+) -> Result<ObservedStackSet, AwsError> {
     let described = client
         .describe_stack_set()
         .stack_set_name(name)
+        .call_as(call_as.clone())
         .send()
         .await
         .map_err(|e| AwsError::new(&format!("describing stack set {name}"), &e))?;
@@ -97,6 +136,7 @@ async fn observe_one(client: &Client, name: &str) -> Result<ObservedStackSet, Aw
     let mut pages = client
         .list_stack_instances()
         .stack_set_name(name)
+        .call_as(call_as.clone())
         .into_paginator()
         .items()
         .send();
@@ -118,7 +158,7 @@ async fn observe_one(client: &Client, name: &str) -> Result<ObservedStackSet, Aw
             },
         );
     }
-    read_overrides(client, name, &mut instances).await?;
+    read_overrides(client, name, &call_as, &mut instances).await?;
     Ok(ObservedStackSet {
         name: name.to_owned(),
         permission_model,
@@ -156,6 +196,7 @@ async fn observe_one(client: &Client, name: &str) -> Result<ObservedStackSet, Aw
 async fn read_overrides(
     client: &Client,
     name: &str,
+    call_as: &CallAs,
     instances: &mut BTreeMap<InstanceKey, ObservedInstance>,
 ) -> Result<(), AwsError> {
     const AT_ONCE: usize = 8;
@@ -164,11 +205,12 @@ async fn read_overrides(
         let mut reads = JoinSet::new();
         for key in chunk {
             let client = client.clone();
-            let (name, key) = (name.to_owned(), key.clone());
+            let (name, key, call_as) = (name.to_owned(), key.clone(), call_as.clone());
             reads.spawn(async move {
                 let out = client
                     .describe_stack_instance()
                     .stack_set_name(&name)
+                    .call_as(call_as)
                     .stack_instance_account(&key.account)
                     .stack_instance_region(&key.region)
                     .send()
@@ -227,10 +269,15 @@ pub fn preferences(d: &Deployment) -> StackSetOperationPreferences {
         .build()
 }
 
-pub async fn create_stack_set(client: &Client, spec: &StackSetSpec) -> Result<(), AwsError> {
+pub async fn create_stack_set(
+    client: &Client,
+    spec: &StackSetSpec,
+    caller: Caller,
+) -> Result<(), AwsError> {
     let mut request = client
         .create_stack_set()
         .stack_set_name(&spec.name)
+        .call_as(caller.call_as(spec.permission_model))
         .description(&spec.description)
         .template_body(&spec.body)
         .set_parameters(Some(parameters(&spec.parameters)))
@@ -262,6 +309,7 @@ pub async fn create_stack_set(client: &Client, spec: &StackSetSpec) -> Result<()
 pub async fn update_stack_set(
     client: &Client,
     spec: &StackSetSpec,
+    caller: Caller,
     prefs: &StackSetOperationPreferences,
     polling: Polling,
 ) -> Result<String, AwsError> {
@@ -275,6 +323,7 @@ pub async fn update_stack_set(
         client
             .update_stack_set()
             .stack_set_name(&spec.name)
+            .call_as(caller.call_as(spec.permission_model))
             .description(&spec.description)
             .template_body(&spec.body)
             .set_parameters(Some(parameters(&spec.parameters)))
@@ -309,6 +358,7 @@ fn targets(change: &InstanceChange) -> DeploymentTargets {
 pub async fn create_instances(
     client: &Client,
     change: &InstanceChange,
+    call_as: CallAs,
     prefs: &StackSetOperationPreferences,
     polling: Polling,
 ) -> Result<String, AwsError> {
@@ -316,6 +366,7 @@ pub async fn create_instances(
         client
             .create_stack_instances()
             .stack_set_name(&change.stack_set)
+            .call_as(call_as.clone())
             .deployment_targets(targets(change))
             .set_regions(Some(change.regions.iter().cloned().collect()))
             .set_parameter_overrides(
@@ -332,6 +383,7 @@ pub async fn create_instances(
 pub async fn update_instances(
     client: &Client,
     change: &InstanceChange,
+    call_as: CallAs,
     prefs: &StackSetOperationPreferences,
     polling: Polling,
 ) -> Result<String, AwsError> {
@@ -339,6 +391,7 @@ pub async fn update_instances(
         client
             .update_stack_instances()
             .stack_set_name(&change.stack_set)
+            .call_as(call_as.clone())
             .deployment_targets(targets(change))
             .set_regions(Some(change.regions.iter().cloned().collect()))
             // The list sets the overrides exactly: a parameter left out takes the stack set's
@@ -355,6 +408,7 @@ pub async fn update_instances(
 pub async fn delete_instances(
     client: &Client,
     change: &InstanceChange,
+    call_as: CallAs,
     prefs: &StackSetOperationPreferences,
     polling: Polling,
 ) -> Result<String, AwsError> {
@@ -362,6 +416,7 @@ pub async fn delete_instances(
         client
             .delete_stack_instances()
             .stack_set_name(&change.stack_set)
+            .call_as(call_as.clone())
             .deployment_targets(targets(change))
             .set_regions(Some(change.regions.iter().cloned().collect()))
             .retain_stacks(false)
@@ -378,9 +433,16 @@ pub async fn delete_instances(
 pub async fn delete_stack_set(
     client: &Client,
     name: &str,
+    call_as: CallAs,
     polling: Polling,
 ) -> Result<(), AwsError> {
-    let start = || client.delete_stack_set().stack_set_name(name).send();
+    let start = || {
+        client
+            .delete_stack_set()
+            .stack_set_name(name)
+            .call_as(call_as.clone())
+            .send()
+    };
     let what = format!("deleting stack set {name}");
     match when_idle(name, polling, &what, start).await {
         Err(e) if !e.is("StackSetNotFoundException") => Err(e),
@@ -425,6 +487,7 @@ pub async fn wait(
     client: &Client,
     stack_set: &str,
     operation_id: &str,
+    call_as: CallAs,
     polling: Polling,
 ) -> Result<OperationOutcome, AwsError> {
     let mut pause = polling.first;
@@ -432,6 +495,7 @@ pub async fn wait(
         let out = client
             .describe_stack_set_operation()
             .stack_set_name(stack_set)
+            .call_as(call_as.clone())
             .operation_id(operation_id)
             .send()
             .await
@@ -455,6 +519,7 @@ pub async fn wait(
     let mut pages = client
         .list_stack_set_operation_results()
         .stack_set_name(stack_set)
+        .call_as(call_as)
         .operation_id(operation_id)
         .into_paginator()
         .items()

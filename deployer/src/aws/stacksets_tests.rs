@@ -74,7 +74,7 @@ async fn an_operation_in_progress_is_waited_for_then_started() {
         .output(|| UpdateStackSetOutput::builder().operation_id("op-2").build())
         .build();
     let client = mock_client!(aws_sdk_cloudformation, RuleMode::Sequential, [&update]);
-    let operation = update_stack_set(&client, &spec(), &preferences(), fast())
+    let operation = update_stack_set(&client, &spec(), Caller::default(), &preferences(), fast())
         .await
         .unwrap();
     assert_eq!(operation, "op-2");
@@ -95,7 +95,7 @@ async fn other_errors_are_not_retried() {
         )
     });
     let client = mock_client!(aws_sdk_cloudformation, RuleMode::Sequential, [&update]);
-    let err = update_stack_set(&client, &spec(), &preferences(), fast())
+    let err = update_stack_set(&client, &spec(), Caller::default(), &preferences(), fast())
         .await
         .unwrap_err();
     assert!(err.is("StackSetNotFoundException"), "{err}");
@@ -144,7 +144,7 @@ async fn waiting_ends_with_the_operation_and_reports_each_target() {
         RuleMode::MatchAny,
         [&describe, &results]
     );
-    let outcome = wait(&client, "custos-rule-a", "op-1", fast())
+    let outcome = wait(&client, "custos-rule-a", "op-1", CallAs::SelfValue, fast())
         .await
         .unwrap();
     assert_eq!(describe.num_calls(), 3);
@@ -185,7 +185,7 @@ fn deletion_without_result() -> Response {
 async fn a_deletion_answer_without_its_result_element_is_accepted() {
     let delete = mock!(Client::delete_stack_set).then_http_response(deletion_without_result);
     let client = mock_client!(aws_sdk_cloudformation, RuleMode::Sequential, [&delete]);
-    delete_stack_set(&client, "custos-rule-a", fast())
+    delete_stack_set(&client, "custos-rule-a", CallAs::SelfValue, fast())
         .await
         .unwrap();
     assert_eq!(delete.num_calls(), 1);
@@ -202,7 +202,7 @@ async fn a_stack_set_already_gone_counts_as_deleted() {
         )
     });
     let client = mock_client!(aws_sdk_cloudformation, RuleMode::Sequential, [&delete]);
-    delete_stack_set(&client, "custos-rule-a", fast())
+    delete_stack_set(&client, "custos-rule-a", CallAs::SelfValue, fast())
         .await
         .unwrap();
 }
@@ -221,7 +221,7 @@ async fn the_call_log_counts_writes_and_reads_by_operation() {
         [&update],
         |config| config.interceptor(log.clone())
     );
-    update_stack_set(&client, &spec(), &preferences(), fast())
+    update_stack_set(&client, &spec(), Caller::default(), &preferences(), fast())
         .await
         .unwrap();
     let counts = log.counts();
@@ -231,4 +231,122 @@ async fn the_call_log_counts_writes_and_reads_by_operation() {
         BTreeMap::from([("CloudFormation:UpdateStackSet".to_owned(), 2)])
     );
     assert!(counts.reads.is_empty());
+}
+
+#[test]
+fn a_delegated_administrator_addresses_service_managed_sets_only_as_delegated() {
+    let delegated = Caller {
+        delegated_admin: true,
+    };
+    assert_eq!(
+        delegated.call_as(PermissionModel::ServiceManaged),
+        CallAs::DelegatedAdmin
+    );
+    assert_eq!(
+        delegated.call_as(PermissionModel::SelfManaged),
+        CallAs::SelfValue
+    );
+    assert_eq!(
+        Caller::default().call_as(PermissionModel::ServiceManaged),
+        CallAs::SelfValue
+    );
+}
+
+#[tokio::test]
+async fn a_delegated_administrator_updates_a_service_managed_set_as_delegated() {
+    let update = mock!(Client::update_stack_set)
+        .match_requests(|r| r.call_as() == Some(&CallAs::DelegatedAdmin))
+        .then_output(|| UpdateStackSetOutput::builder().operation_id("op-1").build());
+    let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&update]);
+    let caller = Caller {
+        delegated_admin: true,
+    };
+    let operation = update_stack_set(&client, &spec(), caller, &preferences(), fast())
+        .await
+        .unwrap();
+    assert_eq!(operation, "op-1");
+}
+
+#[tokio::test]
+async fn a_delegated_administrator_sees_its_own_and_the_organisations_stack_sets() {
+    use aws_sdk_cloudformation::operation::describe_stack_set::DescribeStackSetOutput;
+    use aws_sdk_cloudformation::operation::list_stack_instances::ListStackInstancesOutput;
+    use aws_sdk_cloudformation::operation::list_stack_sets::ListStackSetsOutput;
+    use aws_sdk_cloudformation::types::{StackSet, StackSetSummary};
+
+    let summary = |name: &str, model: PermissionModels| {
+        StackSetSummary::builder()
+            .stack_set_name(name)
+            .permission_model(model)
+            .status(StackSetStatus::Active)
+            .build()
+    };
+    let own = mock!(Client::list_stack_sets)
+        .match_requests(|r| r.call_as() == Some(&CallAs::SelfValue))
+        .then_output(move || {
+            ListStackSetsOutput::builder()
+                .summaries(summary(
+                    "custos-rule-a-accounts",
+                    PermissionModels::SelfManaged,
+                ))
+                .summaries(summary("someone-elses", PermissionModels::SelfManaged))
+                .build()
+        });
+    let organisation = mock!(Client::list_stack_sets)
+        .match_requests(|r| r.call_as() == Some(&CallAs::DelegatedAdmin))
+        .then_output(move || {
+            ListStackSetsOutput::builder()
+                .summaries(summary("custos-rule-a", PermissionModels::ServiceManaged))
+                .build()
+        });
+    let describe = mock!(Client::describe_stack_set).then_compute_output(|r| {
+        let name = r.stack_set_name().unwrap_or_default().to_owned();
+        let model = if r.call_as() == Some(&CallAs::DelegatedAdmin) {
+            PermissionModels::ServiceManaged
+        } else {
+            PermissionModels::SelfManaged
+        };
+        DescribeStackSetOutput::builder()
+            .stack_set(
+                StackSet::builder()
+                    .stack_set_name(name)
+                    .permission_model(model)
+                    .build(),
+            )
+            .build()
+    });
+    let instances = mock!(Client::list_stack_instances)
+        .match_requests(|r| {
+            let delegated = r.call_as() == Some(&CallAs::DelegatedAdmin);
+            delegated == (r.stack_set_name() == Some("custos-rule-a"))
+        })
+        .then_output(|| ListStackInstancesOutput::builder().build());
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&own, &organisation, &describe, &instances]
+    );
+
+    let observed = observe(
+        &client,
+        "custos-",
+        Caller {
+            delegated_admin: true,
+        },
+    )
+    .await
+    .unwrap();
+
+    let models: Vec<(&str, PermissionModel)> = observed
+        .iter()
+        .map(|(name, set)| (name.as_str(), set.permission_model))
+        .collect();
+    assert_eq!(
+        models,
+        [
+            ("custos-rule-a", PermissionModel::ServiceManaged),
+            ("custos-rule-a-accounts", PermissionModel::SelfManaged)
+        ]
+    );
+    assert_eq!(instances.num_calls(), 2);
 }
