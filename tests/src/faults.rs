@@ -21,6 +21,8 @@
 //!   `{"__type":"ThrottlingException"}`;
 //! - awsQuery (CloudFormation, STS; form bodies with `Action=`): HTTP 400,
 //!   `<ErrorResponse><Error><Code>Throttling</Code>…`;
+//! - ec2Query (EC2: form bodies too, its own error shape): HTTP 503,
+//!   `<Response><Errors><Error><Code>RequestLimitExceeded</Code>…`;
 //! - S3 (restXml): HTTP 503 `<Error><Code>SlowDown</Code>…`.
 //!
 //! 5xx answers are HTTP 500 `InternalFailure` (classified transient by status). Dropped
@@ -346,6 +348,7 @@ impl Request {
 enum Protocol {
     AwsJson,
     AwsQuery,
+    Ec2Query,
     RestXml,
 }
 
@@ -389,6 +392,7 @@ async fn serve_connection(
             let (status, code) = match protocol {
                 Protocol::AwsJson => (400, "ThrottlingException"),
                 Protocol::AwsQuery => (400, "Throttling"),
+                Protocol::Ec2Query => (503, "RequestLimitExceeded"),
                 Protocol::RestXml => (503, "SlowDown"),
             };
             injected(protocol, status, code, "Rate exceeded")
@@ -502,13 +506,18 @@ fn classify(request: &Request) -> (Protocol, Exchange) {
         (Protocol::AwsJson, exchange)
     } else if is_form {
         let form = form_fields(&request.body);
+        let protocol = if service == "ec2" {
+            Protocol::Ec2Query
+        } else {
+            Protocol::AwsQuery
+        };
         let exchange = Exchange {
             service,
             operation: form.get("Action").cloned().unwrap_or_default(),
             subject: form.get("StackSetName").cloned(),
             outcome: Outcome::Dropped,
         };
-        (Protocol::AwsQuery, exchange)
+        (protocol, exchange)
     } else {
         let path = request
             .path
@@ -578,6 +587,12 @@ fn injected(protocol: Protocol, status: u16, code: &str, message: &str) -> Answe
             format!(
                 "<ErrorResponse><Error><Type>{}</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
                 if status >= 500 { "Receiver" } else { "Sender" }
+            ),
+        ),
+        Protocol::Ec2Query => (
+            "text/xml",
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>"
             ),
         ),
         Protocol::RestXml => (
