@@ -301,10 +301,10 @@ fn reported_failures(json: &Value) -> BTreeSet<String> {
         .collect();
     // A failed call (not a target) names its account in an upload's change.
     for change in json["changes"].as_array().into_iter().flatten() {
-        if change["status"] != "SUCCEEDED" {
-            if let Some(account) = change["change"]["account"].as_str() {
-                out.insert(account.to_owned());
-            }
+        if change["status"] != "SUCCEEDED"
+            && let Some(account) = change["change"]["account"].as_str()
+        {
+            out.insert(account.to_owned());
         }
     }
     out
@@ -396,7 +396,7 @@ async fn a_killed_apply_is_finished_by_the_next_without_repeating_writes() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
+        let deadline = tokio::time::Instant::now() + Duration::from_mins(3);
         loop {
             let created = proxy
                 .stats()

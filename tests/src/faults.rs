@@ -366,8 +366,8 @@ async fn serve_connection(
             return Ok(());
         };
         let (protocol, exchange) = classify(&request);
-        let roll = shared.dice.lock().map(|mut d| d.next_f64()).unwrap_or(1.0);
-        let faults = shared.faults.lock().map(|f| *f).unwrap_or(Faults::NONE);
+        let roll = shared.dice.lock().map_or(1.0, |mut d| d.next_f64());
+        let faults = shared.faults.lock().map_or(Faults::NONE, |f| *f);
         let record = |outcome: Outcome| {
             if let Ok(mut s) = shared.stats.lock() {
                 s.log.push(Exchange {
@@ -458,12 +458,10 @@ async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Result<Op
                 stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
             }
             while buffer.len() < head_len + length {
-                let mut chunk = [0u8; 16 * 1024];
-                let n = stream.read(&mut chunk).await?;
-                if n == 0 {
+                buffer.reserve(head_len + length - buffer.len());
+                if stream.read_buf(buffer).await? == 0 {
                     bail!("the client closed the connection inside a request body");
                 }
-                buffer.extend_from_slice(&chunk[..n]);
             }
             request.body = Bytes::copy_from_slice(&buffer[head_len..head_len + length]);
             buffer.drain(..head_len + length);
@@ -472,15 +470,13 @@ async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Result<Op
         if buffer.len() > MAX_HEAD {
             bail!("a request head longer than {MAX_HEAD} bytes");
         }
-        let mut chunk = [0u8; 16 * 1024];
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
+        buffer.reserve(16 * 1024);
+        if stream.read_buf(buffer).await? == 0 {
             if buffer.is_empty() {
                 return Ok(None);
             }
             bail!("the client closed the connection inside a request head");
         }
-        buffer.extend_from_slice(&chunk[..n]);
     }
 }
 

@@ -160,10 +160,10 @@ fn apply(doc: &mut Value, (selector, edit): &(usize, Edit)) {
                         map.remove(last);
                     }
                     Some(Value::Array(items)) => {
-                        if let Ok(i) = last.parse::<usize>() {
-                            if i < items.len() {
-                                items.remove(i);
-                            }
+                        if let Ok(i) = last.parse::<usize>()
+                            && i < items.len()
+                        {
+                            items.remove(i);
                         }
                     }
                     _ => {}
@@ -195,10 +195,10 @@ fn apply(doc: &mut Value, (selector, edit): &(usize, Edit)) {
 fn edited_event(which: usize, edits: &[(usize, Edit)], keep_open: bool) -> Value {
     let mut doc: Value = serde_json::from_str(&example(EVENTS[which % EVENTS.len()])).unwrap();
     for field in ["invokingEvent", "ruleParameters"] {
-        if let Some(Value::String(text)) = doc.get(field) {
-            if let Ok(inner) = serde_json::from_str::<Value>(text) {
-                doc[field] = inner;
-            }
+        if let Some(Value::String(text)) = doc.get(field)
+            && let Ok(inner) = serde_json::from_str::<Value>(text)
+        {
+            doc[field] = inner;
         }
     }
     for e in edits {
@@ -206,10 +206,10 @@ fn edited_event(which: usize, edits: &[(usize, Edit)], keep_open: bool) -> Value
     }
     if !keep_open {
         for field in ["invokingEvent", "ruleParameters"] {
-            if let Some(inner) = doc.get(field) {
-                if !inner.is_string() {
-                    doc[field] = Value::String(inner.to_string());
-                }
+            if let Some(inner) = doc.get(field)
+                && !inner.is_string()
+            {
+                doc[field] = Value::String(inner.to_string());
             }
         }
     }
