@@ -44,9 +44,10 @@ pub struct GlobalArgs {
     #[command(flatten)]
     pub aws: AwsArgs,
 
-    /// How results are printed on stdout; `json` prints JSON only.
-    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    /// How results are printed on stdout; `json` prints JSON only; `html` is a report file,
+    /// for `audit` only.
+    #[arg(long, global = true, value_enum, default_value_t = OutputArg::Table)]
+    pub output: OutputArg,
 
     /// More log output on stderr (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -69,6 +70,37 @@ pub struct AwsArgs {
 pub enum OutputFormat {
     Table,
     Json,
+}
+
+/// The `--output` flag: every command prints a table or JSON; `audit` also writes HTML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputArg {
+    Table,
+    Json,
+    Html,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("`--output html` is for `deployer audit` only (expected table or json)")]
+pub struct HtmlOnlyForAudit;
+
+impl OutputArg {
+    /// The format of a command that prints a table or JSON.
+    pub fn plain(self) -> Result<OutputFormat, HtmlOnlyForAudit> {
+        match self {
+            Self::Table => Ok(OutputFormat::Table),
+            Self::Json => Ok(OutputFormat::Json),
+            Self::Html => Err(HtmlOnlyForAudit),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Table => "table",
+            Self::Json => "JSON",
+            Self::Html => "HTML",
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,13 +129,19 @@ pub enum Command {
     /// Exits 0 when everything is ready, 1 when something is missing, 2 on error.
     Doctor(DoctorArgs),
 
-    /// Preview before rollout: run the rules locally, read-only, on what Config has recorded in
-    /// each target account and region, and print what each rule would report. Writes nothing.
-    ///
-    /// Periodic rules gather their facts read-only. A recorded item that lacks what a rule needs
-    /// is reported NOT_EVALUABLE, naming the missing field. Exits 0 when every account and
-    /// region was previewed, 1 when some could not be, 2 on error.
-    Evaluate(EvaluateArgs),
+    /// Compliance of every Custos rule in every target account and region, read back from
+    /// Config (through `[status] aggregator` when set, else each account): an account x rule
+    /// matrix with counts of non-compliant resources.
+    Status(StatusArgs),
+
+    /// A conformance pack's compliance per account and rule, with the non-compliant resources,
+    /// their annotations and the exemptions (owner, expiry): a table, JSON, or one
+    /// self-contained HTML file for auditors (`--output html --out FILE`).
+    Audit(AuditArgs),
+
+    /// Conformance pack templates.
+    #[command(subcommand)]
+    Pack(PackCommand),
 }
 
 /// Act on the whole organisation.
@@ -193,17 +231,46 @@ pub struct DoctorArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct EvaluateArgs {
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub scope: OrgScope,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
     #[command(flatten)]
     pub scope: OrgScope,
 
-    /// Only this rule (one enabled in `deployer.toml`).
+    /// The pack, as named in `deployer.toml` (`[packs.NAME]`).
+    #[arg(long, value_name = "NAME")]
+    pub pack: String,
+
+    /// Only this rule of the pack.
     #[arg(long, value_name = "NAME")]
     pub rule: Option<String>,
 
     /// Only this target account.
     #[arg(long, value_name = "ID")]
     pub account: Option<String>,
+
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PackCommand {
+    /// Check a conformance pack template (YAML or JSON, CloudFormation short tags allowed)
+    /// against Config's rules for packs; problems are reported with their line.
+    ///
+    /// Exits 0 when the template is acceptable, 2 when it has problems or cannot be read.
+    Validate(PackValidateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PackValidateArgs {
+    /// The template file.
+    pub file: PathBuf,
 }
 
 #[cfg(test)]

@@ -174,7 +174,9 @@ pub fn desired(inputs: Inputs<'_>) -> Result<Desired, DesiredError> {
                 });
                 continue;
             }
-            TemplateId::Base => ("base".to_owned(), BTreeMap::new(), BTreeMap::new()),
+            TemplateId::Base | TemplateId::Pack(_) => (stem(id), BTreeMap::new(), BTreeMap::new()),
+            // Carried inline by its `Pack` template; Config deploys it, not a stack set.
+            TemplateId::PackBody(_) => continue,
             TemplateId::Rule(name) => {
                 let rule = &settings.rules[name];
                 let parameters =
@@ -183,10 +185,7 @@ pub fn desired(inputs: Inputs<'_>) -> Result<Desired, DesiredError> {
                 (format!("rule-{name}"), parameters, overrides)
             }
         };
-        let description = match id {
-            TemplateId::Rule(name) => format!("Custos rule {name}"),
-            _ => "Custos base: notification topic and artifacts of each target".to_owned(),
-        };
+        let description = description(id);
         if !targets.ous.is_empty() {
             add(StackSetSpec {
                 name: format!("{STACK_SET_PREFIX}{stem}"),
@@ -244,6 +243,26 @@ pub fn desired(inputs: Inputs<'_>) -> Result<Desired, DesiredError> {
         }
     }
     Ok(out)
+}
+
+/// The stack set name after the prefix, for templates without parameters: `base`, and
+/// `pack-baseline` for the conformance pack `custos-baseline`.
+fn stem(id: &TemplateId) -> String {
+    match id {
+        TemplateId::Pack(name) => format!(
+            "pack-{}",
+            name.strip_prefix(STACK_SET_PREFIX).unwrap_or(name)
+        ),
+        other => other.to_string(),
+    }
+}
+
+fn description(id: &TemplateId) -> String {
+    match id {
+        TemplateId::Rule(name) => format!("Custos rule {name}"),
+        TemplateId::Pack(name) => format!("Custos conformance pack {name}"),
+        _ => "Custos base: notification topic and artifacts of each target".to_owned(),
+    }
 }
 
 fn instances(

@@ -4,22 +4,25 @@
 //! `inventory`, `apply`, `doctor` and `destroy` join the two.
 
 pub mod apply;
+pub mod audit;
 pub mod aws;
 pub mod catalog;
 pub mod cli;
 pub mod commands;
+pub mod compliance;
 pub mod desired;
 pub mod diagnostic;
 pub mod doctor;
-pub mod evaluate;
 pub mod exit;
 pub mod org;
 pub mod output;
 pub mod package;
+pub mod packs;
 pub mod plan;
 pub mod progress;
 pub mod render;
 pub mod scaffold;
 pub mod settings;
+pub mod status;
 pub mod skipped;
 pub mod workflow;

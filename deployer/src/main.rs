@@ -6,7 +6,7 @@ use clap::Parser;
 use std::path::{Path, PathBuf};
 
 use deployer::catalog::Catalog;
-use deployer::cli::{Cli, Command, GlobalArgs};
+use deployer::cli::{Cli, Command, GlobalArgs, PackCommand};
 use deployer::commands::Run;
 use deployer::exit::ExitStatus;
 use deployer::settings::Settings;
@@ -70,12 +70,34 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
             runtime()?.block_on(async { load_run(&global)?.destroy(args.yes).await })
         }
         Command::Doctor(_) => runtime()?.block_on(async { load_run(&global)?.doctor().await }),
-        Command::Evaluate(args) => {
-            let scope = deployer::evaluate::Scope {
-                rule: args.rule,
-                account: args.account,
+        Command::Status(_) => {
+            let settings = load_settings(&global)?;
+            let format = global.output.plain()?;
+            runtime()?.block_on(deployer::status::run(&global.aws, &settings, format))
+        }
+        Command::Audit(args) => {
+            let settings = load_settings(&global)?;
+            #[expect(
+                clippy::disallowed_methods,
+                reason = "the report's date, against which exemptions are judged"
+            )]
+            let today = chrono::Utc::now().date_naive();
+            let request = deployer::audit::command::Request {
+                pack: &args.pack,
+                rule: args.rule.as_deref(),
+                account: args.account.as_deref(),
+                format: global.output,
+                out: args.out.as_deref(),
+                today,
             };
-            runtime()?.block_on(async { load_run(&global)?.evaluate(&scope).await })
+            runtime()?.block_on(deployer::audit::command::run(
+                &global.aws,
+                &settings,
+                &request,
+            ))
+        }
+        Command::Pack(PackCommand::Validate(args)) => {
+            deployer::packs::validate_command(&args.file, global.output.plain()?)
         }
     }
 }
@@ -85,7 +107,7 @@ fn load_run(global: &GlobalArgs) -> anyhow::Result<Run> {
         settings: load_settings(global)?,
         rules_dir: rules_dir(global),
         aws: global.aws.clone(),
-        output: global.output,
+        output: global.output.plain()?,
         verbose: global.verbose > 0,
     })
 }

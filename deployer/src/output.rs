@@ -231,3 +231,92 @@ pub fn doctor_table(checks: &[crate::doctor::Check]) -> String {
     }
     t.to_string()
 }
+
+/// One compliance cell for people: the count that matters, or why there is none.
+pub fn cell_text(cell: &crate::compliance::Cell) -> String {
+    use crate::compliance::CellState;
+    match cell.state {
+        CellState::NonCompliant => format!("{} non-compliant", cell.non_compliant),
+        CellState::Compliant => format!("compliant ({})", cell.compliant),
+        CellState::NotApplicable => format!("n/a ({})", cell.not_applicable),
+        other => other.label().to_owned(),
+    }
+}
+
+/// The account x rule matrix: one line per account and region, one column per rule.
+pub fn compliance_table(matrix: &crate::compliance::Matrix) -> String {
+    let mut header = vec!["Account", "Name", "Region"];
+    header.extend(matrix.rules.iter().map(String::as_str));
+    let mut t = table(&header);
+    for row in &matrix.rows {
+        let mut line = vec![row.account.clone(), row.name.clone(), row.region.clone()];
+        line.extend(
+            matrix
+                .rules
+                .iter()
+                .map(|rule| row.cells.get(rule).map(cell_text).unwrap_or_default()),
+        );
+        t.add_row(line);
+    }
+    let mut totals = vec!["total".to_owned(), String::new(), String::new()];
+    totals.extend(matrix.rules.iter().map(|rule| {
+        format!(
+            "{} non-compliant",
+            matrix.totals.non_compliant_by_rule.get(rule).unwrap_or(&0)
+        )
+    }));
+    t.add_row(totals);
+    t.to_string()
+}
+
+/// The audit for people: the matrix, then each non-compliant or exempt resource, then the
+/// exemptions with owner and expiry.
+pub fn audit_tables(report: &crate::audit::Report) -> String {
+    let mut findings = table(&[
+        "Account",
+        "Region",
+        "Rule",
+        "Resource",
+        "Compliance",
+        "Annotation",
+    ]);
+    for f in &report.findings {
+        for r in &f.resources {
+            findings.add_row(vec![
+                format!("{} ({})", f.account, f.name),
+                f.region.clone(),
+                f.rule.clone(),
+                r.resource_id.clone(),
+                serde_json::to_value(r.compliance)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                r.annotation.clone().unwrap_or_default(),
+            ]);
+        }
+    }
+    let mut exemptions = table(&["Rule", "Resource", "Where", "Owner", "Until", "Reason"]);
+    for e in &report.exemptions {
+        exemptions.add_row(vec![
+            e.rule.clone(),
+            e.resource_id.clone(),
+            if e.account.is_empty() {
+                "every target (deployer.toml)".to_owned()
+            } else {
+                format!("{} {}", e.account, e.region)
+            },
+            e.owner.clone().unwrap_or_default(),
+            if e.active {
+                e.until.to_string()
+            } else {
+                format!("{} (expired)", e.until)
+            },
+            e.reason.clone(),
+        ]);
+    }
+    format!(
+        "pack {}\n{}\n\nresources to look at\n{findings}\n\nexemptions\n{exemptions}",
+        report.pack,
+        compliance_table(&report.matrix)
+    )
+}

@@ -135,7 +135,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Vec<Change> {
         let phase = match spec.template {
             TemplateId::Artifacts => 0,
             TemplateId::Base => 1,
-            TemplateId::Rule(_) => 3,
+            TemplateId::Rule(_) | TemplateId::Pack(_) | TemplateId::PackBody(_) => 3,
         };
         phases
             .entry(phase)

@@ -54,6 +54,12 @@ pub enum TemplateId {
     Base,
     /// One rule: its Lambda, role, Config rule, remediation and notification rule.
     Rule(String),
+    /// One conformance pack (a pack's AWS managed rules, or a part of them): the stack that
+    /// creates it, with its template inline.
+    Pack(String),
+    /// The conformance pack template itself, which `Pack` carries; rendered for review and
+    /// linting, never deployed as a stack.
+    PackBody(String),
 }
 
 impl TemplateId {
@@ -62,6 +68,8 @@ impl TemplateId {
             Self::Artifacts => "artifacts.yaml".to_owned(),
             Self::Base => "base.yaml".to_owned(),
             Self::Rule(name) => format!("rule-{name}.yaml"),
+            Self::Pack(name) => format!("pack-{name}.yaml"),
+            Self::PackBody(name) => format!("conformance-pack-{name}.yaml"),
         }
     }
 }
@@ -72,6 +80,8 @@ impl fmt::Display for TemplateId {
             Self::Artifacts => f.write_str("artifacts"),
             Self::Base => f.write_str("base"),
             Self::Rule(name) => write!(f, "rule {name}"),
+            Self::Pack(name) => write!(f, "conformance pack {name}"),
+            Self::PackBody(name) => write!(f, "conformance pack template {name}"),
         }
     }
 }
@@ -102,6 +112,8 @@ pub enum RenderError {
     },
     #[error("{rule}: an `ssm` remediation needs a `document`")]
     MissingDocument { rule: String },
+    #[error(transparent)]
+    Pack(#[from] crate::packs::render::PackRenderError),
     #[error("{rule}: parameters `{first}` and `{second}` map to the same CloudFormation name")]
     ParameterClash {
         rule: String,
@@ -154,6 +166,13 @@ pub fn render(settings: &Settings) -> Result<BTreeMap<TemplateId, Template>, Ren
                 rule_parameters,
             },
         );
+    }
+
+    for (name, pack) in &settings.packs {
+        for part in crate::packs::render::render(name, &pack.definition)? {
+            out.insert(TemplateId::PackBody(part.name.clone()), plain(part.body));
+            out.insert(TemplateId::Pack(part.name), plain(part.stack));
+        }
     }
     Ok(out)
 }

@@ -110,19 +110,19 @@ impl Drop for Scratch {
 }
 
 /// One deployer run against the emulator as the organisation's management account.
-struct Deployer {
-    binary: PathBuf,
-    dir: Scratch,
-    env: Vec<(String, String)>,
+pub(crate) struct Deployer {
+    pub(crate) binary: PathBuf,
+    pub(crate) dir: Scratch,
+    pub(crate) env: Vec<(String, String)>,
 }
 
 impl Deployer {
-    fn write_settings(&self, text: &str) {
+    pub(crate) fn write_settings(&self, text: &str) {
         std::fs::write(self.dir.path().join("deployer.toml"), text).unwrap();
     }
 
     /// Runs `args` with `--output json`; returns the exit code and the JSON on stdout.
-    fn run(&self, args: &[&str]) -> (i32, Value) {
+    pub(crate) fn run(&self, args: &[&str]) -> (i32, Value) {
         let config = self.dir.path().join("deployer.toml");
         let out = Command::new(&self.binary)
             .arg("--config")
@@ -145,7 +145,7 @@ impl Deployer {
         (out.status.code().unwrap_or(-1), json)
     }
 
-    fn apply(&self) -> Value {
+    pub(crate) fn apply(&self) -> Value {
         let bootstrap = self.dir.path().join("bin");
         let (code, json) = self.run(&[
             "apply",
@@ -241,7 +241,7 @@ async fn organisation(emulator: &Emulator) -> (Organization, Vec<String>) {
     (org, members)
 }
 
-async fn deployer_for(emulator: &Emulator, org: &Organization) -> Deployer {
+pub(crate) async fn deployer_for(emulator: &Emulator, org: &Organization) -> Deployer {
     let credentials = org
         .management_config()
         .credentials_provider()

@@ -4,12 +4,12 @@
 //! `eval "$(scripts/emulator start)"`, then `cargo test -p workspace-tests`.
 //! Without a running emulator every test here fails, by design.
 
+mod compliance_report;
 mod cross_account;
 mod deployer;
 mod ec2_cost_context;
 mod ec2_instance_baseline;
 mod emulator_facts;
-mod evaluate;
 mod faults;
 mod iam_access_key_behaviour;
 mod iam_policy_no_admin_wildcards;

@@ -1,6 +1,7 @@
 //! Every AWS SDK call the deployer makes, behind small functions that return plain data.
 
 pub mod calls;
+pub mod compliance;
 pub mod orgs;
 pub mod s3;
 pub mod stacksets;

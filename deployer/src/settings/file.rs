@@ -23,6 +23,8 @@ pub struct SettingsFile {
     pub exemptions: Vec<ExemptionFile>,
     #[serde(default)]
     pub packs: BTreeMap<Spanned<String>, PackFile>,
+    #[serde(default)]
+    pub status: StatusFile,
 }
 
 #[derive(Debug, Deserialize)]
@@ -154,4 +156,11 @@ pub struct PackFile {
     #[serde(default)]
     pub description: Option<String>,
     pub rules: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct StatusFile {
+    /// An organisation aggregator to read compliance through, instead of each account.
+    pub aggregator: Option<Spanned<String>>,
 }

@@ -35,6 +35,15 @@ pub struct Settings {
     /// Enabled rules only: a rule that is disabled or absent is removed by `apply`.
     pub rules: BTreeMap<String, RuleSettings>,
     pub packs: BTreeMap<String, Pack>,
+    pub status: Status,
+}
+
+/// Where `status` and `audit` read compliance.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Status {
+    /// An organisation aggregator in the administering account and region; `None`: each
+    /// account's own Config, through the member role.
+    pub aggregator: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +144,9 @@ pub struct OuOverride {
 pub struct Pack {
     pub description: Option<String>,
     pub rules: Vec<String>,
+    /// The AWS managed rules of `conformance-packs/NAME.toml` beside deployer.toml (read by
+    /// `Settings::load`; none when the file is absent).
+    pub definition: crate::packs::Definition,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -148,6 +160,8 @@ pub enum SettingsError {
     /// The file is not valid; each problem carries its line and column.
     #[error("{0}")]
     Invalid(Diagnostics),
+    #[error(transparent)]
+    Pack(#[from] crate::packs::DefinitionError),
 }
 
 impl Settings {
@@ -180,7 +194,15 @@ impl Settings {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::parse(path, &text, catalog)
+        let mut settings = Self::parse(path, &text, catalog)?;
+        let dir = path
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .join(crate::packs::DIRECTORY);
+        for (name, pack) in &mut settings.packs {
+            pack.definition = crate::packs::Definition::load(&dir, name)?;
+        }
+        Ok(settings)
     }
 }
 
@@ -212,6 +234,7 @@ impl Checker<'_> {
         let mut rules = self.rules(&file.rules, catalog, file.remediation.enabled);
         self.exemptions(&file.exemptions, &mut rules);
         let packs = self.packs(&file.packs, &rules);
+        let status = self.status(&file.status);
         Settings {
             organization,
             deployment,
@@ -219,7 +242,28 @@ impl Checker<'_> {
             notifications,
             rules,
             packs,
+            status,
         }
+    }
+
+    fn status(&mut self, s: &file::StatusFile) -> Status {
+        let aggregator = s.aggregator.as_ref().and_then(|name| {
+            // Config's aggregator names: 1-256 of letters, digits, `.`, `_` and `-`.
+            let ok = !name.get_ref().is_empty()
+                && name.get_ref().len() <= 256
+                && name
+                    .get_ref()
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+            if !ok {
+                self.problem(
+                    name.span(),
+                    "expected a configuration aggregator name (1-256 of letters, digits, . _ -)",
+                );
+            }
+            ok.then(|| name.get_ref().clone())
+        });
+        Status { aggregator }
     }
 
     fn organization(&mut self, org: &Spanned<file::OrganizationFile>) -> Organization {
@@ -522,6 +566,17 @@ impl Checker<'_> {
     ) -> BTreeMap<String, Pack> {
         let mut out = BTreeMap::new();
         for (name, pack) in packs {
+            // It names the conformance pack `custos-NAME` and the file conformance-packs/NAME.toml.
+            let text = name.get_ref();
+            if text.is_empty()
+                || text.len() > 200
+                || !text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            {
+                self.problem(
+                    name.span(),
+                    "expected a pack name of letters, digits and hyphens (at most 200)",
+                );
+            }
             for rule in &pack.rules {
                 if !rules.contains_key(rule.get_ref()) {
                     self.problem(
@@ -539,6 +594,7 @@ impl Checker<'_> {
                 Pack {
                     description: pack.description.clone(),
                     rules: pack.rules.iter().map(|r| r.get_ref().clone()).collect(),
+                    definition: crate::packs::Definition::default(),
                 },
             );
         }
