@@ -95,10 +95,13 @@ impl Edge {
 
     async fn base(&self) -> &SdkConfig {
         self.base
+            // Boxed: the loader's future is large, and every rule's handler awaits this.
             .get_or_init(|| {
-                aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .retry_config(crate::retry::config())
-                    .load()
+                Box::pin(
+                    aws_config::defaults(aws_config::BehaviorVersion::latest())
+                        .retry_config(crate::retry::config())
+                        .load(),
+                )
             })
             .await
     }
