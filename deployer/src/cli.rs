@@ -129,6 +129,14 @@ pub enum Command {
     /// Exits 0 when everything is ready, 1 when something is missing, 2 on error.
     Doctor(DoctorArgs),
 
+    /// Preview before rollout: run the rules locally, read-only, on what Config has recorded in
+    /// each target account and region, and print what each rule would report. Writes nothing.
+    ///
+    /// Periodic rules gather their facts read-only. A recorded item that lacks what a rule needs
+    /// is reported NOT_EVALUABLE, naming the missing field. Exits 0 when every account and
+    /// region was previewed, 1 when some could not be, 2 on error.
+    Evaluate(EvaluateArgs),
+
     /// Compliance of every Custos rule in every target account and region, read back from
     /// Config (through `[status] aggregator` when set, else each account): an account x rule
     /// matrix with counts of non-compliant resources.
@@ -228,6 +236,20 @@ pub struct NewRuleArgs {
 pub struct DoctorArgs {
     #[command(flatten)]
     pub scope: OrgScope,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    #[command(flatten)]
+    pub scope: OrgScope,
+
+    /// Only this rule (one enabled in `deployer.toml`).
+    #[arg(long, value_name = "NAME")]
+    pub rule: Option<String>,
+
+    /// Only this target account.
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
 }
 
 #[derive(Debug, Args)]

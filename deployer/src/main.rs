@@ -70,6 +70,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
             runtime()?.block_on(async { load_run(&global)?.destroy(args.yes).await })
         }
         Command::Doctor(_) => runtime()?.block_on(async { load_run(&global)?.doctor().await }),
+        Command::Evaluate(args) => {
+            let scope = deployer::evaluate::Scope {
+                rule: args.rule,
+                account: args.account,
+            };
+            runtime()?.block_on(async { load_run(&global)?.evaluate(&scope).await })
+        }
         Command::Status(_) => {
             let settings = load_settings(&global)?;
             let format = global.output.plain()?;

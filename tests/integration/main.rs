@@ -10,6 +10,7 @@ mod deployer;
 mod ec2_cost_context;
 mod ec2_instance_baseline;
 mod emulator_facts;
+mod evaluate;
 mod faults;
 mod iam_access_key_behaviour;
 mod iam_policy_no_admin_wildcards;
