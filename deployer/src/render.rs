@@ -361,6 +361,21 @@ impl RuleContext {
         if meta.remediation.is_none() {
             declared.extend(meta.permissions.remediation.iter().cloned());
         }
+        // A rule remediated by an SSM document records the runs it observes (and publishes the
+        // records), whether Config starts them automatically or someone does by hand.
+        let observes = config_rule_sdk::observed::observed_document(meta).is_some()
+            && matches!(
+                rule.remediation,
+                RemediationMode::Automatic | RemediationMode::Manual
+            );
+        if observes {
+            declared.extend(
+                Permissions::OBSERVED_SSM_ACTIONS
+                    .iter()
+                    .map(|a| (*a).to_owned()),
+            );
+            declared.push("sns:Publish".to_owned());
+        }
         let (actions, publishes) = split_actions(&meta.name, &declared)?;
         let inline = match (
             &meta.remediation,

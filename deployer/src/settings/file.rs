@@ -44,6 +44,20 @@ pub struct OrganizationFile {
     pub include_management_account: bool,
     #[serde(default)]
     pub exclude_accounts: Vec<Spanned<String>>,
+    /// Who administers the service-managed stack sets: the management account (`self`) or a
+    /// delegated administrator of StackSets (`delegated-admin`), whose credentials then run the
+    /// deployer.
+    #[serde(default)]
+    pub call_as: CallAs,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CallAs {
+    #[default]
+    #[serde(rename = "self")]
+    Management,
+    DelegatedAdmin,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -55,6 +55,8 @@ pub struct Organization {
     pub accounts: BTreeSet<String>,
     pub include_management_account: bool,
     pub exclude_accounts: BTreeSet<String>,
+    /// The caller is a delegated administrator of StackSets, not the management account.
+    pub delegated_admin: bool,
 }
 
 /// A value with the place in `deployer.toml` it came from, for errors found later (an OU path
@@ -325,6 +327,7 @@ impl Checker<'_> {
             accounts,
             include_management_account: org.include_management_account,
             exclude_accounts,
+            delegated_admin: org.call_as == file::CallAs::DelegatedAdmin,
         }
     }
 

@@ -273,3 +273,19 @@ reason = \"lab\"
         );
     }
 }
+
+#[test]
+fn stack_sets_may_be_administered_by_a_delegated_administrator() {
+    assert!(!parse(MINIMAL).unwrap().organization.delegated_admin);
+    let delegated = MINIMAL.replace(
+        "[organization]\n",
+        "[organization]\ncall-as = \"delegated-admin\"\n",
+    );
+    assert!(parse(&delegated).unwrap().organization.delegated_admin);
+    let wrong = MINIMAL.replace("[organization]\n", "[organization]\ncall-as = \"admin\"\n");
+    let message = errors(&wrong);
+    assert!(
+        message.contains("deployer.toml:3:") && message.contains("delegated-admin"),
+        "{message}"
+    );
+}
