@@ -1,5 +1,5 @@
 # Thin aliases; the logic lives in scripts/ and in Rust.
-.PHONY: build test demo lint fmt lint-templates package fuzz resilience
+.PHONY: build test demo lint fmt lint-templates package bench fuzz resilience
 
 build:
 	cargo build --workspace --locked
@@ -25,6 +25,11 @@ lint-templates:
 # Release arm64 Lambda zips of every rule with cargo-lambda, and their sizes.
 package:
 	scripts/package
+
+# Throughput beside rdklib, cold start and memory, API-call accounting on a private emulator:
+# one table (see BENCHMARKS.md). Slow the first time (release builds); not part of `make test`.
+bench:
+	scripts/bench
 
 # Proptest at scale on the event decoder and deployer.toml parsing: 5 minutes each.
 fuzz:

@@ -1,5 +1,6 @@
 //! Every AWS SDK call the deployer makes, behind small functions that return plain data.
 
+pub mod assume;
 pub mod calls;
 pub mod compliance;
 pub mod orgs;
@@ -9,11 +10,11 @@ pub mod stacksets;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
+pub use assume::AssumedRole;
 pub use calls::CallLog;
 
 /// The administering account's configuration and, lazily, each member account's: a role is
@@ -152,36 +153,33 @@ impl Aws {
     }
 
     /// This handle acting in `account` through `role_name`; the administering account itself is
-    /// used as it is. The assumed role's credentials are cached for the whole run.
+    /// used as it is. The role is assumed at most once per account per run (through the run's
+    /// counted STS client), and its credentials are shared by every client in that account.
+    #[expect(
+        clippy::unused_async,
+        reason = "callers await it: the member's credentials are a part of the run's reads"
+    )]
     pub async fn member(&self, account: &str, admin_account: &str, role_name: &str) -> Self {
         if account == admin_account {
             return self.clone();
         }
-        let cached = self
-            .members
-            .lock()
-            .ok()
-            .and_then(|m| m.get(account).cloned());
-        let config = if let Some(config) = cached {
-            config
-        } else {
-            let partition = partition(self.region().as_deref().unwrap_or_default());
-            let role_arn = format!("arn:{partition}:iam::{account}:role/{role_name}");
-            let provider = AssumeRoleProvider::builder(role_arn)
-                .session_name("custos-deployer")
-                .configure(&self.config)
-                .build()
-                .await;
-            let config = self
-                .config
-                .to_builder()
-                .credentials_provider(SharedCredentialsProvider::new(provider))
-                .identity_cache(aws_config::identity::IdentityCache::lazy().build())
-                .build();
-            if let Ok(mut members) = self.members.lock() {
-                members.insert(account.to_owned(), config.clone());
-            }
-            config
+        // One lock for the lookup and the insert: two tasks wanting the same account share one
+        // configuration, hence one identity cache and one AssumeRole.
+        let config = {
+            let mut members = self.members.lock().expect("member cache lock");
+            members
+                .entry(account.to_owned())
+                .or_insert_with(|| {
+                    let partition = partition(self.region().as_deref().unwrap_or_default());
+                    let role_arn = format!("arn:{partition}:iam::{account}:role/{role_name}");
+                    let provider = AssumedRole::new(self.sts(), role_arn, "custos-deployer");
+                    self.config
+                        .to_builder()
+                        .credentials_provider(SharedCredentialsProvider::new(provider))
+                        .identity_cache(aws_config::identity::IdentityCache::lazy().build())
+                        .build()
+                })
+                .clone()
         };
         Self {
             config,

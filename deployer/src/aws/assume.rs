@@ -1,0 +1,70 @@
+//! Member-account credentials: `sts:AssumeRole` through the run's own STS client, so the call
+//! is counted with every other call the deployer makes (the SDK's `AssumeRoleProvider` uses a
+//! client of its own, which no interceptor of ours sees). Behind the lazy identity cache of the
+//! member's configuration, the role is assumed once, and again only when the credentials near
+//! their expiry.
+
+use std::time::SystemTime;
+
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{self, ProvideCredentials};
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+/// Credentials of `role_arn`, assumed with `sts` (the administering account's counted client).
+#[derive(Debug, Clone)]
+pub struct AssumedRole {
+    sts: aws_sdk_sts::Client,
+    role_arn: String,
+    session_name: String,
+}
+
+impl AssumedRole {
+    pub fn new(sts: aws_sdk_sts::Client, role_arn: String, session_name: &str) -> Self {
+        Self {
+            sts,
+            role_arn,
+            session_name: session_name.to_owned(),
+        }
+    }
+
+    async fn assume(&self) -> provider::Result {
+        let out = self
+            .sts
+            .assume_role()
+            .role_arn(&self.role_arn)
+            .role_session_name(&self.session_name)
+            .send()
+            .await
+            .map_err(|e| {
+                CredentialsError::provider_error(format!(
+                    "assuming {}: {}",
+                    self.role_arn,
+                    DisplayErrorContext(&e)
+                ))
+            })?;
+        let credentials = out.credentials().ok_or_else(|| {
+            CredentialsError::unhandled(format!(
+                "AssumeRole {} returned no credentials",
+                self.role_arn
+            ))
+        })?;
+        let expiry = SystemTime::try_from(*credentials.expiration()).ok();
+        Ok(Credentials::new(
+            credentials.access_key_id(),
+            credentials.secret_access_key(),
+            Some(credentials.session_token().to_owned()),
+            expiry,
+            "CustosAssumeRole",
+        ))
+    }
+}
+
+impl ProvideCredentials for AssumedRole {
+    fn provide_credentials<'a>(&'a self) -> provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        provider::future::ProvideCredentials::new(self.assume())
+    }
+}
