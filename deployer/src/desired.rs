@@ -328,7 +328,11 @@ impl Targets {
         for (account, details) in &org.accounts {
             // A whole-OU target would reach an excluded account, in nested OUs too.
             if details.active && o.exclude_accounts.contains(account) {
-                partial_ous.extend(org.ancestry(account).into_iter().filter(|p| ous.contains(p)));
+                partial_ous.extend(
+                    org.ancestry(account)
+                        .into_iter()
+                        .filter(|p| ous.contains(p)),
+                );
             }
             // OU deployments never reach the management account.
             if !details.active

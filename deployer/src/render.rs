@@ -355,27 +355,7 @@ impl RuleContext {
                     .and_then(|v| v.as_str().map(str::to_owned))
             })
             .unwrap_or_default();
-        // Without a remediation section, a declared remediation runs inline, in the rule's own
-        // function, which then needs its actions.
-        let mut declared = meta.permissions.rule.clone();
-        if meta.remediation.is_none() {
-            declared.extend(meta.permissions.remediation.iter().cloned());
-        }
-        // A rule remediated by an SSM document records the runs it observes (and publishes the
-        // records), whether Config starts them automatically or someone does by hand.
-        let observes = config_rule_sdk::observed::observed_document(meta).is_some()
-            && matches!(
-                rule.remediation,
-                RemediationMode::Automatic | RemediationMode::Manual
-            );
-        if observes {
-            declared.extend(
-                Permissions::OBSERVED_SSM_ACTIONS
-                    .iter()
-                    .map(|a| (*a).to_owned()),
-            );
-            declared.push("sns:Publish".to_owned());
-        }
+        let declared = declared_function_actions(rule);
         let (actions, publishes) = split_actions(&meta.name, &declared)?;
         let inline = match (
             &meta.remediation,
@@ -441,6 +421,33 @@ impl RuleContext {
             remediation,
         })
     }
+}
+
+/// The actions a rule's own function calls, as `rule.toml` declares them.
+fn declared_function_actions(rule: &RuleSettings) -> Vec<String> {
+    let meta = &rule.meta;
+    let mut declared = meta.permissions.rule.clone();
+    // Without a remediation section, a declared remediation runs inline, in the rule's own
+    // function, which then needs its actions.
+    if meta.remediation.is_none() {
+        declared.extend(meta.permissions.remediation.iter().cloned());
+    }
+    // A rule remediated by an SSM document records the runs it observes (and publishes the
+    // records), whether Config starts them automatically or someone does by hand.
+    let observes = config_rule_sdk::observed::observed_document(meta).is_some()
+        && matches!(
+            rule.remediation,
+            RemediationMode::Automatic | RemediationMode::Manual
+        );
+    if observes {
+        declared.extend(
+            Permissions::OBSERVED_SSM_ACTIONS
+                .iter()
+                .map(|a| (*a).to_owned()),
+        );
+        declared.push("sns:Publish".to_owned());
+    }
+    declared
 }
 
 /// JSON with object keys sorted at every level, whatever order serde_json keeps.

@@ -82,7 +82,11 @@ pub async fn prepare(
             // Each account holds its own code: an account the role cannot reach cannot get
             // it, so it is left out rather than failing (or stopping) the others.
             if settings.artifacts.distribution == Distribution::PerAccount {
-                let accounts = desired.artifacts.iter().map(|o| o.account.clone()).collect();
+                let accounts = desired
+                    .artifacts
+                    .iter()
+                    .map(|o| o.account.clone())
+                    .collect();
                 let unreachable =
                     skipped::unreachable(aws, settings, &org, &admin_account, &accounts).await;
                 if !unreachable.is_empty() {

@@ -222,8 +222,8 @@ async fn world(emulator: &Emulator) -> World {
     bucket(&dev, &sealed, true).await;
     bucket(&dev, &exempt, false).await;
     bucket(&prod, &safe, true).await;
-    run_rule(&dev, &[&plain, &sealed, &exempt]).await;
-    run_rule(&prod, &[&safe]).await;
+    Box::pin(run_rule(&dev, &[&plain, &sealed, &exempt])).await;
+    Box::pin(run_rule(&prod, &[&safe])).await;
     World {
         deployer,
         dev,
@@ -413,7 +413,7 @@ fn check_missing_aggregator(w: &World) {
 #[tokio::test]
 async fn status_and_audit_report_what_the_rules_put() {
     let emulator = Emulator::from_env();
-    let w = world(&emulator).await;
+    let w = Box::pin(world(&emulator)).await;
     check_status(&w);
     check_audit(&w);
     check_bad_requests(&w);

@@ -210,7 +210,7 @@ async fn config_reports_admin_and_forbidden_grants_and_passes_the_rest() {
             .await
             .unwrap(),
     ];
-    let results = evaluate(&account, &items).await;
+    let results = Box::pin(evaluate(&account, &items)).await;
 
     assert_eq!(results.len(), 6, "one result per resource: {results:?}");
     assert_result(

@@ -81,7 +81,12 @@ async fn config_reports_each_bucket_by_its_default_encryption() {
     let plain = create_bucket(&account, None).await;
     let kms = create_bucket(&account, Some(KMS_KEY)).await;
 
-    let results = evaluate_buckets(&account, &BTreeMap::new(), &[&plain, &kms]).await;
+    let results = Box::pin(evaluate_buckets(
+        &account,
+        &BTreeMap::new(),
+        &[&plain, &kms],
+    ))
+    .await;
 
     let mut expected = vec![&plain, &kms];
     expected.sort();
@@ -103,7 +108,7 @@ async fn parameters_stored_with_the_rule_reach_the_handler() {
     let kms = create_bucket(&account, Some(KMS_KEY)).await;
     let sse_s3_only = BTreeMap::from([("sseAlgorithm".to_owned(), "AES256".to_owned())]);
 
-    let results = evaluate_buckets(&account, &sse_s3_only, &[&kms]).await;
+    let results = Box::pin(evaluate_buckets(&account, &sse_s3_only, &[&kms])).await;
 
     let result = &results[&kms];
     assert_eq!(result.compliance, "NON_COMPLIANT", "{result:?}");

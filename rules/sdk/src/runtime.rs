@@ -71,7 +71,7 @@ pub async fn handle_change_notifying<R: Rule>(
             &decided.evaluations,
         )
         .await?;
-        record_observed(meta, &decided, topic_arn).await?;
+        Box::pin(record_observed(meta, &decided, topic_arn)).await?;
     }
     Ok(decided.evaluations)
 }
@@ -136,7 +136,7 @@ where
         &decided.evaluations,
     )
     .await?;
-    record_observed(meta, &decided, topic_arn).await?;
+    Box::pin(record_observed(meta, &decided, topic_arn)).await?;
     let Decided {
         invocation,
         settings,

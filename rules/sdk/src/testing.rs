@@ -232,9 +232,15 @@ pub async fn run_oversized<R: Rule>(
         .behavior_version(aws_config::BehaviorVersion::latest())
         .build();
     let edge = Edge::with_config_client(config, client);
-    let mut evaluations =
-        crate::runtime::handle_change(rule, meta, event, &edge, crate::runtime::Mode::DryRun)
-            .await?;
+    // Boxed: the handler's future is large.
+    let mut evaluations = Box::pin(crate::runtime::handle_change(
+        rule,
+        meta,
+        event,
+        &edge,
+        crate::runtime::Mode::DryRun,
+    ))
+    .await?;
     assert_eq!(
         history.num_calls(),
         1,
