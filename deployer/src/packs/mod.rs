@@ -171,6 +171,15 @@ pub fn validate_command(file: &Path, format: OutputFormat) -> anyhow::Result<Exi
             for p in &outcome.problems {
                 println!("{}:{}:{}: {}", file.display(), p.line, p.column, p.message);
             }
+            for n in &outcome.notes {
+                eprintln!(
+                    "{}:{}:{}: note: {}",
+                    file.display(),
+                    n.line,
+                    n.column,
+                    n.message
+                );
+            }
             let s = &outcome.summary;
             eprintln!(
                 "{}: {} rules, {} remediations, {} parameters, {} bytes: {}",

@@ -17,6 +17,8 @@ use super::yaml::{self, Mark, Node, Value};
 /// Config's limits for one conformance pack.
 pub const MAX_RULES: usize = 130;
 pub const MAX_TEMPLATE_BODY_BYTES: usize = 51_200;
+/// A template read from S3 (`TemplateS3Uri`) may be larger: up to 300 KB.
+pub const MAX_TEMPLATE_S3_BYTES: usize = 300 * 1024;
 pub const MAX_PARAMETERS: usize = 60;
 
 const CONFIG_RULE: &str = "AWS::Config::ConfigRule";
@@ -82,6 +84,9 @@ pub struct Summary {
 pub struct Outcome {
     pub summary: Summary,
     pub problems: Vec<Problem>,
+    /// What is worth knowing but does not stop Config from taking the template.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<Problem>,
 }
 
 struct Names {
@@ -142,6 +147,7 @@ pub fn validate(text: &str) -> Outcome {
             return Outcome {
                 summary,
                 problems: check.problems,
+                notes: Vec::new(),
             };
         }
     };
@@ -153,6 +159,7 @@ pub fn validate(text: &str) -> Outcome {
         return Outcome {
             summary,
             problems: check.problems,
+            notes: Vec::new(),
         };
     };
     check_sections(&mut check, sections);
@@ -187,6 +194,7 @@ pub fn validate(text: &str) -> Outcome {
         return Outcome {
             summary,
             problems: check.problems,
+            notes: Vec::new(),
         };
     };
     names.collect_rules(entries);
@@ -200,6 +208,7 @@ pub fn validate(text: &str) -> Outcome {
     check_limits(&mut check, &doc, &summary);
     check.problems.sort();
     Outcome {
+        notes: notes(&summary),
         summary,
         problems: check.problems,
     }
@@ -252,16 +261,34 @@ fn check_limits(check: &mut Checker, doc: &Node, summary: &Summary) {
             ),
         );
     }
-    if summary.bytes > MAX_TEMPLATE_BODY_BYTES {
+    if summary.bytes > MAX_TEMPLATE_S3_BYTES {
         check.at(
             Mark { line: 1, col: 1 },
             format!(
-                "too large: {} bytes (Config takes at most {MAX_TEMPLATE_BODY_BYTES} bytes as \
-                 TemplateBody; a larger template must be read from S3 with TemplateS3Uri)",
+                "too large: {} bytes (Config reads at most {MAX_TEMPLATE_S3_BYTES} bytes, from \
+                 S3 with TemplateS3Uri)",
                 summary.bytes
             ),
         );
     }
+}
+
+/// Observations that do not make the template invalid.
+fn notes(summary: &Summary) -> Vec<Problem> {
+    let mut notes = Vec::new();
+    if summary.bytes > MAX_TEMPLATE_BODY_BYTES && summary.bytes <= MAX_TEMPLATE_S3_BYTES {
+        notes.push(Problem {
+            line: 1,
+            column: 1,
+            message: format!(
+                "{} bytes: more than the {MAX_TEMPLATE_BODY_BYTES} Config takes inline \
+                 (TemplateBody), so it is deployed from S3 (TemplateS3Uri), as AWS's larger \
+                 sample packs are",
+                summary.bytes
+            ),
+        });
+    }
+    notes
 }
 
 fn check_resources(

@@ -95,14 +95,26 @@ fn config_limits_are_enforced() {
             "1:1: too many rules: 131 (a conformance pack holds at most 130; `deployer` splits its own packs)"
         ]
     );
+    // Larger than Config takes inline: valid (AWS's larger samples are), deployed from S3.
     let large = generated(40, 1_300);
-    assert!(large.len() > MAX_TEMPLATE_BODY_BYTES);
+    assert!(large.len() > MAX_TEMPLATE_BODY_BYTES && large.len() < MAX_TEMPLATE_S3_BYTES);
     let outcome = validate(&large);
+    assert_eq!(outcome.problems, []);
+    assert_eq!(outcome.notes.len(), 1);
+    assert!(
+        outcome.notes[0].message.contains("TemplateS3Uri"),
+        "{:?}",
+        outcome.notes
+    );
+    // Larger than Config reads at all.
+    let huge = generated(120, 2_700);
+    assert!(huge.len() > MAX_TEMPLATE_S3_BYTES, "{}", huge.len());
+    let outcome = validate(&huge);
     assert_eq!(outcome.problems.len(), 1);
     assert!(
         outcome.problems[0]
             .message
-            .starts_with(&format!("too large: {} bytes", large.len())),
+            .starts_with(&format!("too large: {} bytes", huge.len())),
         "{:?}",
         outcome.problems
     );

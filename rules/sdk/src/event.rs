@@ -57,71 +57,87 @@ pub enum EventError {
     Item(String),
 }
 
+/// `invokingEvent`, flat: an internally tagged enum would make serde buffer the whole item
+/// before it reads the tag.
 #[derive(Deserialize)]
-#[serde(tag = "messageType")]
-#[expect(
-    clippy::enum_variant_names,
-    reason = "the variants are named as Config names the message types"
-)]
-enum WireInvokingEvent {
-    #[serde(rename_all = "camelCase")]
-    ConfigurationItemChangeNotification {
-        configuration_item: Option<Value>,
-        #[serde(default)]
-        notification_creation_time: Option<String>,
-    },
-    #[serde(rename_all = "camelCase")]
-    OversizedConfigurationItemChangeNotification {
-        configuration_item_summary: Value,
-        #[serde(default)]
-        notification_creation_time: Option<String>,
-    },
-    #[serde(rename_all = "camelCase")]
-    ScheduledNotification {
-        #[serde(default)]
-        notification_creation_time: Option<String>,
-    },
+#[serde(rename_all = "camelCase")]
+struct WireInvokingEvent {
+    message_type: String,
+    #[serde(default)]
+    configuration_item: Option<Value>,
+    #[serde(default)]
+    configuration_item_summary: Option<Value>,
+    #[serde(default)]
+    notification_creation_time: Option<String>,
 }
+
+const MESSAGE_TYPES: [&str; 3] = [
+    "ConfigurationItemChangeNotification",
+    "OversizedConfigurationItemChangeNotification",
+    "ScheduledNotification",
+];
 
 impl Invocation {
     /// Decodes the raw Lambda payload.
     pub fn from_json(raw: Value) -> Result<Self, EventError> {
-        let envelope: ConfigEvent = serde_path_to_error::deserialize(raw)
-            .map_err(|e| EventError::Envelope(located(e.path(), e.inner())))?;
+        // The path of a problem is tracked only when there is one: tracking costs time.
+        let envelope = match ConfigEvent::deserialize(&raw) {
+            Ok(envelope) => envelope,
+            Err(_) => serde_path_to_error::deserialize(raw)
+                .map_err(|e| EventError::Envelope(located(e.path(), e.inner())))?,
+        };
+        Self::from_envelope(envelope)
+    }
+
+    fn from_envelope(envelope: ConfigEvent) -> Result<Self, EventError> {
         let invoking = envelope
             .invoking_event
             .ok_or(EventError::Missing("invokingEvent"))?;
         let result_token = envelope
             .result_token
             .ok_or(EventError::Missing("resultToken"))?;
-        let wire: WireInvokingEvent =
-            serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(&invoking))
-                .map_err(|e| EventError::InvokingEvent(located(e.path(), e.inner())))?;
-
-        let (trigger, time) = match wire {
-            WireInvokingEvent::ConfigurationItemChangeNotification {
-                configuration_item,
-                notification_creation_time,
-            } => {
-                let item = configuration_item
-                    .ok_or(EventError::InvokingEvent("no `configurationItem`".into()))?;
-                (
-                    Trigger::Change(Box::new(item_from(item)?)),
-                    notification_creation_time,
-                )
+        let wire: WireInvokingEvent = match serde_json::from_str(&invoking) {
+            Ok(wire) => wire,
+            Err(plain) => {
+                let mut text = serde_json::Deserializer::from_str(&invoking);
+                let message =
+                    match serde_path_to_error::deserialize::<_, WireInvokingEvent>(&mut text) {
+                        Err(e) => located(e.path(), e.inner()),
+                        Ok(_) => plain.to_string(),
+                    };
+                return Err(EventError::InvokingEvent(message));
             }
-            WireInvokingEvent::OversizedConfigurationItemChangeNotification {
-                configuration_item_summary,
-                notification_creation_time,
-            } => (
-                Trigger::Oversized(Box::new(item_from(configuration_item_summary)?)),
-                notification_creation_time,
-            ),
-            WireInvokingEvent::ScheduledNotification {
-                notification_creation_time,
-            } => (Trigger::Scheduled, notification_creation_time),
         };
-        let notification_time = time.as_deref().map(parse_time).transpose()?;
+
+        let trigger = match wire.message_type.as_str() {
+            "ConfigurationItemChangeNotification" => {
+                let item = wire
+                    .configuration_item
+                    .filter(|i| !i.is_null())
+                    .ok_or(EventError::InvokingEvent("no `configurationItem`".into()))?;
+                Trigger::Change(Box::new(item_from(item)?))
+            }
+            "OversizedConfigurationItemChangeNotification" => {
+                let summary = wire
+                    .configuration_item_summary
+                    .ok_or(EventError::InvokingEvent(
+                        "missing field `configurationItemSummary`".into(),
+                    ))?;
+                Trigger::Oversized(Box::new(item_from(summary)?))
+            }
+            "ScheduledNotification" => Trigger::Scheduled,
+            other => {
+                return Err(EventError::InvokingEvent(format!(
+                    "unknown `messageType` `{other}`, expected one of `{}`",
+                    MESSAGE_TYPES.join("`, `")
+                )));
+            }
+        };
+        let notification_time = wire
+            .notification_creation_time
+            .as_deref()
+            .map(parse_time)
+            .transpose()?;
 
         Ok(Self {
             trigger,
@@ -138,9 +154,17 @@ impl Invocation {
 
     /// Decodes the raw Lambda payload from text (a file, stdin).
     pub fn from_text(text: &str) -> Result<Self, EventError> {
-        let raw: Value =
-            serde_json::from_str(text).map_err(|e| EventError::Envelope(e.to_string()))?;
-        Self::from_json(raw)
+        match serde_json::from_str::<ConfigEvent>(text) {
+            Ok(envelope) => Self::from_envelope(envelope),
+            // Not JSON at all: serde_json's message has the line and column.
+            Err(e) if e.is_syntax() || e.is_eof() => Err(EventError::Envelope(e.to_string())),
+            // JSON of the wrong shape: decoded again as a value, to say where.
+            Err(_) => {
+                let raw: Value =
+                    serde_json::from_str(text).map_err(|e| EventError::Envelope(e.to_string()))?;
+                Self::from_json(raw)
+            }
+        }
     }
 }
 

@@ -156,6 +156,15 @@ impl ItemError {
 impl ConfigurationItem<Value> {
     /// Reads an item in either AWS shape.
     pub fn from_json(value: Value) -> Result<Self, ItemError> {
+        // Well-formed items (nearly all) are taken apart in place; anything else goes through
+        // serde, which says where the problem is.
+        let value = match value {
+            Value::Object(map) => match WireItem::from_map(map) {
+                Ok(wire) => return Ok(wire.normalise()),
+                Err(map) => Value::Object(map),
+            },
+            other => other,
+        };
         let wire: WireItem = serde_path_to_error::deserialize(value)
             .map_err(|e| ItemError::from_path("configurationItem", &e))?;
         Ok(wire.normalise())
@@ -163,8 +172,12 @@ impl ConfigurationItem<Value> {
 
     /// Decodes the configuration into the rule's resource type.
     pub fn decode<R: DeserializeOwned>(self) -> Result<Item<R>, ItemError> {
-        let configuration = serde_path_to_error::deserialize(self.configuration)
-            .map_err(|e| ItemError::from_path("configuration", &e))?;
+        // Tracking the path costs time on every field: only when decoding fails, to say where.
+        let configuration = match R::deserialize(&self.configuration) {
+            Ok(configuration) => configuration,
+            Err(_) => serde_path_to_error::deserialize(self.configuration)
+                .map_err(|e| ItemError::from_path("configuration", &e))?,
+        };
         Ok(ConfigurationItem {
             key: self.key,
             resource_name: self.resource_name,
@@ -209,6 +222,78 @@ impl<C> ConfigurationItem<C> {
 }
 
 impl WireItem {
+    /// The fields of a well-formed item, moved out of `map`; `map` back untouched when any
+    /// field is not as [`WireItem`]'s serde form would accept it.
+    fn from_map(
+        mut map: serde_json::Map<String, Value>,
+    ) -> Result<Self, serde_json::Map<String, Value>> {
+        let text = |v: &Value| v.is_string() || v.is_null();
+        let object = |v: &Value| v.is_object() || v.is_null();
+        let required = ["resourceType", "resourceId"];
+        let optional = [
+            "resourceName",
+            "arn",
+            "ARN",
+            "accountId",
+            "awsAccountId",
+            "awsRegion",
+            "availabilityZone",
+            "configurationItemStatus",
+        ];
+        let well_formed = required
+            .iter()
+            .all(|k| map.get(*k).is_some_and(Value::is_string))
+            && optional.iter().all(|k| map.get(*k).is_none_or(text))
+            && ["tags", "supplementaryConfiguration"]
+                .iter()
+                .all(|k| map.get(*k).is_none_or(object))
+            // An alias beside its field is a duplicate, which serde refuses.
+            && !(map.contains_key("arn") && map.contains_key("ARN"))
+            && !(map.contains_key("accountId") && map.contains_key("awsAccountId"));
+        let capture_time = match map.get("configurationItemCaptureTime") {
+            None => Ok(None),
+            Some(value) => capture_time(value),
+        };
+        let (true, Ok(capture_time)) = (well_formed, capture_time) else {
+            return Err(map);
+        };
+        let mut take_text = |key: &str| match map.remove(key) {
+            Some(Value::String(text)) => Some(text),
+            _ => None,
+        };
+        let resource_type = take_text("resourceType").unwrap_or_default();
+        let resource_id = take_text("resourceId").unwrap_or_default();
+        let resource_name = take_text("resourceName");
+        let arn = take_text("arn").or_else(|| take_text("ARN"));
+        let account_id = take_text("accountId").or_else(|| take_text("awsAccountId"));
+        let aws_region = take_text("awsRegion");
+        let availability_zone = take_text("availabilityZone");
+        let configuration_item_status = take_text("configurationItemStatus");
+        map.remove("configurationItemCaptureTime");
+        let mut take_object = |key: &str| match map.remove(key) {
+            Some(Value::Object(entries)) => entries.into_iter().collect(),
+            _ => BTreeMap::new(),
+        };
+        let tags = take_object("tags");
+        let supplementary_configuration = take_object("supplementaryConfiguration");
+        let configuration = map.remove("configuration").unwrap_or_default();
+        Ok(Self {
+            resource_type,
+            resource_id,
+            resource_name,
+            arn,
+            account_id,
+            aws_region,
+            availability_zone,
+            configuration_item_capture_time: capture_time,
+            configuration_item_status,
+            tags,
+            supplementary_configuration,
+            configuration,
+            extra: map.into_iter().collect(),
+        })
+    }
+
     fn normalise(self) -> ConfigurationItem<Value> {
         let tags = self
             .tags
@@ -278,14 +363,19 @@ fn timestamp<'de, D: Deserializer<'de>>(
 ) -> Result<Option<DateTime<Utc>>, D::Error> {
     use serde::de::Error;
     match Option::<Value>::deserialize(deserializer)? {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => DateTime::parse_from_rfc3339(&text)
+        None => Ok(None),
+        Some(value) => capture_time(&value).map_err(D::Error::custom),
+    }
+}
+
+fn capture_time(value: &Value) -> Result<Option<DateTime<Utc>>, String> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(text) => DateTime::parse_from_rfc3339(text)
             .map(|t| Some(t.with_timezone(&Utc)))
-            .map_err(|e| D::Error::custom(format!("`{text}` is not an RFC 3339 time: {e}"))),
-        Some(Value::Number(n)) => {
-            let seconds = n
-                .as_f64()
-                .ok_or_else(|| D::Error::custom("capture time out of range"))?;
+            .map_err(|e| format!("`{text}` is not an RFC 3339 time: {e}")),
+        Value::Number(n) => {
+            let seconds = n.as_f64().ok_or("capture time out of range")?;
             #[expect(
                 clippy::cast_possible_truncation,
                 reason = "millisecond precision is what Config keeps"
@@ -293,9 +383,9 @@ fn timestamp<'de, D: Deserializer<'de>>(
             let millis = (seconds * 1000.0).round() as i64;
             DateTime::from_timestamp_millis(millis)
                 .map(Some)
-                .ok_or_else(|| D::Error::custom(format!("capture time {seconds} out of range")))
+                .ok_or_else(|| format!("capture time {seconds} out of range"))
         }
-        Some(other) => Err(D::Error::custom(format!("expected a time, found {other}"))),
+        other => Err(format!("expected a time, found {other}")),
     }
 }
 
