@@ -129,25 +129,28 @@ pub enum Command {
     /// Exits 0 when everything is ready, 1 when something is missing, 2 on error.
     Doctor(DoctorArgs),
 
-    /// Preview before rollout: run the rules locally, read-only, on what Config has recorded in
-    /// each target account and region, and print what each rule would report. Writes nothing.
+    /// Preview what the rules would report, read-only, before rolling them out.
     ///
-    /// Periodic rules gather their facts read-only. A recorded item that lacks what a rule needs
+    /// Runs the rules locally on what Config has recorded in each target account and region,
+    /// and prints what each rule would report. Writes nothing. Periodic rules gather their facts read-only. A recorded item that lacks what a rule needs
     /// is reported NOT_EVALUABLE, naming the missing field. Exits 0 when every account and
     /// region was previewed, 1 when some could not be, 2 on error.
     Evaluate(EvaluateArgs),
 
-    /// Compliance of every Custos rule in every target account and region, read back from
-    /// Config (through `[status] aggregator` when set, else each account): an account x rule
-    /// matrix with counts of non-compliant resources.
+    /// Show compliance of every Custos rule: an account x rule matrix.
+    ///
+    /// Read back from Config in every target account and region (through `[status]
+    /// aggregator` when set, else each account), with counts of non-compliant resources.
     Status(StatusArgs),
 
-    /// A conformance pack's compliance per account and rule, with the non-compliant resources,
-    /// their annotations and the exemptions (owner, expiry): a table, JSON, or one
-    /// self-contained HTML file for auditors (`--output html --out FILE`).
+    /// Report a conformance pack's compliance, for auditors (table, JSON or HTML).
+    ///
+    /// Per account and rule, with the non-compliant resources, their annotations and the
+    /// exemptions (owner, expiry): a table, JSON, or one self-contained HTML file
+    /// (`--output html --out FILE`).
     Audit(AuditArgs),
 
-    /// Conformance pack templates.
+    /// Check conformance pack templates.
     #[command(subcommand)]
     Pack(PackCommand),
 }
