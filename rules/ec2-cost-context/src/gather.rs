@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::Instance as SdkInstance;
-use chrono::{DateTime, Utc};
 use config_rule_sdk::RuleError;
 
 use crate::estimate::Instance;
@@ -59,13 +58,11 @@ fn from_sdk(instance: &SdkInstance) -> Option<Instance> {
             .and_then(|s| s.name())
             .map_or("unknown", |n| n.as_str())
             .to_owned(),
-        launch_time: instance.launch_time().and_then(to_chrono),
+        launch_time: instance
+            .launch_time()
+            .and_then(config_rule_sdk::aws::to_chrono),
         tags,
     })
-}
-
-fn to_chrono(time: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(time.secs(), time.subsec_nanos())
 }
 
 #[cfg(test)]

@@ -76,9 +76,7 @@ pub async fn access_keys(
             Some(KeyMetadata {
                 access_key_id: k.access_key_id()?.to_owned(),
                 status: k.status()?.as_str().to_owned(),
-                created: k
-                    .create_date()
-                    .and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos())),
+                created: k.create_date().and_then(config_rule_sdk::aws::to_chrono),
             })
         }));
     }

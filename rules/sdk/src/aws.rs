@@ -239,7 +239,8 @@ pub async fn remediation_runs(
         .collect())
 }
 
-fn to_chrono(time: &aws_smithy_types::DateTime) -> Option<chrono::DateTime<chrono::Utc>> {
+/// An AWS SDK timestamp as a chrono time; `None` when out of chrono's range.
+pub fn to_chrono(time: &aws_smithy_types::DateTime) -> Option<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::from_timestamp(time.secs(), time.subsec_nanos())
 }
 
