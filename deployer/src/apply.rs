@@ -9,9 +9,10 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 
 use crate::aws::stacksets::{self, Caller, Polling, TargetResult};
-use crate::aws::{self, Aws, AwsError};
+use crate::aws::{self, Aws, AwsError, org_packs};
 use crate::desired::{PermissionModel, StackSetSpec};
 use crate::package::Artifact;
+use crate::packs::organization::OrgPackSpec;
 use crate::plan::{self, Change, SavedPlan};
 use crate::progress::Progress;
 use crate::settings::{Distribution, Settings};
@@ -32,6 +33,26 @@ pub struct ChangeResult {
 impl ChangeResult {
     pub fn failed(&self) -> bool {
         self.status != "SUCCEEDED"
+    }
+
+    /// A change that ran to its end, with how each target ended.
+    fn finished(change: Change, status: &str, targets: Vec<TargetResult>) -> Self {
+        Self {
+            change,
+            status: status.to_owned(),
+            error: None,
+            targets,
+        }
+    }
+
+    /// A change whose call failed.
+    fn call_failed(change: Change, error: String) -> Self {
+        Self {
+            change,
+            status: "FAILED".to_owned(),
+            error: Some(error),
+            targets: Vec::new(),
+        }
     }
 }
 
@@ -123,7 +144,7 @@ pub async fn apply(context: &ApplyContext, plan: &SavedPlan, verbose: bool) -> V
         for (i, change) in changes.into_iter().enumerate() {
             let chain = change
                 .stack_set()
-                .map_or_else(|| format!("upload-{i:06}"), str::to_owned);
+                .map_or_else(|| format!("own-{i:06}"), str::to_owned);
             chains.entry(chain).or_default().push(change);
         }
         let mut running = JoinSet::new();
@@ -131,11 +152,12 @@ pub async fn apply(context: &ApplyContext, plan: &SavedPlan, verbose: bool) -> V
         for (_, chain) in chains {
             let context = context.clone();
             let specs = plan.stack_sets.clone();
+            let org_packs = plan.org_packs.clone();
             let progress = progress.clone();
             let limit = limit.clone();
             running.spawn(async move {
                 let _turn = limit.acquire_owned().await.expect("never closed");
-                run_chain(&context, &specs, chain, &progress).await
+                run_chain(&context, &specs, &org_packs, chain, &progress).await
             });
         }
         let mut phase_results = Vec::new();
@@ -163,6 +185,7 @@ pub async fn apply(context: &ApplyContext, plan: &SavedPlan, verbose: bool) -> V
 async fn run_chain(
     context: &ApplyContext,
     specs: &BTreeMap<String, StackSetSpec>,
+    org_packs: &BTreeMap<String, OrgPackSpec>,
     chain: Vec<Change>,
     progress: &Mutex<Progress>,
 ) -> Vec<ChangeResult> {
@@ -181,7 +204,7 @@ async fn run_chain(
                 targets: Vec::new(),
             }
         } else {
-            run_change(context, specs, change).await
+            run_change(context, specs, org_packs, change).await
         };
         // Instance failures leave the stack set usable; a failed call does not.
         blocked |= result.error.is_some();
@@ -213,10 +236,71 @@ pub fn label(change: &Change) -> String {
             format!("{}: delete {} instances", c.stack_set, c.instances.len())
         }
         Change::DeleteStackSet { name } => format!("{name}: delete stack set"),
+        Change::PutOrganizationPack { name, region, .. } => {
+            format!("{name}: put organization pack in {region}")
+        }
+        Change::DeleteOrganizationPack { name, region } => {
+            format!("{name}: delete organization pack in {region}")
+        }
+    }
+}
+
+/// What is done to an organisation pack: put as the plan defines it (if it does), or deleted.
+enum PackAction<'a> {
+    Put(Option<&'a OrgPackSpec>),
+    Delete,
+}
+
+/// Puts or deletes an organisation pack and waits for Config to finish in the member accounts.
+async fn run_org_pack_change(
+    context: &ApplyContext,
+    change: &Change,
+    name: &str,
+    region: &str,
+    action: PackAction<'_>,
+) -> ChangeResult {
+    let client = context.aws.config_service(region);
+    let started = match action {
+        PackAction::Put(Some(spec)) => org_packs::put(&client, spec).await,
+        PackAction::Put(None) => Err(AwsError {
+            message: format!("the plan has no definition of organization pack {name}"),
+            code: None,
+        }),
+        PackAction::Delete => org_packs::delete(&client, name).await,
+    };
+    let outcome = match started {
+        Ok(()) => org_packs::wait(&client, name, region, context.polling).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(outcome) => ChangeResult::finished(change.clone(), &outcome.status, outcome.failures),
+        Err(e) => {
+            tracing::error!(change = %label(change), error = %e, "failed");
+            ChangeResult::call_failed(change.clone(), e.message)
+        }
     }
 }
 
 async fn run_change(
+    context: &ApplyContext,
+    specs: &BTreeMap<String, StackSetSpec>,
+    org_pack_specs: &BTreeMap<String, OrgPackSpec>,
+    change: Change,
+) -> ChangeResult {
+    match &change {
+        Change::PutOrganizationPack { name, region, .. } => {
+            let action = PackAction::Put(org_pack_specs.get(name));
+            run_org_pack_change(context, &change, name, region, action).await
+        }
+        Change::DeleteOrganizationPack { name, region } => {
+            run_org_pack_change(context, &change, name, region, PackAction::Delete).await
+        }
+        _ => run_stack_set_change(context, specs, change).await,
+    }
+}
+
+/// Starts a stack set operation (or call) and waits for it.
+async fn run_stack_set_change(
     context: &ApplyContext,
     specs: &BTreeMap<String, StackSetSpec>,
     change: Change,
@@ -270,26 +354,22 @@ async fn run_change(
                 .await
                 .map(|()| None)
         }
+        Change::PutOrganizationPack { .. } | Change::DeleteOrganizationPack { .. } => {
+            Err(AwsError {
+                message: "an organization pack change is not a stack set operation".to_owned(),
+                code: None,
+            })
+        }
     };
     let operation = match outcome {
         Ok(operation) => operation,
         Err(e) => {
             tracing::error!(change = %label(&change), error = %e, "failed");
-            return ChangeResult {
-                change,
-                status: "FAILED".to_owned(),
-                error: Some(e.message),
-                targets: Vec::new(),
-            };
+            return ChangeResult::call_failed(change, e.message);
         }
     };
     let Some(operation) = operation else {
-        return ChangeResult {
-            change,
-            status: "SUCCEEDED".to_owned(),
-            error: None,
-            targets: Vec::new(),
-        };
+        return ChangeResult::finished(change, "SUCCEEDED", Vec::new());
     };
     let stack_set = change.stack_set().unwrap_or_default().to_owned();
     match stacksets::wait(aws, &stack_set, &operation, call_as, polling).await {
@@ -300,19 +380,9 @@ async fn run_change(
             } else {
                 "FAILED"
             };
-            ChangeResult {
-                change,
-                status: status.to_owned(),
-                error: None,
-                targets: outcome.results,
-            }
+            ChangeResult::finished(change, status, outcome.results)
         }
-        Err(e) => ChangeResult {
-            change,
-            status: "FAILED".to_owned(),
-            error: Some(e.message),
-            targets: Vec::new(),
-        },
+        Err(e) => ChangeResult::call_failed(change, e.message),
     }
 }
 

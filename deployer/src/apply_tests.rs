@@ -194,6 +194,7 @@ async fn a_busy_stack_set_is_waited_for_and_a_failed_account_does_not_stop_the_o
             .into_iter()
             .map(|n| (n.to_owned(), spec(n)))
             .collect(),
+        org_packs: BTreeMap::new(),
         changes: vec![change(BUSY), change(FAILING)],
     };
 

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::Location;
 use crate::org::Organization;
+use crate::packs::organization::{MAX_EXCLUDED_ACCOUNTS, OrgPackSpec, template_hash};
 use crate::render::{self, Template, TemplateId};
 use crate::settings::{Distribution, OuRef, RemediationMode, RuleSettings, Settings};
 
@@ -80,6 +81,8 @@ pub struct ArtifactObject {
 pub struct Desired {
     pub stack_sets: BTreeMap<String, StackSetSpec>,
     pub artifacts: BTreeSet<ArtifactObject>,
+    /// Conformance packs deployed organisation-wide, by name.
+    pub org_packs: BTreeMap<String, OrgPackSpec>,
 }
 
 /// What `desired` is computed from.
@@ -111,6 +114,12 @@ pub enum DesiredError {
     InputParametersTooLong { rule: String, length: usize },
     #[error("no packaged code for {0}")]
     MissingCode(String),
+    #[error(
+        "conformance pack {pack}: deployed organisation-wide it would exclude {excluded} accounts \
+         that are not targeted; Config excludes at most {MAX_EXCLUDED_ACCOUNTS} (deploy it per \
+         account: deployment = \"account\")"
+    )]
+    TooManyExcluded { pack: String, excluded: usize },
 }
 
 /// The Lambda binaries the settings deploy: each rule's, and its remediation's when it has a
@@ -151,8 +160,10 @@ pub fn desired(inputs: Inputs<'_>) -> Result<Desired, DesiredError> {
     } = inputs;
     let targets = Targets::resolve(settings, org)?;
     let regions = &settings.organization.regions;
-    let mut out = Desired::default();
-    let per_account = settings.artifacts.distribution == Distribution::PerAccount;
+    let mut out = Desired {
+        org_packs: org_packs(templates, org, &targets, regions)?,
+        ..Desired::default()
+    };
 
     let mut add = |spec: StackSetSpec| {
         out.stack_sets.insert(spec.name.clone(), spec);
@@ -175,7 +186,7 @@ pub fn desired(inputs: Inputs<'_>) -> Result<Desired, DesiredError> {
                 continue;
             }
             TemplateId::Base | TemplateId::Pack(_) => (stem(id), BTreeMap::new(), BTreeMap::new()),
-            // Carried inline by its `Pack` template; Config deploys it, not a stack set.
+            // Config deploys it: carried inline by its `Pack` template, or put organisation-wide.
             TemplateId::PackBody(_) => continue,
             TemplateId::Rule(name) => {
                 let rule = &settings.rules[name];
@@ -221,6 +232,19 @@ pub fn desired(inputs: Inputs<'_>) -> Result<Desired, DesiredError> {
         }
     }
 
+    out.artifacts = artifact_objects(settings, &targets, admin_account, code_keys)?;
+    Ok(out)
+}
+
+/// Each Lambda zip in every bucket that must hold it: the central buckets, or each target's.
+fn artifact_objects(
+    settings: &Settings,
+    targets: &Targets,
+    admin_account: &str,
+    code_keys: &BTreeMap<String, String>,
+) -> Result<BTreeSet<ArtifactObject>, DesiredError> {
+    let per_account = settings.artifacts.distribution == Distribution::PerAccount;
+    let mut out = BTreeSet::new();
     for binary in binaries(settings) {
         let key = code_keys
             .get(&binary)
@@ -231,8 +255,8 @@ pub fn desired(inputs: Inputs<'_>) -> Result<Desired, DesiredError> {
             BTreeSet::from([admin_account.to_owned()])
         };
         for account in accounts {
-            for region in regions {
-                out.artifacts.insert(ArtifactObject {
+            for region in &settings.organization.regions {
+                out.insert(ArtifactObject {
                     bucket: bucket_name(&settings.artifacts.bucket_prefix, &account, region),
                     account: account.clone(),
                     region: region.clone(),
@@ -243,6 +267,56 @@ pub fn desired(inputs: Inputs<'_>) -> Result<Desired, DesiredError> {
         }
     }
     Ok(out)
+}
+
+/// The conformance packs deployed organisation-wide, by name.
+fn org_packs(
+    templates: &BTreeMap<TemplateId, Template>,
+    org: &Organization,
+    targets: &Targets,
+    regions: &[String],
+) -> Result<BTreeMap<String, OrgPackSpec>, DesiredError> {
+    let mut out = BTreeMap::new();
+    for (id, template) in templates {
+        if let TemplateId::PackBody(name) = id
+            && template.organization_wide
+        {
+            let spec = org_pack(name, &template.body, org, targets, regions)?;
+            out.insert(name.clone(), spec);
+        }
+    }
+    Ok(out)
+}
+
+/// An organisation pack reaches every account but those it excludes: exclude every account the
+/// settings do not target.
+fn org_pack(
+    name: &str,
+    body: &str,
+    org: &Organization,
+    targets: &Targets,
+    regions: &[String],
+) -> Result<OrgPackSpec, DesiredError> {
+    let targeted = targets.all_accounts();
+    let excluded_accounts: BTreeSet<String> = org
+        .accounts
+        .keys()
+        .filter(|a| !targeted.contains(*a))
+        .cloned()
+        .collect();
+    if excluded_accounts.len() > MAX_EXCLUDED_ACCOUNTS {
+        return Err(DesiredError::TooManyExcluded {
+            pack: name.to_owned(),
+            excluded: excluded_accounts.len(),
+        });
+    }
+    Ok(OrgPackSpec {
+        name: name.to_owned(),
+        body: body.to_owned(),
+        template_hash: template_hash(body),
+        excluded_accounts,
+        regions: regions.iter().cloned().collect(),
+    })
 }
 
 /// The stack set name after the prefix, for templates without parameters: `base`, and

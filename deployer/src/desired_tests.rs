@@ -136,3 +136,69 @@ fn excluded_accounts_and_the_management_account_get_no_ou_instances() {
             .all(|k| k.account == "111111111111")
     );
 }
+
+/// The fixture with `baseline` deployed organisation-wide, `444444444444` excluded and the
+/// management account left out; `remediation` says whether its managed rule has one.
+fn organisation_pack_settings(remediation: bool) -> Settings {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/deployer.toml"),
+    )
+    .unwrap()
+    .replace(
+        "exclude-accounts = []",
+        "exclude-accounts = [\"444444444444\"]",
+    )
+    .replace(
+        "include-management-account = true",
+        "include-management-account = false",
+    )
+    .replace(
+        "[packs.baseline]",
+        "[packs.baseline]\ndeployment = \"organization\"",
+    );
+    let mut settings = settings(Some(&text));
+    let mut pack = "[[managed]]\nname = \"s3-bucket-versioning-enabled\"\nidentifier = \"S3_BUCKET_VERSIONING_ENABLED\"\n".to_owned();
+    if remediation {
+        pack.push_str(
+            "[managed.remediation]\ndocument = \"AWS-ConfigureS3BucketVersioning\"\nactions = [\"s3:PutBucketVersioning\"]\n",
+        );
+    }
+    settings.packs.get_mut("baseline").unwrap().definition =
+        crate::packs::Definition::parse(Path::new("baseline.toml"), &pack).unwrap();
+    settings
+}
+
+#[test]
+fn an_organisation_pack_excludes_every_account_not_targeted_and_its_stack_holds_the_role() {
+    let desired = desired_for(&organisation_pack_settings(true)).unwrap();
+    let pack = &desired.org_packs["custos-baseline"];
+    assert_eq!(
+        pack.excluded_accounts,
+        BTreeSet::from(["111111111111".to_owned(), "444444444444".to_owned()])
+    );
+    assert_eq!(
+        pack.regions,
+        BTreeSet::from(["eu-west-1".to_owned(), "us-east-1".to_owned()])
+    );
+    assert_eq!(pack.template_hash.len(), 64);
+    assert!(pack.body.contains("CustosTemplateHash"));
+    // The role goes where the pack goes: every targeted account and region.
+    let roles = &desired.stack_sets["custos-pack-baseline"];
+    let accounts: BTreeSet<&str> = roles.instances.keys().map(|k| k.account.as_str()).collect();
+    assert_eq!(accounts, BTreeSet::from(["222222222222", "333333333333"]));
+    assert!(!roles.body.contains("AWS::Config::ConformancePack"));
+}
+
+#[test]
+fn an_organisation_pack_without_remediation_needs_no_stack_set() {
+    let desired = desired_for(&organisation_pack_settings(false)).unwrap();
+    assert!(desired.org_packs.contains_key("custos-baseline"));
+    assert!(
+        desired
+            .stack_sets
+            .keys()
+            .all(|n| !n.starts_with("custos-pack-")),
+        "{:?}",
+        desired.stack_sets.keys()
+    );
+}

@@ -1,6 +1,7 @@
 //! Doctor: is each target ready for Custos? Trusted access for StackSets, the role assumable in
-//! each account, a Config recorder recording in each region, and the StackSet roles that
-//! self-managed targets need. Reads only.
+//! each account, a Config recorder recording in each region, the StackSet roles that
+//! self-managed targets need, and (for organisation-wide packs) that this account may manage
+//! organisation conformance packs. Reads only.
 
 use std::collections::BTreeSet;
 
@@ -55,6 +56,19 @@ pub async fn doctor(
     if !self_managed.is_empty() && !role_exists(aws, ADMINISTRATION_ROLE).await {
         org_missing.push(format!(
             "role {ADMINISTRATION_ROLE} in the administering account"
+        ));
+    }
+    let organization_wide = settings
+        .packs
+        .values()
+        .any(|p| p.deployment == crate::packs::Deployment::Organization);
+    if organization_wide
+        && let Err(e) =
+            aws::org_packs::observe(aws, &o.regions, crate::desired::STACK_SET_PREFIX, true).await
+    {
+        org_missing.push(format!(
+            "access to organization conformance packs from this account: {}",
+            e.message
         ));
     }
     checks.push(Check {

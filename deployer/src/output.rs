@@ -107,6 +107,26 @@ pub fn plan_table(org: &Organization, changes: &[Change]) -> String {
                 String::new(),
                 "no longer in deployer.toml".into(),
             ],
+            Change::PutOrganizationPack {
+                name,
+                region,
+                reasons,
+            } => [
+                name.clone(),
+                "put organization pack".into(),
+                "organization".into(),
+                region.clone(),
+                String::new(),
+                reasons.join("; "),
+            ],
+            Change::DeleteOrganizationPack { name, region } => [
+                name.clone(),
+                "delete organization pack".into(),
+                "organization".into(),
+                region.clone(),
+                String::new(),
+                "no longer in deployer.toml".into(),
+            ],
         };
         t.add_row(row.to_vec());
     }
@@ -135,7 +155,11 @@ pub struct AccountResult {
 pub fn account_results(org: &Organization, results: &[ChangeResult]) -> Vec<AccountResult> {
     let mut by_account: BTreeMap<String, AccountResult> = BTreeMap::new();
     for result in results {
-        let stack_set = result.change.stack_set().unwrap_or_default();
+        let stack_set = match &result.change {
+            Change::PutOrganizationPack { name, .. }
+            | Change::DeleteOrganizationPack { name, .. } => name.as_str(),
+            change => change.stack_set().unwrap_or_default(),
+        };
         for target in &result.targets {
             let entry = by_account
                 .entry(target.account.clone())

@@ -6,14 +6,19 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::desired::{ArtifactObject, Desired, InstanceKey, PermissionModel, StackSetSpec};
+use crate::packs::organization::{self, ObservedOrgPack, OrgPackSpec};
 use crate::render::TemplateId;
 
-/// What inventory found: the Custos stack sets and the artifacts already uploaded.
+/// What inventory found: the Custos stack sets, the artifacts already uploaded and the Custos
+/// organisation conformance packs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Observed {
     pub stack_sets: BTreeMap<String, ObservedStackSet>,
     /// The wanted artifact objects that already exist.
     pub artifacts: BTreeSet<ArtifactObject>,
+    /// Region -> organisation pack name -> the pack.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub org_packs: BTreeMap<String, BTreeMap<String, ObservedOrgPack>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,19 +74,38 @@ pub struct InstanceChange {
 #[serde(tag = "action", rename_all = "kebab-case")]
 pub enum Change {
     UploadArtifact(ArtifactObject),
-    CreateStackSet { name: String },
-    UpdateStackSet { name: String, reasons: Vec<String> },
+    CreateStackSet {
+        name: String,
+    },
+    UpdateStackSet {
+        name: String,
+        reasons: Vec<String>,
+    },
     CreateInstances(InstanceChange),
     UpdateInstances(InstanceChange),
     DeleteInstances(InstanceChange),
-    DeleteStackSet { name: String },
+    DeleteStackSet {
+        name: String,
+    },
+    /// Creates or updates an organisation conformance pack in one region.
+    PutOrganizationPack {
+        name: String,
+        region: String,
+        reasons: Vec<String>,
+    },
+    DeleteOrganizationPack {
+        name: String,
+        region: String,
+    },
 }
 
 impl Change {
     /// The stack set the change is about, if any.
     pub fn stack_set(&self) -> Option<&str> {
         match self {
-            Self::UploadArtifact(_) => None,
+            Self::UploadArtifact(_)
+            | Self::PutOrganizationPack { .. }
+            | Self::DeleteOrganizationPack { .. } => None,
             Self::CreateStackSet { name }
             | Self::UpdateStackSet { name, .. }
             | Self::DeleteStackSet { name } => Some(name),
@@ -92,35 +116,45 @@ impl Change {
     }
 }
 
-/// When a change runs: artifact buckets (0), base stacks (1), code (2), rules (3), removed
-/// rules (4), removed base stacks (5), removed artifact buckets (6). Changes of one phase on
-/// different stack sets may run together.
+/// When a change runs, in order. Changes of one phase on different stack sets (or packs) may
+/// run together.
+mod phases {
+    pub const ARTIFACT_BUCKETS: u8 = 0;
+    pub const BASE: u8 = 1;
+    pub const CODE: u8 = 2;
+    /// Rules, and the stacks of conformance packs (for organisation packs, their remediation
+    /// roles, which must exist before the packs).
+    pub const RULES: u8 = 3;
+    pub const ORG_PACKS: u8 = 4;
+    pub const REMOVED_ORG_PACKS: u8 = 5;
+    pub const REMOVED_RULES: u8 = 6;
+    pub const REMOVED_BASE: u8 = 7;
+    pub const REMOVED_ARTIFACT_BUCKETS: u8 = 8;
+}
+
+/// The phase of a change (see `phases`).
 pub fn phase(change: &Change) -> u8 {
     let removal = matches!(change, Change::DeleteStackSet { .. })
         || matches!(change, Change::DeleteInstances(c) if c.reason == UNWANTED);
+    match change {
+        Change::PutOrganizationPack { .. } => return phases::ORG_PACKS,
+        Change::DeleteOrganizationPack { .. } => return phases::REMOVED_ORG_PACKS,
+        _ => {}
+    }
     match change.stack_set() {
-        None => 2,
-        Some(name) if name.ends_with("-artifacts") => {
-            if removal {
-                6
-            } else {
-                0
-            }
-        }
-        Some(name) if name.starts_with("custos-base") => {
-            if removal {
-                5
-            } else {
-                1
-            }
-        }
-        Some(_) => {
-            if removal {
-                4
-            } else {
-                3
-            }
-        }
+        None => phases::CODE,
+        Some(name) => stack_set_phase(name, removal),
+    }
+}
+
+fn stack_set_phase(name: &str, removal: bool) -> u8 {
+    match (name, removal) {
+        (n, false) if n.ends_with("-artifacts") => phases::ARTIFACT_BUCKETS,
+        (n, true) if n.ends_with("-artifacts") => phases::REMOVED_ARTIFACT_BUCKETS,
+        (n, false) if n.starts_with("custos-base") => phases::BASE,
+        (n, true) if n.starts_with("custos-base") => phases::REMOVED_BASE,
+        (_, false) => phases::RULES,
+        (_, true) => phases::REMOVED_RULES,
     }
 }
 
@@ -128,21 +162,21 @@ pub fn phase(change: &Change) -> u8 {
 const UNWANTED: &str = "no longer in deployer.toml";
 
 /// The changes, in the order they must be applied: the artifact buckets and base stacks first,
-/// then code, then rules; removals in the reverse order.
+/// then code, then rules, then organisation packs; removals in the reverse order.
 pub fn plan(desired: &Desired, observed: &Observed) -> Vec<Change> {
     let mut phases: BTreeMap<u8, Vec<Change>> = BTreeMap::new();
     for (name, spec) in &desired.stack_sets {
         let phase = match spec.template {
-            TemplateId::Artifacts => 0,
-            TemplateId::Base => 1,
-            TemplateId::Rule(_) | TemplateId::Pack(_) | TemplateId::PackBody(_) => 3,
+            TemplateId::Artifacts => phases::ARTIFACT_BUCKETS,
+            TemplateId::Base => phases::BASE,
+            TemplateId::Rule(_) | TemplateId::Pack(_) | TemplateId::PackBody(_) => phases::RULES,
         };
         phases
             .entry(phase)
             .or_default()
             .extend(stack_set_changes(spec, observed.stack_sets.get(name)));
     }
-    phases.entry(2).or_default().extend(
+    phases.entry(phases::CODE).or_default().extend(
         desired
             .artifacts
             .difference(&observed.artifacts)
@@ -154,14 +188,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Vec<Change> {
             continue;
         }
         // Unwanted: rules go before the base they publish to, the artifact buckets last.
-        let phase = if name.ends_with("-artifacts") {
-            6
-        } else if name.starts_with("custos-base") {
-            5
-        } else {
-            4
-        };
-        let removal = phases.entry(phase).or_default();
+        let removal = phases.entry(stack_set_phase(name, true)).or_default();
         let all: BTreeMap<InstanceKey, (Option<String>, BTreeMap<String, String>)> = found
             .instances
             .iter()
@@ -177,7 +204,50 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Vec<Change> {
         );
         removal.push(Change::DeleteStackSet { name: name.clone() });
     }
+    let (puts, deletes) = org_pack_changes(&desired.org_packs, &observed.org_packs);
+    phases.entry(phases::ORG_PACKS).or_default().extend(puts);
+    phases
+        .entry(phases::REMOVED_ORG_PACKS)
+        .or_default()
+        .extend(deletes);
     phases.into_values().flatten().collect()
+}
+
+/// Organisation packs to put (new, or changed) and to delete (no longer wanted), per region.
+fn org_pack_changes(
+    wanted: &BTreeMap<String, OrgPackSpec>,
+    found: &BTreeMap<String, BTreeMap<String, ObservedOrgPack>>,
+) -> (Vec<Change>, Vec<Change>) {
+    let none = BTreeMap::new();
+    let mut puts = Vec::new();
+    for (name, spec) in wanted {
+        for region in &spec.regions {
+            let reasons = match found.get(region).unwrap_or(&none).get(name) {
+                None => vec!["new".to_owned()],
+                Some(have) => organization::update_reasons(spec, have),
+            };
+            if !reasons.is_empty() {
+                puts.push(Change::PutOrganizationPack {
+                    name: name.clone(),
+                    region: region.clone(),
+                    reasons,
+                });
+            }
+        }
+    }
+    let mut deletes = Vec::new();
+    for (region, packs) in found {
+        for name in packs.keys() {
+            let wanted_here = wanted.get(name).is_some_and(|s| s.regions.contains(region));
+            if !wanted_here {
+                deletes.push(Change::DeleteOrganizationPack {
+                    name: name.clone(),
+                    region: region.clone(),
+                });
+            }
+        }
+    }
+    (puts, deletes)
 }
 
 fn stack_set_changes(spec: &StackSetSpec, found: Option<&ObservedStackSet>) -> Vec<Change> {
@@ -448,6 +518,9 @@ pub struct SavedPlan {
     pub admin_account: String,
     pub observed_fingerprint: String,
     pub stack_sets: BTreeMap<String, StackSetSpec>,
+    /// The organisation packs the changes put.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub org_packs: BTreeMap<String, OrgPackSpec>,
     pub changes: Vec<Change>,
 }
 
@@ -461,6 +534,13 @@ impl SavedPlan {
         changes: Vec<Change>,
     ) -> Self {
         let used: BTreeSet<&str> = changes.iter().filter_map(Change::stack_set).collect();
+        let put: BTreeSet<&str> = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::PutOrganizationPack { name, .. } => Some(name.as_str()),
+                _ => None,
+            })
+            .collect();
         Self {
             format: Self::FORMAT,
             admin_account: admin_account.to_owned(),
@@ -469,6 +549,12 @@ impl SavedPlan {
                 .stack_sets
                 .iter()
                 .filter(|(name, _)| used.contains(name.as_str()))
+                .map(|(name, spec)| (name.clone(), spec.clone()))
+                .collect(),
+            org_packs: desired
+                .org_packs
+                .iter()
+                .filter(|(name, _)| put.contains(name.as_str()))
                 .map(|(name, spec)| (name.clone(), spec.clone()))
                 .collect(),
             changes,

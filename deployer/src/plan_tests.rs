@@ -61,6 +61,7 @@ fn organisation_wide() -> Desired {
             key: "lambda/a/aaaa.zip".into(),
             binary: "a".into(),
         }]),
+        org_packs: BTreeMap::new(),
     }
 }
 
@@ -95,7 +96,167 @@ fn deployed(desired: &Desired) -> Observed {
             })
             .collect(),
         artifacts: desired.artifacts.clone(),
+        org_packs: deployed_org_packs(desired),
     }
+}
+
+fn deployed_org_packs(desired: &Desired) -> BTreeMap<String, BTreeMap<String, ObservedOrgPack>> {
+    let mut out: BTreeMap<String, BTreeMap<_, _>> = BTreeMap::new();
+    for spec in desired.org_packs.values() {
+        for region in &spec.regions {
+            out.entry(region.clone()).or_default().insert(
+                spec.name.clone(),
+                ObservedOrgPack {
+                    template_hash: Some(spec.template_hash.clone()),
+                    excluded_accounts: spec.excluded_accounts.clone(),
+                },
+            );
+        }
+    }
+    out
+}
+
+/// `organisation_wide()` with the pack `custos-baseline` deployed organisation-wide in two
+/// regions, excluding one account.
+fn with_org_pack() -> Desired {
+    let body = "Resources: {}\n";
+    let mut desired = organisation_wide();
+    desired.org_packs.insert(
+        "custos-baseline".into(),
+        OrgPackSpec {
+            name: "custos-baseline".into(),
+            body: body.into(),
+            template_hash: organization::template_hash(body),
+            excluded_accounts: BTreeSet::from(["555555555555".to_owned()]),
+            regions: BTreeSet::from(["eu-west-1".to_owned(), "us-east-1".to_owned()]),
+        },
+    );
+    desired
+}
+
+fn org_pack_changes(changes: &[Change]) -> Vec<(String, String, String)> {
+    changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::PutOrganizationPack {
+                name,
+                region,
+                reasons,
+            } => Some((
+                "put".to_owned(),
+                format!("{name}@{region}"),
+                reasons.join("; "),
+            )),
+            Change::DeleteOrganizationPack { name, region } => Some((
+                "delete".to_owned(),
+                format!("{name}@{region}"),
+                String::new(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_organisation_pack_is_put_in_each_region_after_the_stack_sets_then_left_alone() {
+    let desired = with_org_pack();
+    let changes = plan(&desired, &Observed::default());
+    assert_eq!(
+        org_pack_changes(&changes),
+        [
+            (
+                "put".into(),
+                "custos-baseline@eu-west-1".into(),
+                "new".into()
+            ),
+            (
+                "put".into(),
+                "custos-baseline@us-east-1".into(),
+                "new".into()
+            ),
+        ]
+    );
+    // The roles its remediations run as (stack sets) exist before the pack.
+    let first_put = changes
+        .iter()
+        .position(|c| matches!(c, Change::PutOrganizationPack { .. }))
+        .unwrap();
+    assert!(changes[first_put..].iter().all(|c| c.stack_set().is_none()));
+    assert_eq!(plan(&desired, &deployed(&desired)), vec![]);
+}
+
+#[test]
+fn an_organisation_pack_is_put_again_only_where_its_template_or_exclusions_changed() {
+    let desired = with_org_pack();
+    let mut observed = deployed(&desired);
+    let packs = observed.org_packs.get_mut("us-east-1").unwrap();
+    packs.get_mut("custos-baseline").unwrap().template_hash = Some("0ld".into());
+    let eu = observed.org_packs.get_mut("eu-west-1").unwrap();
+    eu.get_mut("custos-baseline")
+        .unwrap()
+        .excluded_accounts
+        .clear();
+    assert_eq!(
+        org_pack_changes(&plan(&desired, &observed)),
+        [
+            (
+                "put".into(),
+                "custos-baseline@eu-west-1".into(),
+                "now excludes account 555555555555".into()
+            ),
+            (
+                "put".into(),
+                "custos-baseline@us-east-1".into(),
+                "template changed".into()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn an_organisation_pack_no_longer_wanted_is_deleted_before_the_stack_sets_go() {
+    let before = with_org_pack();
+    let mut observed = deployed(&before);
+    observed
+        .org_packs
+        .get_mut("eu-west-1")
+        .unwrap()
+        .insert("custos-old".into(), ObservedOrgPack::default());
+    // Drop one region of the pack, and everything else (destroy).
+    let mut wanted = Desired::default();
+    let mut spec = before.org_packs["custos-baseline"].clone();
+    spec.regions.remove("us-east-1");
+    wanted.org_packs.insert(spec.name.clone(), spec);
+    let changes = plan(&wanted, &observed);
+    assert_eq!(
+        org_pack_changes(&changes),
+        [
+            (
+                "delete".into(),
+                "custos-old@eu-west-1".into(),
+                String::new()
+            ),
+            (
+                "delete".into(),
+                "custos-baseline@us-east-1".into(),
+                String::new()
+            ),
+        ]
+    );
+    let last_delete = changes
+        .iter()
+        .rposition(|c| matches!(c, Change::DeleteOrganizationPack { .. }))
+        .unwrap();
+    assert!(
+        changes[..last_delete]
+            .iter()
+            .all(|c| c.stack_set().is_none())
+    );
+    assert!(
+        changes[last_delete + 1..]
+            .iter()
+            .all(|c| c.stack_set().is_some())
+    );
 }
 
 #[test]

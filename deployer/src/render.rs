@@ -92,6 +92,9 @@ pub struct Template {
     pub body: String,
     /// Rule parameter name -> CloudFormation parameter name.
     pub rule_parameters: BTreeMap<String, String>,
+    /// A conformance pack template that Config deploys organisation-wide
+    /// (`PutOrganizationConformancePack`), not a stack set.
+    pub organization_wide: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -164,14 +167,19 @@ pub fn render(settings: &Settings) -> Result<BTreeMap<TemplateId, Template>, Ren
             Template {
                 body,
                 rule_parameters,
+                organization_wide: false,
             },
         );
     }
 
     for (name, pack) in &settings.packs {
-        for part in crate::packs::render::render(name, &pack.definition)? {
-            out.insert(TemplateId::PackBody(part.name.clone()), plain(part.body));
-            out.insert(TemplateId::Pack(part.name), plain(part.stack));
+        for part in crate::packs::render::render(name, &pack.definition, pack.deployment)? {
+            let mut body = plain(part.body);
+            body.organization_wide = pack.deployment == crate::packs::Deployment::Organization;
+            out.insert(TemplateId::PackBody(part.name.clone()), body);
+            if let Some(stack) = part.stack {
+                out.insert(TemplateId::Pack(part.name), plain(stack));
+            }
         }
     }
     Ok(out)
@@ -181,6 +189,7 @@ fn plain(body: String) -> Template {
     Template {
         body,
         rule_parameters: BTreeMap::new(),
+        organization_wide: false,
     }
 }
 

@@ -108,6 +108,13 @@ pub async fn prepare(
         )
         .await?,
         artifacts: present_artifacts(aws, settings, &admin_account, &desired.artifacts).await?,
+        org_packs: aws::org_packs::observe(
+            aws,
+            &settings.organization.regions,
+            STACK_SET_PREFIX,
+            !desired.org_packs.is_empty(),
+        )
+        .await?,
     };
     let changes = plan::plan(&desired, &observed);
     Ok(Prepared {

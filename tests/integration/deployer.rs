@@ -121,18 +121,25 @@ impl Deployer {
         std::fs::write(self.dir.path().join("deployer.toml"), text).unwrap();
     }
 
-    /// Runs `args` with `--output json`; returns the exit code and the JSON on stdout.
-    pub(crate) fn run(&self, args: &[&str]) -> (i32, Value) {
-        let config = self.dir.path().join("deployer.toml");
-        let out = Command::new(&self.binary)
+    /// The deployer with this run's settings, rules and environment.
+    pub(crate) fn command(&self) -> Command {
+        let mut command = Command::new(&self.binary);
+        command
             .arg("--config")
-            .arg(&config)
+            .arg(self.dir.path().join("deployer.toml"))
             .arg("--rules-dir")
             .arg(repo().join("deployer/fixtures/rules"))
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        command
+    }
+
+    /// Runs `args` with `--output json`; returns the exit code and the JSON on stdout.
+    pub(crate) fn run(&self, args: &[&str]) -> (i32, Value) {
+        let out = self
+            .command()
             .args(["--output", "json"])
             .args(args)
-            .env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .output()
             .expect("the deployer runs");
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -159,7 +166,7 @@ impl Deployer {
     }
 }
 
-fn writes(json: &Value) -> Vec<(String, u64)> {
+pub(crate) fn writes(json: &Value) -> Vec<(String, u64)> {
     json["calls"]["writes"]
         .as_object()
         .map(|m| {

@@ -14,6 +14,7 @@ mod evaluate;
 mod faults;
 mod iam_access_key_behaviour;
 mod iam_policy_no_admin_wildcards;
+mod org_packs;
 mod recorder;
 mod s3_loop;
 mod s3_remediation;

@@ -3,6 +3,7 @@
 pub mod assume;
 pub mod calls;
 pub mod compliance;
+pub mod org_packs;
 pub mod orgs;
 pub mod s3;
 pub mod stacksets;

@@ -281,7 +281,7 @@ pub async fn create_stack_set(
         .description(&spec.description)
         .template_body(&spec.body)
         .set_parameters(Some(parameters(&spec.parameters)))
-        .capabilities(Capability::CapabilityIam)
+        .capabilities(Capability::CapabilityNamedIam)
         .tags(
             Tag::builder()
                 .key(MANAGED_TAG.0)
@@ -327,7 +327,7 @@ pub async fn update_stack_set(
             .description(&spec.description)
             .template_body(&spec.body)
             .set_parameters(Some(parameters(&spec.parameters)))
-            .capabilities(Capability::CapabilityIam)
+            .capabilities(Capability::CapabilityNamedIam)
             .set_auto_deployment(auto.clone())
             .operation_preferences(prefs.clone())
             .send()

@@ -4,9 +4,10 @@
 //!
 //! A pack groups Custos rules (named in `deployer.toml`, deployed by their own stack sets) with
 //! AWS managed rules and their remediation (named in the pack's file). The managed rules are
-//! rendered into conformance packs, deployed through a stack set of their own; `audit` reads
-//! both kinds back.
+//! rendered into conformance packs, deployed per account through a stack set of their own or
+//! organisation-wide (`PutOrganizationConformancePack`); `audit` reads both kinds back.
 
+pub mod organization;
 pub mod render;
 pub mod split;
 pub mod validate;
@@ -23,6 +24,18 @@ use crate::exit::ExitStatus;
 
 /// Where pack definitions live, beside `deployer.toml`.
 pub const DIRECTORY: &str = "conformance-packs";
+
+/// How a pack's conformance packs reach the accounts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Deployment {
+    /// Through the stack set `custos-pack-NAME`, to the accounts and regions the rules target.
+    #[default]
+    Account,
+    /// With `PutOrganizationConformancePack` from the administering account, in each region, to
+    /// every account of the organisation except those not targeted (`ExcludedAccounts`).
+    Organization,
+}
 
 /// One pack's file: its AWS managed rules, with remediation.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +73,10 @@ pub struct ManagedRule {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Remediation {
     pub document: String,
+    /// The IAM actions the document performs: the pack's remediation role gets these (and no
+    /// others), and Config runs the document as that role (`AutomationAssumeRole`).
+    #[serde(default)]
+    pub actions: Vec<String>,
     #[serde(default)]
     pub automatic: bool,
     #[serde(default = "default_attempts")]
@@ -144,6 +161,9 @@ impl Definition {
                     rule.name, rule.identifier
                 )));
             }
+            if let Some(remediation) = &rule.remediation {
+                check_actions(&rule.name, remediation).map_err(invalid)?;
+            }
         }
         Ok(definition)
     }
@@ -157,6 +177,33 @@ impl Definition {
             Err(source) => Err(DefinitionError::Read { path, source }),
         }
     }
+}
+
+/// A remediation names the IAM actions its document needs, each one exactly (`service:Action`).
+fn check_actions(rule: &str, remediation: &Remediation) -> Result<(), String> {
+    if remediation.actions.is_empty() {
+        return Err(format!(
+            "{rule}: its remediation lists no `actions`: the IAM actions {} performs, which the \
+             pack's remediation role is given (e.g. actions = [\"s3:PutEncryptionConfiguration\"])",
+            remediation.document
+        ));
+    }
+    for action in &remediation.actions {
+        let well_formed = action.split_once(':').is_some_and(|(service, name)| {
+            !service.is_empty()
+                && service
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric())
+        });
+        if !well_formed {
+            return Err(format!(
+                "{rule}: `{action}` is not an IAM action of the form service:Action (no wildcards)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `deployer pack validate FILE`: 0 when valid; 2 when it has problems (they are printed) or
@@ -201,4 +248,53 @@ pub fn validate_command(file: &Path, format: OutputFormat) -> anyhow::Result<Exi
     } else {
         ExitStatus::Error
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Definition, String> {
+        Definition::parse(Path::new("conformance-packs/p.toml"), text).map_err(|e| e.to_string())
+    }
+
+    const RULE: &str = r#"
+[[managed]]
+name = "s3-bucket-versioning-enabled"
+identifier = "S3_BUCKET_VERSIONING_ENABLED"
+
+[managed.remediation]
+document = "AWS-ConfigureS3BucketVersioning"
+"#;
+
+    #[test]
+    fn a_remediation_declares_the_actions_its_role_gets() {
+        let with = format!("{RULE}actions = [\"s3:PutBucketVersioning\"]\n");
+        let definition = parse(&with).unwrap();
+        let remediation = definition.managed[0].remediation.as_ref().unwrap();
+        assert_eq!(remediation.actions, ["s3:PutBucketVersioning"]);
+
+        let error = parse(RULE).unwrap_err();
+        assert!(
+            error.starts_with("conformance-packs/p.toml: s3-bucket-versioning-enabled: its remediation lists no `actions`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn wildcard_or_malformed_actions_are_refused() {
+        for action in [
+            "s3:*",
+            "s3:Put*",
+            "*",
+            "PutBucketVersioning",
+            "S3:PutBucketVersioning",
+        ] {
+            let error = parse(&format!("{RULE}actions = [\"{action}\"]\n")).unwrap_err();
+            assert!(
+                error.contains(&format!("`{action}` is not an IAM action")),
+                "{action}: {error}"
+            );
+        }
+    }
 }

@@ -170,6 +170,9 @@ pub struct PackFile {
     #[serde(default)]
     pub description: Option<String>,
     pub rules: Vec<Spanned<String>>,
+    /// `account` (through a stack set) or `organization` (`PutOrganizationConformancePack`).
+    #[serde(default)]
+    pub deployment: crate::packs::Deployment,
 }
 
 #[derive(Debug, Default, Deserialize)]

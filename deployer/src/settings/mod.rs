@@ -146,6 +146,8 @@ pub struct OuOverride {
 pub struct Pack {
     pub description: Option<String>,
     pub rules: Vec<String>,
+    /// How its conformance packs reach the accounts.
+    pub deployment: crate::packs::Deployment,
     /// The AWS managed rules of `conformance-packs/NAME.toml` beside deployer.toml (read by
     /// `Settings::load`; none when the file is absent).
     pub definition: crate::packs::Definition,
@@ -569,15 +571,18 @@ impl Checker<'_> {
     ) -> BTreeMap<String, Pack> {
         let mut out = BTreeMap::new();
         for (name, pack) in packs {
-            // It names the conformance pack `custos-NAME` and the file conformance-packs/NAME.toml.
+            // It names the conformance pack `custos-NAME`, the file conformance-packs/NAME.toml
+            // and the pack's remediation role in each region (IAM allows 64 characters).
             let text = name.get_ref();
             if text.is_empty()
-                || text.len() > 200
+                || text.len() > MAX_PACK_NAME
                 || !text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             {
                 self.problem(
                     name.span(),
-                    "expected a pack name of letters, digits and hyphens (at most 200)",
+                    format!(
+                        "expected a pack name of letters, digits and hyphens (at most {MAX_PACK_NAME})"
+                    ),
                 );
             }
             for rule in &pack.rules {
@@ -597,6 +602,7 @@ impl Checker<'_> {
                 Pack {
                     description: pack.description.clone(),
                     rules: pack.rules.iter().map(|r| r.get_ref().clone()).collect(),
+                    deployment: pack.deployment,
                     definition: crate::packs::Definition::default(),
                 },
             );
@@ -604,6 +610,9 @@ impl Checker<'_> {
         out
     }
 }
+
+/// The longest pack name: `custos-NAME-NN-ssm-REGION` must stay an IAM role name.
+const MAX_PACK_NAME: usize = 32;
 
 fn or_none(names: &[&str]) -> String {
     if names.is_empty() {

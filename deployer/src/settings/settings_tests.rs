@@ -289,3 +289,39 @@ fn stack_sets_may_be_administered_by_a_delegated_administrator() {
         "{message}"
     );
 }
+
+#[test]
+fn a_pack_is_deployed_per_account_unless_it_says_organization() {
+    let base = std::fs::read_to_string(fixtures().join("deployer.toml")).unwrap();
+    let settings = parse(&base).unwrap();
+    assert_eq!(
+        settings.packs["baseline"].deployment,
+        crate::packs::Deployment::Account
+    );
+    let text = base.replace(
+        "[packs.baseline]",
+        "[packs.baseline]\ndeployment = \"organization\"",
+    );
+    assert_eq!(
+        parse(&text).unwrap().packs["baseline"].deployment,
+        crate::packs::Deployment::Organization
+    );
+    let wrong = base.replace("[packs.baseline]", "[packs.baseline]\ndeployment = \"org\"");
+    let message = errors(&wrong);
+    assert!(message.contains("unknown variant `org`"), "{message}");
+    assert!(message.starts_with("deployer.toml:"), "{message}");
+}
+
+#[test]
+fn a_pack_name_must_leave_room_for_its_remediation_role() {
+    let base = std::fs::read_to_string(fixtures().join("deployer.toml")).unwrap();
+    let long = "a".repeat(33);
+    let message = errors(&base.replace("[packs.baseline]", &format!("[packs.{long}]")));
+    assert!(
+        message.contains("expected a pack name of letters, digits and hyphens (at most 32)"),
+        "{message}"
+    );
+    assert!(
+        parse(&base.replace("[packs.baseline]", &format!("[packs.{}]", "a".repeat(32)))).is_ok()
+    );
+}
