@@ -47,6 +47,24 @@ pub struct Reading {
     /// False when the rule does not exist there (not deployed, or deleted).
     pub deployed: bool,
     pub results: Vec<ResourceResult>,
+    /// Why the account and region could not be read (the role cannot be assumed, Config
+    /// refused): nothing is known of the rule there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
+}
+
+impl Reading {
+    /// `rule` in a place that could not be read, and why.
+    pub fn unreadable(account: &str, region: &str, rule: &str, reason: &str) -> Self {
+        Self {
+            account: account.to_owned(),
+            region: region.to_owned(),
+            rule: rule.to_owned(),
+            deployed: false,
+            results: Vec::new(),
+            unreadable: Some(reason.to_owned()),
+        }
+    }
 }
 
 /// The state of one account x rule cell, worst first.
@@ -55,6 +73,8 @@ pub struct Reading {
 pub enum CellState {
     /// At least one resource is NON_COMPLIANT.
     NonCompliant,
+    /// The account and region could not be read: nothing is known.
+    Unreadable,
     /// The rule is not deployed there: nothing is being checked.
     NotDeployed,
     /// Deployed, but no resource has been evaluated yet.
@@ -68,6 +88,7 @@ impl CellState {
     pub fn label(self) -> &'static str {
         match self {
             Self::NonCompliant => "non-compliant",
+            Self::Unreadable => "unreadable",
             Self::NotDeployed => "not deployed",
             Self::NoResults => "no results",
             Self::NotApplicable => "not applicable",
@@ -85,14 +106,21 @@ pub struct Cell {
 }
 
 impl Cell {
+    fn empty(state: CellState) -> Self {
+        Self {
+            state,
+            non_compliant: 0,
+            compliant: 0,
+            not_applicable: 0,
+        }
+    }
+
     fn of(reading: Option<&Reading>) -> Self {
+        if reading.is_some_and(|r| r.unreadable.is_some()) {
+            return Self::empty(CellState::Unreadable);
+        }
         let Some(reading) = reading.filter(|r| r.deployed) else {
-            return Self {
-                state: CellState::NotDeployed,
-                non_compliant: 0,
-                compliant: 0,
-                not_applicable: 0,
-            };
+            return Self::empty(CellState::NotDeployed);
         };
         let count = |c: Compliance| reading.results.iter().filter(|r| r.compliance == c).count();
         let (non_compliant, compliant, not_applicable) = (
@@ -146,6 +174,17 @@ pub struct Matrix {
     pub rules: Vec<String>,
     pub rows: Vec<Row>,
     pub totals: Totals,
+    /// The accounts and regions that could not be read, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// An account and region whose compliance could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Unreadable {
+    pub account: String,
+    pub region: String,
+    pub reason: String,
 }
 
 impl Matrix {
@@ -195,10 +234,22 @@ impl Matrix {
                 });
             }
         }
+        let unreadable: BTreeSet<Unreadable> = readings
+            .iter()
+            .filter(|r| accounts.contains_key(&r.account) && regions.contains(&r.region))
+            .filter_map(|r| {
+                r.unreadable.as_ref().map(|reason| Unreadable {
+                    account: r.account.clone(),
+                    region: r.region.clone(),
+                    reason: reason.clone(),
+                })
+            })
+            .collect();
         Self {
             rules: rules.iter().cloned().collect(),
             rows,
             totals,
+            unreadable: unreadable.into_iter().collect(),
         }
     }
 }
@@ -223,6 +274,7 @@ mod tests {
             rule: rule.into(),
             deployed: true,
             results,
+            unreadable: None,
         }
     }
 
@@ -310,5 +362,40 @@ mod tests {
                 .all(|r| r.cells["a-rule"].state == CellState::NotDeployed)
         );
         assert_eq!(m.totals.cells["not deployed"], 2);
+    }
+
+    #[test]
+    fn an_account_that_cannot_be_read_is_unreadable_with_its_reason_not_compliant() {
+        let rules = BTreeSet::from(["a-rule".to_owned(), "b-rule".to_owned()]);
+        let accounts = BTreeMap::from([
+            ("111111111111".to_owned(), "dev".to_owned()),
+            ("222222222222".to_owned(), "prod".to_owned()),
+        ]);
+        let reason = "AccessDenied: not authorized to perform sts:AssumeRole";
+        let readings = vec![
+            reading(
+                "111111111111",
+                "a-rule",
+                vec![result("x", Compliance::Compliant)],
+            ),
+            Reading::unreadable("222222222222", "eu-west-1", "a-rule", reason),
+            Reading::unreadable("222222222222", "eu-west-1", "b-rule", reason),
+        ];
+        let m = Matrix::build(&rules, &accounts, &["eu-west-1".to_owned()], &readings);
+        let prod = &m.rows[1];
+        assert!(
+            prod.cells
+                .values()
+                .all(|c| c.state == CellState::Unreadable)
+        );
+        assert_eq!(m.totals.cells["unreadable"], 2);
+        assert_eq!(
+            m.unreadable,
+            [Unreadable {
+                account: "222222222222".into(),
+                region: "eu-west-1".into(),
+                reason: reason.into(),
+            }]
+        );
     }
 }

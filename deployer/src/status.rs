@@ -5,7 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
+use std::sync::Arc;
+
 use anyhow::Context;
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::aws::compliance::{self, AggregateError};
@@ -52,7 +55,11 @@ pub async fn scope(aws: &Aws, settings: &Settings) -> anyhow::Result<Scope> {
     })
 }
 
-/// Reads `rules` in every account and region of `scope`.
+/// Accounts read at once: enough to overlap round trips, few enough to stay clear of throttling.
+const READS_AT_ONCE: usize = 16;
+
+/// Reads `rules` in every account and region of `scope`; a place that cannot be read gives
+/// `unreadable` readings, not an error.
 pub async fn read(
     aws: &Aws,
     settings: &Settings,
@@ -76,6 +83,7 @@ pub async fn read(
             Err(other) => Err(other.into()),
         };
     }
+    let limit = Arc::new(Semaphore::new(READS_AT_ONCE));
     let mut tasks = JoinSet::new();
     for account in scope.accounts.keys() {
         let (aws, account, rules, regions) = (
@@ -86,23 +94,29 @@ pub async fn read(
         );
         let admin = scope.admin_account.clone();
         let role = settings.organization.role_name.clone();
+        let limit = limit.clone();
         tasks.spawn(async move {
+            let _turn = limit.acquire_owned().await.expect("never closed");
             let member = aws.member(&account, &admin, &role).await;
             let mut readings = Vec::new();
             for region in &regions {
                 let client = member.config_service(region);
-                readings.extend(
-                    compliance::account_readings(&client, &account, region, &rules)
-                        .await
-                        .with_context(|| format!("reading account {account} in {region}"))?,
-                );
+                // One account that cannot be read is reported, not the end of the report.
+                match compliance::account_readings(&client, &account, region, &rules).await {
+                    Ok(read) => readings.extend(read),
+                    Err(e) => readings.extend(
+                        rules
+                            .iter()
+                            .map(|rule| Reading::unreadable(&account, region, rule, &e.message)),
+                    ),
+                }
             }
-            anyhow::Ok(readings)
+            readings
         });
     }
     let mut readings = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        readings.extend(joined.context("a read task failed")??);
+        readings.extend(joined.context("a read task failed")?);
     }
     readings
         .sort_by(|a, b| (&a.account, &a.region, &a.rule).cmp(&(&b.account, &b.region, &b.rule)));
@@ -135,8 +149,28 @@ pub async fn run(
                 "{} non-compliant resources, {} compliant, {} not applicable",
                 matrix.totals.non_compliant, matrix.totals.compliant, matrix.totals.not_applicable
             );
+            report_unreadable(&matrix);
         }
     }
-    // A report: non-compliance is its content, not a failure of the command.
-    Ok(ExitStatus::Success)
+    Ok(exit_status(&matrix))
+}
+
+/// A report: non-compliance is its content, not a failure of the command; a place that could
+/// not be read asks for attention.
+pub fn exit_status(matrix: &Matrix) -> ExitStatus {
+    if matrix.unreadable.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Attention
+    }
+}
+
+/// Says, on stderr, which accounts and regions could not be read and why.
+pub fn report_unreadable(matrix: &Matrix) {
+    for place in &matrix.unreadable {
+        eprintln!(
+            "could not read account {} in {}: {}",
+            place.account, place.region, place.reason
+        );
+    }
 }

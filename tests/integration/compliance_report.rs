@@ -102,14 +102,9 @@ async fn run_rule(account: &Account, buckets: &[&str]) {
 
 /// Runs the deployer with its output as it is (not necessarily JSON).
 fn raw(deployer: &Deployer, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(&deployer.binary)
-        .arg("--config")
-        .arg(deployer.dir.path().join("deployer.toml"))
-        .arg("--rules-dir")
-        .arg(repo().join("deployer/fixtures/rules"))
+    let out = deployer
+        .command()
         .args(args)
-        .env_clear()
-        .envs(deployer.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .output()
         .expect("the deployer runs");
     (
@@ -177,6 +172,7 @@ fn chromium_dom(file: &Path, screenshot: &Path) -> String {
 
 /// The organisation, the rollout and the rule's results that every check below reads.
 struct World {
+    org: Organization,
     deployer: Deployer,
     dev: Account,
     prod: Account,
@@ -225,6 +221,7 @@ async fn world(emulator: &Emulator) -> World {
     Box::pin(run_rule(&dev, &[&plain, &sealed, &exempt])).await;
     Box::pin(run_rule(&prod, &[&safe])).await;
     World {
+        org,
         deployer,
         dev,
         prod,
@@ -410,6 +407,44 @@ fn check_missing_aggregator(w: &World) {
     );
 }
 
+/// An account the member role cannot reach is reported as unreadable, with why; the other
+/// accounts are read as before, and the command asks for attention (exit 1).
+async fn check_unreadable_account(w: &World) {
+    let World {
+        org,
+        deployer,
+        dev,
+        exempt,
+        ..
+    } = w;
+    let email = format!("{}@example.com", unique_name("no-role"));
+    let lost = org.create_account("no-role", &email).await.unwrap();
+    let workloads = org.parent_of(&dev.id).await.unwrap();
+    org.move_account(&lost, &workloads).await.unwrap();
+    deployer.write_settings(&settings(exempt, ""));
+
+    let (code, status) = deployer.run(&["status", "--org"]);
+    assert_eq!(code, 1, "{status:#}");
+    assert_eq!(
+        cell(&status, &lost, RULE),
+        ("unreadable".to_owned(), 0, 0, 0)
+    );
+    assert_eq!(
+        cell(&status, &dev.id, RULE),
+        ("non-compliant".to_owned(), 1, 1, 1)
+    );
+    let unreadable = status["unreadable"].as_array().unwrap();
+    assert_eq!(unreadable.len(), 1, "{status:#}");
+    assert_eq!(unreadable[0]["account"], lost.as_str());
+
+    let (code, _, stderr) = raw(deployer, &["status", "--org"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("could not read account {lost} in {REGION}")),
+        "{stderr}"
+    );
+}
+
 #[tokio::test]
 async fn status_and_audit_report_what_the_rules_put() {
     let emulator = Emulator::from_env();
@@ -419,6 +454,7 @@ async fn status_and_audit_report_what_the_rules_put() {
     check_bad_requests(&w);
     check_html(&w);
     check_missing_aggregator(&w);
+    check_unreadable_account(&w).await;
 }
 
 /// `deployer pack validate`, as a user runs it: AWS's sample pack passes unchanged; a broken one

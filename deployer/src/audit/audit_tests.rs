@@ -70,6 +70,7 @@ pub(crate) fn readings() -> Vec<Reading> {
                     &tagged.active_note(),
                 ),
             ],
+            unreadable: None,
         },
         Reading {
             account: "222222222222".into(),
@@ -77,6 +78,7 @@ pub(crate) fn readings() -> Vec<Reading> {
             rule: "iam-policy-no-admin-wildcards".into(),
             deployed: true,
             results: vec![],
+            unreadable: None,
         },
         Reading {
             account: "333333333333".into(),
@@ -88,6 +90,7 @@ pub(crate) fn readings() -> Vec<Reading> {
                 Compliance::Compliant,
                 "default encryption AES256",
             )],
+            unreadable: None,
         },
     ]
 }
@@ -191,5 +194,51 @@ fn exemptions_come_from_settings_and_annotations_with_owner_and_expiry() {
             "old-export Settings [] owner=None until=2026-01-31 active=false",
             "web-assets Annotation [222222222222] owner=Some(\"team-web\") until=2027-01-31 active=true",
         ]
+    );
+}
+
+#[test]
+fn an_account_that_could_not_be_read_is_shown_as_unreadable_with_why() {
+    let settings = settings();
+    let rules: BTreeSet<String> = settings.packs["baseline"].rules.iter().cloned().collect();
+    let accounts = BTreeMap::from([
+        ("222222222222".to_owned(), "dev".to_owned()),
+        ("444444444444".to_owned(), "lab".to_owned()),
+    ]);
+    let reason = "reading the Config rules: AccessDenied: not authorized to perform sts:AssumeRole";
+    let mut readings = readings();
+    readings.extend(
+        rules
+            .iter()
+            .map(|rule| Reading::unreadable("444444444444", "eu-west-1", rule, reason)),
+    );
+    let r = report(
+        "baseline",
+        &settings,
+        &rules,
+        &accounts,
+        &["eu-west-1".to_owned()],
+        &readings,
+        NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+    );
+    assert_eq!(r.matrix.unreadable.len(), 1);
+    assert_eq!(
+        crate::status::exit_status(&r.matrix),
+        crate::exit::ExitStatus::Attention
+    );
+    let html = html::render(&r).unwrap();
+    assert_eq!(
+        html.matches("class=\"cell ur\"").count(),
+        rules.len(),
+        "{html}"
+    );
+    assert!(html.contains("<section id=\"unreadable\">"));
+    assert!(html.contains("<code>444444444444</code> eu-west-1"));
+    assert!(html.contains("not authorized to perform sts:AssumeRole"));
+    // A report that read everything has no such section.
+    assert!(
+        !html::render(&sample())
+            .unwrap()
+            .contains("id=\"unreadable\"")
     );
 }

@@ -119,5 +119,6 @@ pub async fn run(
         }
         None => print!("{text}"),
     }
-    Ok(ExitStatus::Success)
+    status::report_unreadable(&report.matrix);
+    Ok(status::exit_status(&report.matrix))
 }

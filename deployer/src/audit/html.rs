@@ -30,6 +30,7 @@ struct RowView {
 fn class(state: CellState) -> &'static str {
     match state {
         CellState::NonCompliant => "nc",
+        CellState::Unreadable => "ur",
         CellState::NotDeployed => "nd",
         CellState::NoResults => "nr",
         CellState::NotApplicable => "na",

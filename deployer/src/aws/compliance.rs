@@ -123,6 +123,7 @@ pub async fn account_readings(
             rule: rule.clone(),
             deployed: deployed.is_some(),
             results,
+            unreadable: None,
         });
     }
     Ok(readings)
@@ -162,6 +163,7 @@ pub async fn aggregate_readings(
                 rule: rule.clone(),
                 deployed: true,
                 results,
+                unreadable: None,
             });
         }
     }
