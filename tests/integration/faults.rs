@@ -14,10 +14,9 @@
 //! never forwarded, so the attempts a run without faults would make are the answered ones.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_ec2::types::InstanceType;
 use chrono::Duration as Hours;
 use config_rule_sdk::RuleMeta;
@@ -31,7 +30,7 @@ use workspace_tests::emulator::Emulator;
 use workspace_tests::faults::{Exchange, FaultProxy, Faults, Outcome, Stats};
 use workspace_tests::org::{ACCESS_ROLE, Organization};
 
-use crate::deployer::{Scratch, custos_stacks, deployer_binary, has_stack_of, repo};
+use crate::deployer::{Deployer, custos_stacks, deployer_for, has_stack_of};
 use crate::ec2_cost_context::store_periodic_rule;
 
 const REGION: &str = "us-east-1";
@@ -201,78 +200,32 @@ distribution = "per-account"
 parameters = { sseAlgorithm = "AES256" }
 "#;
 
-/// The deployer for an organisation's management account, talking to `endpoint`.
-struct Deployer {
-    dir: Scratch,
-    env: Vec<(String, String)>,
-    binary: std::path::PathBuf,
+/// The deployer for an organisation's management account, talking to `endpoint` (the fault
+/// proxy, or the emulator itself).
+async fn deployer(emulator: &Emulator, org: &Organization, endpoint: &str) -> Deployer {
+    let mut deployer = deployer_for(emulator, org).await;
+    for (name, value) in &mut deployer.env {
+        if name == "AWS_ENDPOINT_URL" {
+            endpoint.clone_into(value);
+        }
+    }
+    deployer.write_settings(SETTINGS);
+    deployer
 }
 
-impl Deployer {
-    async fn new(org: &Organization, endpoint: &str) -> Self {
-        let credentials = org
-            .management_config()
-            .credentials_provider()
-            .unwrap()
-            .provide_credentials()
-            .await
-            .unwrap();
-        let dir = Scratch::new();
-        let bin = dir.path().join("bin");
-        std::fs::create_dir(&bin).unwrap();
-        std::fs::write(bin.join(RULE), format!("#!/bin/sh\necho {RULE}\n")).unwrap();
-        std::fs::write(dir.path().join("deployer.toml"), SETTINGS).unwrap();
-        let mut env = vec![
-            ("AWS_ENDPOINT_URL".to_owned(), endpoint.to_owned()),
-            ("AWS_REGION".to_owned(), REGION.to_owned()),
-            (
-                "AWS_ACCESS_KEY_ID".to_owned(),
-                credentials.access_key_id().to_owned(),
-            ),
-            (
-                "AWS_SECRET_ACCESS_KEY".to_owned(),
-                credentials.secret_access_key().to_owned(),
-            ),
-            ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
-        ];
-        if let Some(token) = credentials.session_token() {
-            env.push(("AWS_SESSION_TOKEN".to_owned(), token.to_owned()));
-        }
-        Self {
-            dir,
-            env,
-            binary: deployer_binary(),
-        }
-    }
+/// `args` with the stand-in rule binaries as the packaged code.
+fn with_code(deployer: &Deployer, args: &[&str]) -> Vec<String> {
+    let bin = deployer.dir.path().join("bin");
+    args.iter()
+        .map(ToString::to_string)
+        .chain(["--bootstrap-dir".to_owned(), bin.display().to_string()])
+        .collect()
+}
 
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(&self.binary);
-        command
-            .arg("--config")
-            .arg(self.dir.path().join("deployer.toml"))
-            .arg("--rules-dir")
-            .arg(repo().join("deployer/fixtures/rules"))
-            .args(["--output", "json"])
-            .args(args)
-            .arg("--bootstrap-dir")
-            .arg(self.dir.path().join("bin"))
-            .env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        command
-    }
-
-    /// Runs `args`; the exit code and the JSON on stdout.
-    fn run(&self, args: &[&str]) -> (i32, Value) {
-        let out = self.command(args).output().expect("the deployer runs");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e}): {}\nstderr: {stderr}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        });
-        (out.status.code().unwrap_or(-1), json)
-    }
+/// Runs `args` with the packaged code; the exit code and the JSON on stdout.
+fn run(deployer: &Deployer, args: &[&str]) -> (i32, Value) {
+    let args = with_code(deployer, args);
+    deployer.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 /// The accounts (of `members`) that have the base and the rule stack in the region.
@@ -336,8 +289,8 @@ async fn an_organisation_apply_completes_under_faults() {
     for seed in seeds(&[1]) {
         let (org, _, members) = small_organisation(&emulator, 3).await;
         let proxy = FaultProxy::start(emulator.url(), seed, Faults::STANDARD).unwrap();
-        let deployer = Deployer::new(&org, proxy.url()).await;
-        let (code, json) = deployer.run(&["apply", "--org", "--yes"]);
+        let deployer = deployer(&emulator, &org, proxy.url()).await;
+        let (code, json) = run(&deployer, &["apply", "--org", "--yes"]);
         let stats = proxy.stats();
         drop(proxy);
         let there = deployed(&org, &members).await;
@@ -383,15 +336,17 @@ async fn a_killed_apply_is_finished_by_the_next_without_repeating_writes() {
     for seed in seeds(&[3]) {
         let (org, _, members) = small_organisation(&emulator, 3).await;
         let proxy = FaultProxy::start(emulator.url(), seed, Faults::STANDARD).unwrap();
-        let deployer = Deployer::new(&org, proxy.url()).await;
-        let (code, plan) = deployer.run(&["plan", "--org"]);
+        let deployer = deployer(&emulator, &org, proxy.url()).await;
+        let (code, plan) = run(&deployer, &["plan", "--org"]);
         assert_eq!(code, 1, "{plan:#}");
         let planned = usize::try_from(plan["pending"].as_u64().unwrap()).unwrap();
         proxy.reset_stats();
 
         // Killed once the first stack instances exist (the base), with the rule's to come.
         let mut child = deployer
-            .command(&["apply", "--org", "--yes"])
+            .command()
+            .args(["--output", "json"])
+            .args(with_code(&deployer, &["apply", "--org", "--yes"]))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -421,7 +376,7 @@ async fn a_killed_apply_is_finished_by_the_next_without_repeating_writes() {
         let first = completed_writes(&proxy.stats());
         proxy.reset_stats();
 
-        let (code, json) = deployer.run(&["apply", "--org", "--yes"]);
+        let (code, json) = run(&deployer, &["apply", "--org", "--yes"]);
         let stats = proxy.stats();
         let second = completed_writes(&stats);
         drop(proxy);
@@ -478,8 +433,8 @@ async fn a_suspended_account_and_one_the_role_cannot_reach_are_reported_and_skip
     let unreachable = org.create_account("norole", &email).await.unwrap();
     org.move_account(&unreachable, &workloads).await.unwrap();
 
-    let deployer = Deployer::new(&org, emulator.url()).await;
-    let (code, json) = deployer.run(&["apply", "--org", "--yes"]);
+    let deployer = deployer(&emulator, &org, emulator.url()).await;
+    let (code, json) = run(&deployer, &["apply", "--org", "--yes"]);
     assert_eq!(code, 1, "some targets were left out: {json:#}");
     let skipped: BTreeMap<&str, &str> = json["skipped"]
         .as_array()
@@ -529,7 +484,12 @@ async fn a_suspended_account_and_one_the_role_cannot_reach_are_reported_and_skip
     }
 
     // People get one line per account.
-    let out = deployer.command(&["plan", "--org"]).output().unwrap();
+    let out = deployer
+        .command()
+        .args(["--output", "json"])
+        .args(with_code(&deployer, &["plan", "--org"]))
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(&format!(
