@@ -50,24 +50,16 @@ pub fn deployed_name<'a>(wanted: &str, present: &'a BTreeSet<String>) -> Option<
 /// The names of the Config rules in the client's account and region.
 pub async fn rule_names(client: &aws_sdk_config::Client) -> Result<BTreeSet<String>, AwsError> {
     let mut names = BTreeSet::new();
-    let mut token = None;
-    loop {
-        let out = client
-            .describe_config_rules()
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| AwsError::new("listing Config rules", &e))?;
+    let mut pages = client.describe_config_rules().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::new("listing Config rules", &e))?;
         names.extend(
-            out.config_rules()
+            page.config_rules()
                 .iter()
                 .filter_map(|r| r.config_rule_name().map(str::to_owned)),
         );
-        token = out.next_token().map(str::to_owned);
-        if token.is_none() {
-            return Ok(names);
-        }
     }
+    Ok(names)
 }
 
 /// Every resource result of `rule` in the client's account and region.
@@ -76,30 +68,26 @@ pub async fn rule_results(
     rule: &str,
 ) -> Result<Vec<ResourceResult>, AwsError> {
     let mut results = Vec::new();
-    let mut token = None;
-    loop {
-        let out = client
-            .get_compliance_details_by_config_rule()
-            .config_rule_name(rule)
-            .set_compliance_types(Some(RESOURCE_RESULTS.to_vec()))
-            .limit(100)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| AwsError::new(&format!("reading the compliance of {rule}"), &e))?;
-        results.extend(out.evaluation_results().iter().filter_map(|r| {
+    let mut pages = client
+        .get_compliance_details_by_config_rule()
+        .config_rule_name(rule)
+        .set_compliance_types(Some(RESOURCE_RESULTS.to_vec()))
+        .limit(100)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|e| AwsError::new(&format!("reading the compliance of {rule}"), &e))?;
+        results.extend(page.evaluation_results().iter().filter_map(|r| {
             resource_result(
                 r.evaluation_result_identifier(),
                 r.compliance_type(),
                 r.annotation(),
             )
         }));
-        token = out.next_token().map(str::to_owned);
-        if token.is_none() {
-            results.sort();
-            return Ok(results);
-        }
     }
+    results.sort();
+    Ok(results)
 }
 
 /// `rules` in one account and region, read with that account's own client.
@@ -222,18 +210,16 @@ async fn aggregate_rule_names(
     aggregator: &str,
 ) -> Result<BTreeMap<(String, String), BTreeSet<String>>, AggregateError> {
     let mut present: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-    let mut token = None;
-    loop {
-        let out = client
-            .describe_aggregate_compliance_by_config_rules()
-            .configuration_aggregator_name(aggregator)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| {
-                aggregate_error(aggregator, &format!("reading aggregator {aggregator}"), &e)
-            })?;
-        for c in out.aggregate_compliance_by_config_rules() {
+    let mut pages = client
+        .describe_aggregate_compliance_by_config_rules()
+        .configuration_aggregator_name(aggregator)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            aggregate_error(aggregator, &format!("reading aggregator {aggregator}"), &e)
+        })?;
+        for c in page.aggregate_compliance_by_config_rules() {
             if let (Some(account), Some(region), Some(name)) =
                 (c.account_id(), c.aws_region(), c.config_rule_name())
             {
@@ -243,11 +229,8 @@ async fn aggregate_rule_names(
                     .insert(name.to_owned());
             }
         }
-        token = out.next_token().map(str::to_owned);
-        if token.is_none() {
-            return Ok(present);
-        }
     }
+    Ok(present)
 }
 
 /// Every resource result of Config rule `name` in one account and region, through the
@@ -260,38 +243,33 @@ async fn aggregate_results(
     name: &str,
 ) -> Result<Vec<ResourceResult>, AggregateError> {
     let mut results = Vec::new();
-    let mut token = None;
-    loop {
-        let out = client
-            .get_aggregate_compliance_details_by_config_rule()
-            .configuration_aggregator_name(aggregator)
-            .config_rule_name(name)
-            .account_id(account)
-            .aws_region(region)
-            .limit(100)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| {
-                aggregate_error(
-                    aggregator,
-                    &format!("reading {name} in {account}/{region} through {aggregator}"),
-                    &e,
-                )
-            })?;
-        results.extend(out.aggregate_evaluation_results().iter().filter_map(|r| {
+    let mut pages = client
+        .get_aggregate_compliance_details_by_config_rule()
+        .configuration_aggregator_name(aggregator)
+        .config_rule_name(name)
+        .account_id(account)
+        .aws_region(region)
+        .limit(100)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            aggregate_error(
+                aggregator,
+                &format!("reading {name} in {account}/{region} through {aggregator}"),
+                &e,
+            )
+        })?;
+        results.extend(page.aggregate_evaluation_results().iter().filter_map(|r| {
             resource_result(
                 r.evaluation_result_identifier(),
                 r.compliance_type(),
                 r.annotation(),
             )
         }));
-        token = out.next_token().map(str::to_owned);
-        if token.is_none() {
-            results.sort();
-            return Ok(results);
-        }
     }
+    results.sort();
+    Ok(results)
 }
 
 #[cfg(test)]

@@ -81,15 +81,13 @@ pub async fn observe_region(
     prefix: &str,
 ) -> Result<BTreeMap<String, ObservedOrgPack>, AwsError> {
     let mut packs = BTreeMap::new();
-    let mut token = None;
-    loop {
-        let out = client
-            .describe_organization_conformance_packs()
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| AwsError::new("listing organization conformance packs", &e))?;
-        for pack in out.organization_conformance_packs() {
+    let mut pages = client
+        .describe_organization_conformance_packs()
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::new("listing organization conformance packs", &e))?;
+        for pack in page.organization_conformance_packs() {
             let name = pack.organization_conformance_pack_name();
             if !name.starts_with(prefix) {
                 continue;
@@ -107,11 +105,8 @@ pub async fn observe_region(
                 },
             );
         }
-        token = out.next_token().map(str::to_owned);
-        if token.is_none() {
-            return Ok(packs);
-        }
     }
+    Ok(packs)
 }
 
 /// Creates or updates `spec` in the client's region, with its fingerprint.
@@ -267,16 +262,15 @@ async fn failures(
         let filter = OrganizationResourceDetailedStatusFilters::builder()
             .status(wanted)
             .build();
-        let mut token = None;
-        loop {
-            let page = client
-                .get_organization_conformance_pack_detailed_status()
-                .organization_conformance_pack_name(name)
-                .filters(filter.clone())
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| AwsError::new(&format!("reading where {name} failed"), &e))?;
+        let mut pages = client
+            .get_organization_conformance_pack_detailed_status()
+            .organization_conformance_pack_name(name)
+            .filters(filter)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| AwsError::new(&format!("reading where {name} failed"), &e))?;
             for status in page.organization_conformance_pack_detailed_statuses() {
                 if !seen.insert(status.account_id().to_owned()) {
                     continue;
@@ -290,10 +284,6 @@ async fn failures(
                         (code, message) => message.or(code).map(str::to_owned),
                     },
                 });
-            }
-            token = page.next_token().map(str::to_owned);
-            if token.is_none() {
-                break;
             }
         }
     }
