@@ -39,7 +39,7 @@ fn targets(org: &Organization, ous: &BTreeSet<String>, accounts: &BTreeSet<Strin
 /// The plan as a table: one line per change.
 pub fn plan_table(org: &Organization, changes: &[Change]) -> String {
     let mut t = table(&[
-        "Stack set",
+        "Stack set or pack",
         "Change",
         "Targets",
         "Regions",
@@ -343,4 +343,49 @@ pub fn audit_tables(report: &crate::audit::Report) -> String {
         report.pack,
         compliance_table(&report.matrix)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::desired::InstanceKey;
+    use crate::plan::InstanceChange;
+
+    #[test]
+    fn the_plan_table_says_what_each_change_does_where_and_why() {
+        let org = crate::org::fixture::organization();
+        let changes = vec![
+            Change::CreateStackSet {
+                name: "custos-pack-baseline".into(),
+            },
+            Change::CreateInstances(InstanceChange {
+                stack_set: "custos-pack-baseline".into(),
+                ous: BTreeSet::new(),
+                accounts: BTreeSet::from(["222222222222".to_owned()]),
+                filter: None,
+                regions: BTreeSet::from(["eu-west-1".to_owned()]),
+                overrides: BTreeMap::new(),
+                instances: BTreeSet::from([InstanceKey {
+                    account: "222222222222".into(),
+                    region: "eu-west-1".into(),
+                }]),
+                reason: "new target".into(),
+            }),
+            Change::PutOrganizationPack {
+                name: "custos-baseline".into(),
+                region: "eu-west-1".into(),
+                reasons: vec![
+                    "template changed".into(),
+                    "now excludes account 444444444444".into(),
+                ],
+            },
+            Change::DeleteOrganizationPack {
+                name: "custos-old".into(),
+                region: "eu-west-1".into(),
+            },
+        ];
+        insta::assert_snapshot!(plan_table(&org, &changes));
+    }
 }
