@@ -8,8 +8,6 @@ use std::pin::Pin;
 
 use chrono::{DateTime, Utc};
 use config_rule_sdk::decide::{self, Settings};
-use config_rule_sdk::exemption::Registry;
-use config_rule_sdk::params::{self, RawParameters};
 use config_rule_sdk::{
     AwsScope, ConfigurationItem, Evaluation, PeriodicRule, Rule, RuleError, RuleMeta, RunContext,
 };
@@ -123,17 +121,10 @@ pub fn settings<P: DeserializeOwned>(
     meta: &RuleMeta,
     parameters: &BTreeMap<String, Value>,
 ) -> Result<Settings<P>, RuleError> {
-    let raw = RawParameters::split(parameters);
-    let registry = raw
-        .exemptions
-        .as_deref()
-        .map(Registry::parse)
-        .transpose()?
-        .unwrap_or_default();
+    // The preview already reads with the member's own credentials: no role to assume.
     Ok(Settings {
-        params: params::decode(meta, &raw.rule)?,
-        registry,
         execution_role_name: None,
+        ..decide::parameter_settings(meta, parameters)?
     })
 }
 

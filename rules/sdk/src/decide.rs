@@ -27,7 +27,16 @@ pub fn settings<P: serde::de::DeserializeOwned>(
     meta: &RuleMeta,
     invocation: &Invocation,
 ) -> Result<Settings<P>, RuleError> {
-    let raw = RawParameters::split(&invocation.parameters);
+    parameter_settings(meta, &invocation.parameters)
+}
+
+/// Decodes rule parameters as `ruleParameters` carries them (defaults filled, unknown names
+/// refused, the exemption registry read), for callers that hold the parameters, not an event.
+pub fn parameter_settings<P: serde::de::DeserializeOwned>(
+    meta: &RuleMeta,
+    parameters: &BTreeMap<String, serde_json::Value>,
+) -> Result<Settings<P>, RuleError> {
+    let raw = RawParameters::split(parameters);
     let registry = raw
         .exemptions
         .as_deref()
