@@ -12,10 +12,6 @@
 use std::path::Path;
 use std::process::Command;
 
-use aws_sdk_s3::types::{
-    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
-    ServerSideEncryptionRule,
-};
 use config_rule_sdk::RuleMeta;
 use config_rule_sdk::runtime::Mode;
 use s3_bucket_encryption::{RULE_TOML, S3BucketEncryption};
@@ -23,6 +19,7 @@ use serde_json::Value;
 use workspace_tests::config_service::ConfigService;
 use workspace_tests::emulator::{Account, Emulator};
 use workspace_tests::org::{ACCESS_ROLE, Organization};
+use workspace_tests::s3::put_default_encryption;
 use workspace_tests::{recorder, unique_name};
 
 use crate::deployer::{Deployer, custos_stacks, deployer_for, has_stack_of, repo};
@@ -63,22 +60,7 @@ async fn bucket(account: &Account, name: &str, encrypted: bool) {
     let s3 = aws_sdk_s3::Client::new(&account.config);
     s3.create_bucket().bucket(name).send().await.unwrap();
     if encrypted {
-        let by_default = ServerSideEncryptionByDefault::builder()
-            .sse_algorithm(ServerSideEncryption::Aes256)
-            .build()
-            .unwrap();
-        let config = ServerSideEncryptionConfiguration::builder()
-            .rules(
-                ServerSideEncryptionRule::builder()
-                    .apply_server_side_encryption_by_default(by_default)
-                    .build(),
-            )
-            .build()
-            .unwrap();
-        s3.put_bucket_encryption()
-            .bucket(name)
-            .server_side_encryption_configuration(config)
-            .send()
+        put_default_encryption(&s3, name, "AES256", None)
             .await
             .unwrap();
     }

@@ -4,15 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_s3::types::{
-    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
-    ServerSideEncryptionRule,
-};
 use config_rule_sdk::RuleMeta;
 use config_rule_sdk::runtime::Mode;
 use s3_bucket_encryption::{RULE_TOML, S3BucketEncryption};
 use workspace_tests::config_service::{ConfigService, ResourceCompliance, function_arn};
 use workspace_tests::emulator::{Account, Emulator};
+use workspace_tests::s3::put_default_encryption;
 use workspace_tests::{recorder, unique_name};
 
 const KMS_KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -22,22 +19,7 @@ async fn create_bucket(account: &Account, sse_kms_key: Option<&str>) -> String {
     let name = unique_name("custos-test");
     s3.create_bucket().bucket(&name).send().await.unwrap();
     if let Some(key) = sse_kms_key {
-        let by_default = ServerSideEncryptionByDefault::builder()
-            .sse_algorithm(ServerSideEncryption::AwsKms)
-            .kms_master_key_id(key)
-            .build()
-            .unwrap();
-        let rule = ServerSideEncryptionRule::builder()
-            .apply_server_side_encryption_by_default(by_default)
-            .build();
-        let config = ServerSideEncryptionConfiguration::builder()
-            .rules(rule)
-            .build()
-            .unwrap();
-        s3.put_bucket_encryption()
-            .bucket(&name)
-            .server_side_encryption_configuration(config)
-            .send()
+        put_default_encryption(&s3, &name, "aws:kms", Some(key))
             .await
             .unwrap();
     }

@@ -6,6 +6,7 @@
 //! - [`org`]: an AWS Organization with member accounts, OUs and the access role.
 //! - [`recorder`]: configuration items in AWS's shape, from live resource state.
 //! - [`config_service`]: Config rules, events, running a rule's handler, reading compliance.
+//! - [`s3`]: bucket set-up shared by the tests and the demo.
 //! - [`ssm`]: remediation documents' steps, carried out as SSM Automation would.
 //! - [`demo`]: the whole loop, for `make demo`.
 
@@ -15,6 +16,7 @@ pub mod emulator;
 pub mod faults;
 pub mod org;
 pub mod recorder;
+pub mod s3;
 pub mod ssm;
 
 use chrono::{DateTime, Utc};

@@ -3,10 +3,6 @@
 
 use anyhow::{Context, Result};
 use aws_config::SdkConfig;
-use aws_sdk_s3::types::{
-    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
-    ServerSideEncryptionRule,
-};
 
 /// `AWS-EnableS3BucketEncryption`: its one step, `PutBucketEncryption` with `SSEAlgorithm`
 /// (the document's default is `AES256`) and, for `aws:kms`, `KMSMasterKey`.
@@ -17,27 +13,9 @@ pub async fn enable_s3_bucket_encryption(
     kms_master_key: Option<&str>,
 ) -> Result<()> {
     let algorithm = sse_algorithm.unwrap_or("AES256");
-    let by_default = ServerSideEncryptionByDefault::builder()
-        .sse_algorithm(ServerSideEncryption::from(algorithm))
-        .set_kms_master_key_id(
-            kms_master_key
-                .filter(|_| algorithm.starts_with("aws:kms"))
-                .map(str::to_owned),
-        )
-        .build()?;
-    let configuration = ServerSideEncryptionConfiguration::builder()
-        .rules(
-            ServerSideEncryptionRule::builder()
-                .apply_server_side_encryption_by_default(by_default)
-                .build(),
-        )
-        .build()?;
-    aws_sdk_s3::Client::new(config)
-        .put_bucket_encryption()
-        .bucket(bucket_name)
-        .server_side_encryption_configuration(configuration)
-        .send()
+    let key = kms_master_key.filter(|_| algorithm.starts_with("aws:kms"));
+    let s3 = aws_sdk_s3::Client::new(config);
+    crate::s3::put_default_encryption(&s3, bucket_name, algorithm, key)
         .await
-        .with_context(|| format!("AWS-EnableS3BucketEncryption on {bucket_name}"))?;
-    Ok(())
+        .with_context(|| format!("AWS-EnableS3BucketEncryption on {bucket_name}"))
 }

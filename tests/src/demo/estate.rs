@@ -5,10 +5,6 @@
 use anyhow::{Context, Result};
 use aws_sdk_config::types::{ConfigurationRecorder, DeliveryChannel, RecordingGroup};
 use aws_sdk_ec2::types::{InstanceType, ResourceType, Tag, TagSpecification};
-use aws_sdk_s3::types::{
-    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
-    ServerSideEncryptionRule,
-};
 use serde_json::json;
 
 use crate::emulator::{Account, Emulator};
@@ -186,22 +182,7 @@ async fn bucket(s3: &aws_sdk_s3::Client, prefix: &str, encrypted: bool) -> Resul
         .await
         .with_context(|| format!("CreateBucket {name}"))?;
     if encrypted {
-        let by_default = ServerSideEncryptionByDefault::builder()
-            .sse_algorithm(ServerSideEncryption::Aes256)
-            .build()?;
-        let configuration = ServerSideEncryptionConfiguration::builder()
-            .rules(
-                ServerSideEncryptionRule::builder()
-                    .apply_server_side_encryption_by_default(by_default)
-                    .build(),
-            )
-            .build()?;
-        s3.put_bucket_encryption()
-            .bucket(&name)
-            .server_side_encryption_configuration(configuration)
-            .send()
-            .await
-            .with_context(|| format!("PutBucketEncryption {name}"))?;
+        crate::s3::put_default_encryption(s3, &name, "AES256", None).await?;
     }
     Ok(name)
 }
