@@ -8,53 +8,14 @@
 //! have passed (`make fuzz`).
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
+use config_rule_sdk::fuzzing::fuzz;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 
 use super::*;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
-
-/// Runs `test` on `strategy`'s inputs for one round or, with `CUSTOS_FUZZ_SECONDS`, for that
-/// long; returns the number of cases run. (The same runner as the rule SDK's event fuzzing.)
-fn fuzz<S: Strategy>(
-    name: &str,
-    strategy: &S,
-    test: impl Fn(S::Value) -> Result<(), TestCaseError>,
-) -> u64 {
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "the fuzz run's length, set by make fuzz"
-    )]
-    let seconds = std::env::var("CUSTOS_FUZZ_SECONDS")
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok());
-    let config = Config {
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let started = Instant::now();
-    let mut cases = 0u64;
-    loop {
-        let mut runner = TestRunner::new(config.clone());
-        if let Err(e) = runner.run(strategy, &test) {
-            panic!("{name}: {e}");
-        }
-        cases += u64::from(config.cases);
-        let more = seconds.is_some_and(|s| started.elapsed() < Duration::from_secs(s));
-        if !more {
-            break;
-        }
-    }
-    println!(
-        "fuzz {name}: {cases} cases in {:.1} s, no panic, every problem located",
-        started.elapsed().as_secs_f64()
-    );
-    cases
 }
 
 /// Keys and values `deployer.toml` uses, mixed with random ones.

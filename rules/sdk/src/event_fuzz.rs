@@ -10,13 +10,11 @@
 //! `CUSTOS_FUZZ_SECONDS` repeats rounds, with fresh random seeds, until that many seconds
 //! have passed (`make fuzz`).
 
-use std::time::{Duration, Instant};
-
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
 
 use super::*;
+use crate::fuzzing::fuzz;
 
 const EVENTS: [&str; 3] = [
     "change-notification.json",
@@ -27,44 +25,6 @@ const EVENTS: [&str; 3] = [
 fn example(name: &str) -> String {
     let path = format!("{}/fixtures/events/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// Runs `test` on `strategy`'s inputs for one round or, with `CUSTOS_FUZZ_SECONDS`, for that
-/// long; returns the number of cases run.
-fn fuzz<S: Strategy>(
-    name: &str,
-    strategy: &S,
-    test: impl Fn(S::Value) -> Result<(), TestCaseError>,
-) -> u64 {
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "the fuzz run's length, set by make fuzz"
-    )]
-    let seconds = std::env::var("CUSTOS_FUZZ_SECONDS")
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok());
-    let config = Config {
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let started = Instant::now();
-    let mut cases = 0u64;
-    loop {
-        let mut runner = TestRunner::new(config.clone());
-        if let Err(e) = runner.run(strategy, &test) {
-            panic!("{name}: {e}");
-        }
-        cases += u64::from(config.cases);
-        let more = seconds.is_some_and(|s| started.elapsed() < Duration::from_secs(s));
-        if !more {
-            break;
-        }
-    }
-    println!(
-        "fuzz {name}: {cases} cases in {:.1} s, no panic, every error located",
-        started.elapsed().as_secs_f64()
-    );
-    cases
 }
 
 /// Arbitrary JSON, nested a little, with the keys the decoder looks for among the random ones.

@@ -12,6 +12,8 @@ pub mod error;
 pub mod evaluation;
 pub mod event;
 pub mod exemption;
+#[cfg(any(test, feature = "testing"))]
+pub mod fuzzing;
 pub mod item;
 pub mod meta;
 pub mod notify;
