@@ -9,10 +9,6 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_config::types::{
-    ConfigRule, EventSource, MaximumExecutionFrequency, MessageType, Owner, Scope, Source,
-    SourceDetail,
-};
 use aws_sdk_ec2::types::{InstanceType, ResourceType, Tag, TagSpecification};
 use chrono::{DateTime, Duration, Utc};
 use config_rule_sdk::aws::Edge;
@@ -20,9 +16,7 @@ use config_rule_sdk::runtime::{Mode, handle_periodic};
 use config_rule_sdk::{PeriodicRule, RuleMeta};
 use ec2_cost_context::{Ec2CostContext, RULE_TOML};
 use workspace_tests::config_service::events::scheduled_event;
-use workspace_tests::config_service::{
-    ConfigService, DeployedRule, ResourceCompliance, function_arn,
-};
+use workspace_tests::config_service::{ConfigService, DeployedRule, ResourceCompliance};
 use workspace_tests::emulator::{Account, Emulator};
 
 /// Stores a periodic custom Lambda rule the way the deployer's template declares one (scheduled
@@ -32,39 +26,8 @@ pub(crate) async fn store_periodic_rule(
     meta: &RuleMeta,
     parameters: &BTreeMap<String, String>,
 ) -> DeployedRule {
-    let frequency = serde_json::to_value(meta.trigger.periodic.expect("a periodic rule")).unwrap();
-    let frequency = MaximumExecutionFrequency::from(frequency.as_str().unwrap());
-    let source = Source::builder()
-        .owner(Owner::CustomLambda)
-        .source_identifier(function_arn(&account.id, &meta.name))
-        .source_details(
-            SourceDetail::builder()
-                .event_source(EventSource::AwsConfig)
-                .message_type(MessageType::ScheduledNotification)
-                .maximum_execution_frequency(frequency.clone())
-                .build(),
-        )
-        .build()
-        .unwrap();
-    let rule = ConfigRule::builder()
-        .config_rule_name(&meta.name)
-        .source(source)
-        .scope(
-            Scope::builder()
-                .set_compliance_resource_types(Some(meta.resource_types.clone()))
-                .build(),
-        )
-        .maximum_execution_frequency(frequency)
-        .input_parameters(serde_json::to_string(parameters).unwrap())
-        .build();
-    aws_sdk_config::Client::new(&account.config)
-        .put_config_rule()
-        .config_rule(rule)
-        .send()
-        .await
-        .unwrap();
     ConfigService::new(account)
-        .deployed_rule(&meta.name)
+        .put_periodic_lambda_rule(meta, parameters)
         .await
         .unwrap()
 }

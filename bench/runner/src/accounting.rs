@@ -14,10 +14,6 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail, ensure};
 use aws_config::SdkConfig;
 use aws_sdk_config::operation::put_evaluations::PutEvaluationsInput;
-use aws_sdk_config::types::{
-    ConfigRule, EventSource, MaximumExecutionFrequency, MessageType, Owner, Scope, Source,
-    SourceDetail,
-};
 use aws_sdk_ec2::types::InstanceType;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -33,9 +29,9 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use workspace_tests::config_service::ConfigService;
 use workspace_tests::config_service::events::scheduled_event;
-use workspace_tests::config_service::{ConfigService, function_arn};
-use workspace_tests::emulator::{Account, Emulator};
+use workspace_tests::emulator::Emulator;
 use workspace_tests::org::Organization;
 
 /// Every operation a client started, and the size of every `PutEvaluations` batch.
@@ -88,39 +84,6 @@ pub struct PeriodicRun {
     pub config_calls: BTreeMap<String, u64>,
 }
 
-async fn store_periodic_rule(account: &Account, meta: &RuleMeta) -> Result<()> {
-    let frequency = MaximumExecutionFrequency::TwentyFourHours;
-    let source = Source::builder()
-        .owner(Owner::CustomLambda)
-        .source_identifier(function_arn(&account.id, &meta.name))
-        .source_details(
-            SourceDetail::builder()
-                .event_source(EventSource::AwsConfig)
-                .message_type(MessageType::ScheduledNotification)
-                .maximum_execution_frequency(frequency.clone())
-                .build(),
-        )
-        .build()?;
-    let rule = ConfigRule::builder()
-        .config_rule_name(&meta.name)
-        .source(source)
-        .scope(
-            Scope::builder()
-                .set_compliance_resource_types(Some(meta.resource_types.clone()))
-                .build(),
-        )
-        .maximum_execution_frequency(frequency)
-        .input_parameters(r#"{"maxSpendUsd":"500"}"#)
-        .build();
-    aws_sdk_config::Client::new(&account.config)
-        .put_config_rule()
-        .config_rule(rule)
-        .send()
-        .await
-        .context("PutConfigRule")?;
-    Ok(())
-}
-
 async fn launch(config: &SdkConfig, count: usize) -> Result<()> {
     let ec2 = aws_sdk_ec2::Client::new(config);
     let mut left = count;
@@ -152,9 +115,9 @@ pub async fn periodic(emulator: &Emulator, resources: usize) -> Result<PeriodicR
     let account = emulator.new_account().await?;
     launch(&account.config, resources).await?;
     let meta = RuleMeta::from_toml(RULE_TOML)?;
-    store_periodic_rule(&account, &meta).await?;
     let service = ConfigService::new(&account);
-    let deployed = service.deployed_rule(&meta.name).await?;
+    let parameters = BTreeMap::from([("maxSpendUsd".to_owned(), "500".to_owned())]);
+    let deployed = service.put_periodic_lambda_rule(&meta, &parameters).await?;
     let event = scheduled_event(&deployed, &account.id, workspace_tests::now());
 
     let counter = Counter::default();

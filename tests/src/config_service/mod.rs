@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
 use aws_sdk_config::types::{ConfigRule, Owner, Scope, Source, SourceDetail};
-use aws_sdk_config::types::{EventSource, MessageType};
+use aws_sdk_config::types::{EventSource, MaximumExecutionFrequency, MessageType};
 use config_rule_sdk::aws::Edge;
 use config_rule_sdk::runtime::{self, Mode};
 use config_rule_sdk::{Evaluation, Rule, RuleMeta};
@@ -105,6 +105,47 @@ impl ConfigService {
             .await
             .with_context(|| format!("PutConfigRule {name}"))?;
         self.deployed_rule(name).await
+    }
+
+    /// Creates or updates the periodic custom Lambda rule `meta` describes, at its frequency.
+    pub async fn put_periodic_lambda_rule(
+        &self,
+        meta: &RuleMeta,
+        parameters: &BTreeMap<String, String>,
+    ) -> Result<DeployedRule> {
+        let frequency = meta.trigger.periodic.context("not a periodic rule")?;
+        let frequency = serde_json::to_value(frequency)?;
+        let frequency = MaximumExecutionFrequency::from(frequency.as_str().unwrap_or_default());
+        let source = Source::builder()
+            .owner(Owner::CustomLambda)
+            .source_identifier(function_arn(&self.account.id, &meta.name))
+            .source_details(
+                SourceDetail::builder()
+                    .event_source(EventSource::AwsConfig)
+                    .message_type(MessageType::ScheduledNotification)
+                    .maximum_execution_frequency(frequency.clone())
+                    .build(),
+            )
+            .build()
+            .context("building the rule source")?;
+        let rule = ConfigRule::builder()
+            .config_rule_name(&meta.name)
+            .source(source)
+            .scope(
+                Scope::builder()
+                    .set_compliance_resource_types(Some(meta.resource_types.clone()))
+                    .build(),
+            )
+            .maximum_execution_frequency(frequency)
+            .input_parameters(serde_json::to_string(parameters)?)
+            .build();
+        self.client
+            .put_config_rule()
+            .config_rule(rule)
+            .send()
+            .await
+            .with_context(|| format!("PutConfigRule {}", meta.name))?;
+        self.deployed_rule(&meta.name).await
     }
 
     /// A stored rule, by name.
