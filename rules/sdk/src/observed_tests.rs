@@ -118,6 +118,22 @@ fn statuses(invoked: u32) -> DescribeRemediationExecutionStatusOutput {
         .build()
 }
 
+/// What a COMPLIANT result of the S3 rule for `current()` records, Config answering through
+/// `client`.
+async fn record_compliant(client: &Client) -> Option<RemediationRecord> {
+    let meta = RuleMeta::from_toml(RULE_TOML).unwrap();
+    record_ssm_remediation(
+        client,
+        &meta,
+        "bucket-rule",
+        &current(),
+        Compliance::Compliant,
+        None,
+    )
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn the_change_a_remediation_caused_is_recorded_with_configs_items_before_and_after() {
     let status = mock!(Client::describe_remediation_execution_status)
@@ -135,19 +151,8 @@ async fn the_change_a_remediation_caused_is_recorded_with_configs_items_before_a
             .build()
     });
     let client = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&status, &history]);
-    let meta = RuleMeta::from_toml(RULE_TOML).unwrap();
 
-    let record = record_ssm_remediation(
-        &client,
-        &meta,
-        "bucket-rule",
-        &current(),
-        Compliance::Compliant,
-        None,
-    )
-    .await
-    .unwrap()
-    .expect("a record");
+    let record = record_compliant(&client).await.expect("a record");
 
     assert_eq!(record.trigger, RemediationTrigger::Ssm);
     assert_eq!(
@@ -188,18 +193,7 @@ async fn a_later_change_of_a_remediated_resource_records_nothing_again() {
             .build()
     });
     let client = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&status, &history]);
-    let meta = RuleMeta::from_toml(RULE_TOML).unwrap();
-    let record = record_ssm_remediation(
-        &client,
-        &meta,
-        "bucket-rule",
-        &current(),
-        Compliance::Compliant,
-        None,
-    )
-    .await
-    .unwrap();
-    assert_eq!(record, None);
+    assert_eq!(record_compliant(&client).await, None);
 }
 
 #[tokio::test]
@@ -212,18 +206,7 @@ async fn without_a_remediation_configuration_there_is_nothing_to_record() {
         )
     });
     let client = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&status]);
-    let meta = RuleMeta::from_toml(RULE_TOML).unwrap();
-    let record = record_ssm_remediation(
-        &client,
-        &meta,
-        "bucket-rule",
-        &current(),
-        Compliance::Compliant,
-        None,
-    )
-    .await
-    .unwrap();
-    assert_eq!(record, None);
+    assert_eq!(record_compliant(&client).await, None);
     assert_eq!(status.num_calls(), 1);
 }
 
