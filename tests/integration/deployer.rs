@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use aws_config::SdkConfig;
-use aws_credential_types::provider::ProvideCredentials;
 use serde_json::Value;
 use workspace_tests::emulator::Emulator;
 use workspace_tests::org::{ACCESS_ROLE, Organization};
@@ -249,13 +248,6 @@ async fn organisation(emulator: &Emulator) -> (Organization, Vec<String>) {
 }
 
 pub(crate) async fn deployer_for(emulator: &Emulator, org: &Organization) -> Deployer {
-    let credentials = org
-        .management_config()
-        .credentials_provider()
-        .unwrap()
-        .provide_credentials()
-        .await
-        .unwrap();
     let dir = Scratch::new();
     let bin = dir.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
@@ -266,22 +258,7 @@ pub(crate) async fn deployer_for(emulator: &Emulator, org: &Organization) -> Dep
     {
         std::fs::write(bin.join(&binary), format!("#!/bin/sh\necho {binary}\n")).unwrap();
     }
-    let mut env = vec![
-        ("AWS_ENDPOINT_URL".to_owned(), emulator.url().to_owned()),
-        ("AWS_REGION".to_owned(), REGIONS[0].to_owned()),
-        (
-            "AWS_ACCESS_KEY_ID".to_owned(),
-            credentials.access_key_id().to_owned(),
-        ),
-        (
-            "AWS_SECRET_ACCESS_KEY".to_owned(),
-            credentials.secret_access_key().to_owned(),
-        ),
-        ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
-    ];
-    if let Some(token) = credentials.session_token() {
-        env.push(("AWS_SESSION_TOKEN".to_owned(), token.to_owned()));
-    }
+    let env = org.management_environment(emulator.url()).await.unwrap();
     Deployer {
         binary: deployer_binary(),
         dir,

@@ -25,7 +25,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use aws_config::SdkConfig;
 use aws_config::sts::AssumeRoleProvider;
-use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_organizations::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_organizations::types::{CreateAccountState, OrganizationFeatureSet};
 use serde_json::json;
@@ -115,6 +115,34 @@ impl Organization {
     /// AWS configuration of the management account.
     pub fn management_config(&self) -> &SdkConfig {
         &self.management
+    }
+
+    /// The environment a command (the deployer) runs in as the management account against
+    /// `endpoint`: the endpoint, the harness's region, the account's keys, no instance metadata.
+    pub async fn management_environment(&self, endpoint: &str) -> Result<Vec<(String, String)>> {
+        let credentials = self
+            .management
+            .credentials_provider()
+            .context("the management account has no credentials")?
+            .provide_credentials()
+            .await?;
+        let mut env = vec![
+            ("AWS_ENDPOINT_URL".to_owned(), endpoint.to_owned()),
+            ("AWS_REGION".to_owned(), crate::emulator::REGION.to_owned()),
+            (
+                "AWS_ACCESS_KEY_ID".to_owned(),
+                credentials.access_key_id().to_owned(),
+            ),
+            (
+                "AWS_SECRET_ACCESS_KEY".to_owned(),
+                credentials.secret_access_key().to_owned(),
+            ),
+            ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
+        ];
+        if let Some(token) = credentials.session_token() {
+            env.push(("AWS_SESSION_TOKEN".to_owned(), token.to_owned()));
+        }
+        Ok(env)
     }
 
     fn client(&self) -> aws_sdk_organizations::Client {

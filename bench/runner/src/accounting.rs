@@ -292,13 +292,7 @@ pub async fn organisation_apply(
         dir.join("bin/vpc-creation-approved"),
         "#!/bin/sh\necho vpc-creation-approved\n",
     )?;
-    let credentials = aws_credential_keys(org.management_config()).await?;
-    let mut env = vec![
-        ("AWS_ENDPOINT_URL".to_owned(), emulator.url().to_owned()),
-        ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
-        ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
-    ];
-    env.extend(credentials);
+    let env = org.management_environment(emulator.url()).await?;
     let first = apply(deployer, &dir, repo, &env)?;
     eprintln!(
         "bench: first apply {:.0} s, {} writes",
@@ -312,29 +306,6 @@ pub async fn organisation_apply(
         first,
         again,
     })
-}
-
-async fn aws_credential_keys(config: &SdkConfig) -> Result<Vec<(String, String)>> {
-    use aws_credential_types::provider::ProvideCredentials;
-    let credentials = config
-        .credentials_provider()
-        .context("the management account has credentials")?
-        .provide_credentials()
-        .await?;
-    let mut keys = vec![
-        (
-            "AWS_ACCESS_KEY_ID".to_owned(),
-            credentials.access_key_id().to_owned(),
-        ),
-        (
-            "AWS_SECRET_ACCESS_KEY".to_owned(),
-            credentials.secret_access_key().to_owned(),
-        ),
-    ];
-    if let Some(token) = credentials.session_token() {
-        keys.push(("AWS_SESSION_TOKEN".to_owned(), token.to_owned()));
-    }
-    Ok(keys)
 }
 
 fn scratch() -> Result<PathBuf> {

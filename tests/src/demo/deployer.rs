@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use aws_credential_types::provider::ProvideCredentials;
 use serde_json::Value;
 
 use super::estate::Estate;
@@ -61,28 +60,7 @@ impl Deployer {
         let config = dir.join("deployer.toml");
         std::fs::write(&config, settings)
             .with_context(|| format!("writing {}", config.display()))?;
-        let credentials = org
-            .management_config()
-            .credentials_provider()
-            .context("the management account has no credentials")?
-            .provide_credentials()
-            .await?;
-        let mut env = vec![
-            ("AWS_ENDPOINT_URL".to_owned(), emulator.url().to_owned()),
-            ("AWS_REGION".to_owned(), REGION.to_owned()),
-            (
-                "AWS_ACCESS_KEY_ID".to_owned(),
-                credentials.access_key_id().to_owned(),
-            ),
-            (
-                "AWS_SECRET_ACCESS_KEY".to_owned(),
-                credentials.secret_access_key().to_owned(),
-            ),
-            ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
-        ];
-        if let Some(token) = credentials.session_token() {
-            env.push(("AWS_SESSION_TOKEN".to_owned(), token.to_owned()));
-        }
+        let env = org.management_environment(emulator.url()).await?;
         Ok(Self {
             binary,
             bootstrap_dir: bin_dir,
