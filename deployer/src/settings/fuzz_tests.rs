@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use config_rule_sdk::fuzzing::fuzz;
+use config_rule_sdk::fuzzing::{edit_bytes, fuzz};
 use proptest::prelude::*;
 
 use super::*;
@@ -119,22 +119,7 @@ fn edited_lines(example: &str, edits: &[(usize, LineEdit)]) -> String {
 
 fn edited_bytes(example: &str, edits: &[(usize, u8, u8)]) -> String {
     const ALPHABET: &[u8] = b"[]{}=\",.#'\\ \n\t0123456789-_azAZ\x00\xe2\xff";
-    let mut bytes = example.as_bytes().to_vec();
-    for (at, op, byte) in edits {
-        if bytes.is_empty() {
-            break;
-        }
-        let at = at % bytes.len();
-        let b = ALPHABET[usize::from(*byte) % ALPHABET.len()];
-        match op % 3 {
-            0 => {
-                bytes.remove(at);
-            }
-            1 => bytes.insert(at, b),
-            _ => bytes[at] = b,
-        }
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
+    edit_bytes(example, ALPHABET, edits)
 }
 
 /// Parsing never panics; a refusal names, for each problem, a place inside the file.

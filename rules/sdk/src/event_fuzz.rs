@@ -14,7 +14,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::fuzzing::fuzz;
+use crate::fuzzing::{edit_bytes, fuzz};
 
 const EVENTS: [&str; 3] = [
     "change-notification.json",
@@ -179,22 +179,7 @@ fn edited_event(which: usize, edits: &[(usize, Edit)], keep_open: bool) -> Value
 /// A real event's text with bytes deleted, inserted or replaced.
 fn edited_text(which: usize, edits: &[(usize, u8, u8)]) -> String {
     const ALPHABET: &[u8] = b"{}[]\":,\\ 0123456789.eE-+truefalsn\n\t\x00\xff\xc3";
-    let mut bytes = example(EVENTS[which % EVENTS.len()]).into_bytes();
-    for (at, op, byte) in edits {
-        if bytes.is_empty() {
-            break;
-        }
-        let at = at % bytes.len();
-        let b = ALPHABET[usize::from(*byte) % ALPHABET.len()];
-        match op % 3 {
-            0 => {
-                bytes.remove(at);
-            }
-            1 => bytes.insert(at, b),
-            _ => bytes[at] = b,
-        }
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
+    edit_bytes(&example(EVENTS[which % EVENTS.len()]), ALPHABET, edits)
 }
 
 /// An error names where: a backquoted field or path, a line and column, the top level, or (an

@@ -44,3 +44,25 @@ pub fn fuzz<S: Strategy>(
     );
     cases
 }
+
+/// `text` with bytes deleted, inserted or replaced: each edit is (position, operation, byte),
+/// taken modulo the text's length, the three operations and `alphabet` (the bytes that matter
+/// to the format under test).
+pub fn edit_bytes(text: &str, alphabet: &[u8], edits: &[(usize, u8, u8)]) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    for (at, op, byte) in edits {
+        if bytes.is_empty() {
+            break;
+        }
+        let at = at % bytes.len();
+        let b = alphabet[usize::from(*byte) % alphabet.len()];
+        match op % 3 {
+            0 => {
+                bytes.remove(at);
+            }
+            1 => bytes.insert(at, b),
+            _ => bytes[at] = b,
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
