@@ -116,13 +116,7 @@ impl Run {
 
     pub async fn doctor(&self) -> anyhow::Result<ExitStatus> {
         let aws = self.aws().await;
-        let admin = aws
-            .caller_account()
-            .await
-            .context("reading the caller identity")?;
-        let org = crate::aws::orgs::organization(&aws)
-            .await
-            .context("reading the organisation")?;
+        let (admin, org) = crate::status::caller_and_organisation(&aws).await?;
         let checks = crate::doctor::doctor(&aws, &self.settings, &org, &admin)
             .await
             .context("checking the targets")?;
@@ -150,13 +144,7 @@ impl Run {
         // Bad input stops here, before any AWS call.
         evaluate::selected_rules(&self.settings, scope)?;
         let aws = self.aws().await;
-        let admin = aws
-            .caller_account()
-            .await
-            .context("reading the caller identity")?;
-        let org = crate::aws::orgs::organization(&aws)
-            .await
-            .context("reading the organisation")?;
+        let (admin, org) = crate::status::caller_and_organisation(&aws).await?;
         #[expect(
             clippy::disallowed_methods,
             reason = "the preview's now: exemption expiry and periodic windows, as at a real run"

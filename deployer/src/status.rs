@@ -17,6 +17,7 @@ use crate::cli::{AwsArgs, OutputFormat};
 use crate::compliance::{Matrix, Reading};
 use crate::desired;
 use crate::exit::ExitStatus;
+use crate::org::Organization;
 use crate::output;
 use crate::settings::Settings;
 
@@ -28,8 +29,8 @@ pub struct Scope {
     pub regions: Vec<String>,
 }
 
-/// The target accounts of the settings, with their names, as the organisation has them now.
-pub async fn scope(aws: &Aws, settings: &Settings) -> anyhow::Result<Scope> {
+/// The account running the deployer, and the organisation as it is now.
+pub async fn caller_and_organisation(aws: &Aws) -> anyhow::Result<(String, Organization)> {
     let admin_account = aws
         .caller_account()
         .await
@@ -37,6 +38,12 @@ pub async fn scope(aws: &Aws, settings: &Settings) -> anyhow::Result<Scope> {
     let org = aws::orgs::organization(aws)
         .await
         .context("reading the organisation")?;
+    Ok((admin_account, org))
+}
+
+/// The target accounts of the settings, with their names, as the organisation has them now.
+pub async fn scope(aws: &Aws, settings: &Settings) -> anyhow::Result<Scope> {
+    let (admin_account, org) = caller_and_organisation(aws).await?;
     let accounts = desired::target_accounts(settings, &org)?
         .into_iter()
         .map(|id| {
