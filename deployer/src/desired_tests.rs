@@ -4,13 +4,16 @@ use super::*;
 use crate::catalog::Catalog;
 use crate::org::fixture;
 
+/// The fixture `deployer.toml`, as written.
+fn fixture_text() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/deployer.toml"))
+        .unwrap()
+}
+
 fn settings(text: Option<&str>) -> Settings {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let catalog = Catalog::discover(&fixtures.join("rules")).unwrap();
-    let text = text.map_or_else(
-        || std::fs::read_to_string(fixtures.join("deployer.toml")).unwrap(),
-        str::to_owned,
-    );
+    let text = text.map_or_else(fixture_text, str::to_owned);
     Settings::parse(Path::new("deployer.toml"), &text, &catalog).unwrap()
 }
 
@@ -74,11 +77,7 @@ fn the_example_organisation() {
 
 #[test]
 fn per_account_artifacts_go_to_every_target_account() {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/deployer.toml"),
-    )
-    .unwrap()
-    .replace(
+    let text = fixture_text().replace(
         "distribution = \"central\"",
         "distribution = \"per-account\"",
     );
@@ -102,11 +101,7 @@ fn per_account_artifacts_go_to_every_target_account() {
 
 #[test]
 fn an_ou_missing_from_the_organisation_is_reported_where_it_is_named() {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/deployer.toml"),
-    )
-    .unwrap()
-    .replace("\"Workloads\", \"Sandbox\"", "\"Workloads\", \"Sandbx\"");
+    let text = fixture_text().replace("\"Workloads\", \"Sandbox\"", "\"Workloads\", \"Sandbx\"");
     let err = desired_for(&settings(Some(&text))).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -116,11 +111,7 @@ fn an_ou_missing_from_the_organisation_is_reported_where_it_is_named() {
 
 #[test]
 fn excluded_accounts_and_the_management_account_get_no_ou_instances() {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/deployer.toml"),
-    )
-    .unwrap()
-    .replace(
+    let text = fixture_text().replace(
         "exclude-accounts = []",
         "exclude-accounts = [\"444444444444\"]",
     );
@@ -140,22 +131,19 @@ fn excluded_accounts_and_the_management_account_get_no_ou_instances() {
 /// The fixture with `baseline` deployed organisation-wide, `444444444444` excluded and the
 /// management account left out; `remediation` says whether its managed rule has one.
 fn organisation_pack_settings(remediation: bool) -> Settings {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/deployer.toml"),
-    )
-    .unwrap()
-    .replace(
-        "exclude-accounts = []",
-        "exclude-accounts = [\"444444444444\"]",
-    )
-    .replace(
-        "include-management-account = true",
-        "include-management-account = false",
-    )
-    .replace(
-        "[packs.baseline]",
-        "[packs.baseline]\ndeployment = \"organization\"",
-    );
+    let text = fixture_text()
+        .replace(
+            "exclude-accounts = []",
+            "exclude-accounts = [\"444444444444\"]",
+        )
+        .replace(
+            "include-management-account = true",
+            "include-management-account = false",
+        )
+        .replace(
+            "[packs.baseline]",
+            "[packs.baseline]\ndeployment = \"organization\"",
+        );
     let mut settings = settings(Some(&text));
     let mut pack = "[[managed]]\nname = \"s3-bucket-versioning-enabled\"\nidentifier = \"S3_BUCKET_VERSIONING_ENABLED\"\n".to_owned();
     if remediation {
