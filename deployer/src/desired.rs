@@ -276,27 +276,8 @@ fn org_packs(
     targets: &Targets,
     regions: &[String],
 ) -> Result<BTreeMap<String, OrgPackSpec>, DesiredError> {
-    let mut out = BTreeMap::new();
-    for (id, template) in templates {
-        if let TemplateId::PackBody(name) = id
-            && template.organization_wide
-        {
-            let spec = org_pack(name, &template.body, org, targets, regions)?;
-            out.insert(name.clone(), spec);
-        }
-    }
-    Ok(out)
-}
-
-/// An organisation pack reaches every account but those it excludes: exclude every account the
-/// settings do not target.
-fn org_pack(
-    name: &str,
-    body: &str,
-    org: &Organization,
-    targets: &Targets,
-    regions: &[String],
-) -> Result<OrgPackSpec, DesiredError> {
+    // An organisation pack reaches every account but those it excludes: exclude every account
+    // the settings do not target.
     let targeted = targets.all_accounts();
     let excluded_accounts: BTreeSet<String> = org
         .accounts
@@ -304,19 +285,30 @@ fn org_pack(
         .filter(|a| !targeted.contains(*a))
         .cloned()
         .collect();
-    if excluded_accounts.len() > MAX_EXCLUDED_ACCOUNTS {
-        return Err(DesiredError::TooManyExcluded {
-            pack: name.to_owned(),
-            excluded: excluded_accounts.len(),
-        });
+    let mut out = BTreeMap::new();
+    for (id, template) in templates {
+        let TemplateId::PackBody(name) = id else {
+            continue;
+        };
+        if !template.organization_wide {
+            continue;
+        }
+        if excluded_accounts.len() > MAX_EXCLUDED_ACCOUNTS {
+            return Err(DesiredError::TooManyExcluded {
+                pack: name.clone(),
+                excluded: excluded_accounts.len(),
+            });
+        }
+        let spec = OrgPackSpec {
+            name: name.clone(),
+            body: template.body.clone(),
+            template_hash: template_hash(&template.body),
+            excluded_accounts: excluded_accounts.clone(),
+            regions: regions.iter().cloned().collect(),
+        };
+        out.insert(name.clone(), spec);
     }
-    Ok(OrgPackSpec {
-        name: name.to_owned(),
-        body: body.to_owned(),
-        template_hash: template_hash(body),
-        excluded_accounts,
-        regions: regions.iter().cloned().collect(),
-    })
+    Ok(out)
 }
 
 /// The stack set name after the prefix, for templates without parameters: `base`, and

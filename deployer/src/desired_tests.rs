@@ -190,3 +190,35 @@ fn an_organisation_pack_without_remediation_needs_no_stack_set() {
         desired.stack_sets.keys()
     );
 }
+
+#[test]
+fn an_organisation_pack_that_would_exclude_over_a_thousand_accounts_is_refused() {
+    let settings = organisation_pack_settings(false);
+    let templates = render::render(&settings).unwrap();
+    let mut org = fixture::organization();
+    for i in 0..1000 {
+        org.accounts.insert(
+            format!("9{i:011}"),
+            crate::org::Account {
+                name: format!("outside-{i}"),
+                parent: org.root_id.clone(),
+                active: true,
+                state: "ACTIVE".into(),
+            },
+        );
+    }
+    let error = desired(Inputs {
+        settings: &settings,
+        templates: &templates,
+        org: &org,
+        admin_account: "111111111111",
+        code_keys: &code_keys(&settings),
+    })
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "conformance pack custos-baseline: deployed organisation-wide it would exclude 1002 \
+         accounts that are not targeted; Config excludes at most 1000 (deploy it per account: \
+         deployment = \"account\")"
+    );
+}
