@@ -35,25 +35,23 @@ pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The deployer binary, built (debug, for this machine) if needed.
+/// The deployer binary that `cargo test --workspace` (or `cargo nextest run --workspace`) built
+/// beside this test, with the same features. Building it here with another cargo command would
+/// resolve other features and build every AWS SDK crate a second time.
 pub(crate) fn deployer_binary() -> PathBuf {
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "cargo names itself to the tests it runs"
-    )]
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(repo())
-        .args(["build", "--quiet", "-p", "deployer"])
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building the deployer failed");
     // target/debug/deps/integration-… -> target/debug/deployer
     let exe = std::env::current_exe().expect("the test binary's path");
-    exe.parent()
+    let binary = exe
+        .parent()
         .and_then(Path::parent)
         .expect("target/debug")
-        .join("deployer")
+        .join("deployer");
+    assert!(
+        binary.exists(),
+        "{} is missing: run the tests with `cargo test --workspace` (or make test), which builds it",
+        binary.display()
+    );
+    binary
 }
 
 fn settings(org_rules: &str, ec2_parameters: &str) -> String {

@@ -7,29 +7,12 @@
 //! `supplementaryConfiguration`), so the preview must say the bucket is not evaluable, naming
 //! the missing field, rather than guess.
 
-use std::process::Command;
-
 use serde_json::Value;
 use workspace_tests::demo::deployer::Deployer;
 use workspace_tests::demo::estate::record_configuration;
 use workspace_tests::emulator::Emulator;
 use workspace_tests::org::{ACCESS_ROLE, Organization};
 use workspace_tests::unique_name;
-
-/// Builds the deployer binary the way the deployer's own test does (shared, so no extra build).
-fn build_deployer() {
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "cargo names itself to the tests it runs"
-    )]
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .args(["build", "--quiet", "-p", "deployer"])
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building the deployer failed");
-}
 
 fn settings() -> String {
     format!(
@@ -51,7 +34,7 @@ parameters = {{ maxSpendUsd = 500 }}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_preview_reads_the_member_runs_the_rules_and_writes_nothing() {
-    build_deployer();
+    crate::deployer::deployer_binary();
     let emulator = Emulator::from_env();
     let org = Organization::isolated(&emulator).await.unwrap();
     let workloads = org.create_ou(&org.root_id, "Workloads").await.unwrap();
