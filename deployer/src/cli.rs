@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::fmt::Write as _;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 /// Roll AWS Config custom rules out to every account and region of an AWS Organization.
 ///
@@ -23,6 +25,35 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The verbs by what people do with them: how `deployer` with no arguments lists them.
+pub const VERB_GROUPS: [(&str, &[&str]); 3] = [
+    ("Deploy", &["plan", "apply", "destroy"]),
+    ("Inspect", &["status", "audit", "evaluate", "doctor"]),
+    ("Author", &["new-rule", "render", "pack"]),
+];
+
+/// The command line, its verbs listed in [`VERB_GROUPS`]; with no arguments it prints the
+/// help.
+pub fn command() -> clap::Command {
+    let cli = Cli::command();
+    let mut verbs = String::new();
+    for (group, names) in VERB_GROUPS {
+        let _ = writeln!(verbs, "{group}:");
+        for name in names {
+            let about = cli
+                .find_subcommand(name)
+                .and_then(clap::Command::get_about)
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            let _ = writeln!(verbs, "  {name:<9} {about}");
+        }
+        verbs.push('\n');
+    }
+    cli.arg_required_else_help(true).help_template(format!(
+        "{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{verbs}Options:\n{{options}}{{after-help}}"
+    ))
 }
 
 /// Flags every command accepts.
@@ -48,6 +79,10 @@ pub struct GlobalArgs {
     /// for `audit` only.
     #[arg(long, global = true, value_enum, default_value_t = OutputArg::Table)]
     pub output: OutputArg,
+
+    /// Tables as wide as their content, one line per row, instead of fitting the terminal.
+    #[arg(long, global = true)]
+    pub wide: bool,
 
     /// More log output on stderr (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -300,13 +335,42 @@ pub struct PackValidateArgs {
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
-
     use super::*;
 
     #[test]
     fn the_cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_verb_is_listed_in_exactly_one_group() {
+        let listed: Vec<&str> = VERB_GROUPS
+            .iter()
+            .flat_map(|(_, v)| v.iter().copied())
+            .collect();
+        let mut verbs: Vec<String> = Cli::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_owned())
+            .collect();
+        verbs.sort();
+        let mut sorted = listed.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, verbs);
+    }
+
+    #[test]
+    fn without_arguments_the_verbs_are_shown_by_group() {
+        let err = command().try_get_matches_from(["deployer"]).unwrap_err();
+        let help = err.to_string();
+        let at = |text: &str| help.find(text).unwrap_or_else(|| panic!("{text}: {help}"));
+        assert!(
+            at("Deploy:") < at("  plan ") && at("  destroy ") < at("Inspect:"),
+            "{help}"
+        );
+        assert!(
+            at("Inspect:") < at("  status ") && at("Author:") < at("  new-rule "),
+            "{help}"
+        );
     }
 
     #[test]

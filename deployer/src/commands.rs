@@ -9,6 +9,7 @@ use crate::apply::{self, ApplyContext, ChangeResult};
 use crate::aws::Aws;
 use crate::cli::{AwsArgs, OutputFormat, PackageArgs};
 use crate::exit::ExitStatus;
+use crate::layout::Screen;
 use crate::output;
 use crate::package::Source;
 use crate::plan::SavedPlan;
@@ -22,6 +23,8 @@ pub struct Run {
     pub rules_dir: PathBuf,
     pub aws: AwsArgs,
     pub output: OutputFormat,
+    /// How wide tables may be.
+    pub screen: Screen,
     pub verbose: bool,
 }
 
@@ -77,7 +80,10 @@ impl Run {
                 eprintln!("nothing to change: every target is up to date");
             }
             OutputFormat::Table => {
-                println!("{}", output::plan_table(&prepared.org, &saved.changes));
+                println!(
+                    "{}",
+                    output::plan_table(&prepared.org, &saved.changes, self.screen)
+                );
                 eprintln!("{} changes pending", saved.changes.len());
             }
         }
@@ -124,7 +130,7 @@ impl Run {
         match self.output {
             OutputFormat::Json => Self::print_json(&checks)?,
             OutputFormat::Table => {
-                println!("{}", output::doctor_table(&checks));
+                println!("{}", output::doctor_table(&checks, self.screen));
                 eprintln!(
                     "{missing} of {} checks found something missing",
                     checks.len()
@@ -160,7 +166,7 @@ impl Run {
                     .iter()
                     .map(|(id, a)| (id.clone(), a.name.clone()))
                     .collect();
-                println!("{}", report::table(&rows, &names));
+                println!("{}", report::table(&rows, &names, self.screen));
                 eprintln!(
                     "evaluate: {} ({} write calls)",
                     report::summary(&rows),
@@ -215,7 +221,10 @@ impl Run {
             });
         }
         if self.output == OutputFormat::Table {
-            println!("{}", output::plan_table(&prepared.org, &plan.changes));
+            println!(
+                "{}",
+                output::plan_table(&prepared.org, &plan.changes, self.screen)
+            );
         }
         if !yes && !confirm(&format!("{verb}: {} changes", plan.changes.len()))? {
             eprintln!("{verb}: nothing done");
@@ -242,7 +251,10 @@ impl Run {
                 skipped: &skipped,
             })?,
             OutputFormat::Table => {
-                println!("{}", output::accounts_table(&accounts, &results));
+                println!(
+                    "{}",
+                    output::accounts_table(&accounts, &results, self.screen)
+                );
                 for line in crate::skipped::lines(&skipped) {
                     println!("{line}");
                 }

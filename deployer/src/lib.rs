@@ -15,6 +15,7 @@ pub mod diagnostic;
 pub mod doctor;
 pub mod evaluate;
 pub mod exit;
+pub mod layout;
 pub mod org;
 pub mod output;
 pub mod package;

@@ -2,18 +2,20 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::FromArgMatches;
 use std::path::{Path, PathBuf};
 
 use deployer::catalog::Catalog;
 use deployer::cli::{Cli, Command, GlobalArgs, PackCommand};
 use deployer::commands::Run;
 use deployer::exit::ExitStatus;
+use deployer::layout::Screen;
 use deployer::settings::Settings;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli =
+        Cli::from_arg_matches(&deployer::cli::command().get_matches()).unwrap_or_else(|e| e.exit());
     init_logging(cli.global.verbose);
     match run(cli) {
         Ok(status) => status.into(),
@@ -80,7 +82,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Status(_) => {
             let settings = load_settings(&global)?;
             let format = global.output.plain()?;
-            runtime()?.block_on(deployer::status::run(&global.aws, &settings, format))
+            let screen = Screen::detect(global.wide);
+            runtime()?.block_on(deployer::status::run(
+                &global.aws,
+                &settings,
+                format,
+                screen,
+            ))
         }
         Command::Audit(args) => {
             let settings = load_settings(&global)?;
@@ -95,6 +103,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
                 account: args.account.as_deref(),
                 format: global.output,
                 out: args.out.as_deref(),
+                screen: Screen::detect(global.wide),
                 today,
             };
             runtime()?.block_on(deployer::audit::command::run(
@@ -115,6 +124,7 @@ fn load_run(global: &GlobalArgs) -> anyhow::Result<Run> {
         rules_dir: rules_dir(global),
         aws: global.aws.clone(),
         output: global.output.plain()?,
+        screen: Screen::detect(global.wide),
         verbose: global.verbose > 0,
     })
 }

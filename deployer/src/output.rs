@@ -2,21 +2,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use comfy_table::{ContentArrangement, Table};
 use serde::Serialize;
 
 use crate::apply::ChangeResult;
 use crate::aws::calls::CallCounts;
+use crate::layout::{self, Screen};
 use crate::org::Organization;
 use crate::plan::Change;
-
-fn table(header: &[&str]) -> Table {
-    let mut table = Table::new();
-    table
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(header.to_vec());
-    table
-}
 
 fn targets(org: &Organization, ous: &BTreeSet<String>, accounts: &BTreeSet<String>) -> String {
     let mut parts: Vec<String> = ous
@@ -37,15 +29,16 @@ fn targets(org: &Organization, ous: &BTreeSet<String>, accounts: &BTreeSet<Strin
 }
 
 /// The plan as a table: one line per change.
-pub fn plan_table(org: &Organization, changes: &[Change]) -> String {
-    let mut t = table(&[
+pub fn plan_table(org: &Organization, changes: &[Change], screen: Screen) -> String {
+    let header = [
         "Stack set or pack",
         "Change",
         "Targets",
         "Regions",
         "Instances",
         "Why",
-    ]);
+    ];
+    let mut rows = Vec::with_capacity(changes.len());
     for change in changes {
         let row: [String; 6] = match change {
             Change::UploadArtifact(o) => [
@@ -128,9 +121,9 @@ pub fn plan_table(org: &Organization, changes: &[Change]) -> String {
                 "no longer in deployer.toml".into(),
             ],
         };
-        t.add_row(row.to_vec());
+        rows.push(row.to_vec());
     }
-    t.to_string()
+    layout::table(&header, rows, screen)
 }
 
 #[derive(Debug, Serialize)]
@@ -189,25 +182,32 @@ pub fn account_results(org: &Organization, results: &[ChangeResult]) -> Vec<Acco
     by_account.into_values().collect()
 }
 
-pub fn accounts_table(accounts: &[AccountResult], results: &[ChangeResult]) -> String {
-    let mut t = table(&[
+pub fn accounts_table(
+    accounts: &[AccountResult],
+    results: &[ChangeResult],
+    screen: Screen,
+) -> String {
+    let header = [
         "Account",
         "Name",
         "Succeeded",
         "Failed",
         "Stack sets",
         "Failures",
-    ]);
-    for a in accounts {
-        t.add_row(vec![
-            a.account.clone(),
-            a.name.clone(),
-            a.succeeded.to_string(),
-            a.failed.to_string(),
-            a.stack_sets.len().to_string(),
-            a.failures.first().cloned().unwrap_or_default(),
-        ]);
-    }
+    ];
+    let rows = accounts
+        .iter()
+        .map(|a| {
+            vec![
+                a.account.clone(),
+                a.name.clone(),
+                a.succeeded.to_string(),
+                a.failed.to_string(),
+                a.stack_sets.len().to_string(),
+                a.failures.first().cloned().unwrap_or_default(),
+            ]
+        })
+        .collect();
     let call_failures: Vec<String> = results
         .iter()
         .filter_map(|r| {
@@ -216,7 +216,7 @@ pub fn accounts_table(accounts: &[AccountResult], results: &[ChangeResult]) -> S
                 .map(|e| format!("{}: {e}", crate::apply::label(&r.change)))
         })
         .collect();
-    let mut lines = vec![t.to_string()];
+    let mut lines = vec![layout::table(&header, rows, screen)];
     lines.extend(call_failures.into_iter().map(|f| format!("failed: {f}")));
     lines.join("\n")
 }
@@ -234,10 +234,11 @@ pub struct ApplyJson<'a> {
 }
 
 /// Doctor's checks: what is missing where.
-pub fn doctor_table(checks: &[crate::doctor::Check]) -> String {
-    let mut t = table(&["Account", "Name", "Region", "Ready", "Missing"]);
+pub fn doctor_table(checks: &[crate::doctor::Check], screen: Screen) -> String {
+    let header = ["Account", "Name", "Region", "Ready", "Missing"];
+    let mut rows = Vec::with_capacity(checks.len());
     for c in checks {
-        t.add_row(vec![
+        rows.push(vec![
             c.account.clone(),
             c.name.clone(),
             if c.region.is_empty() {
@@ -253,7 +254,7 @@ pub fn doctor_table(checks: &[crate::doctor::Check]) -> String {
             c.missing.join("; "),
         ]);
     }
-    t.to_string()
+    layout::table(&header, rows, screen)
 }
 
 /// One compliance cell for people: the count that matters, or why there is none.
@@ -267,46 +268,95 @@ pub fn cell_text(cell: &crate::compliance::Cell) -> String {
     }
 }
 
-/// The account x rule matrix: one line per account and region, one column per rule.
-pub fn compliance_table(matrix: &crate::compliance::Matrix) -> String {
-    let mut header = vec!["Account", "Name", "Region"];
-    header.extend(matrix.rules.iter().map(String::as_str));
-    let mut t = table(&header);
-    for row in &matrix.rows {
-        let mut line = vec![row.account.clone(), row.name.clone(), row.region.clone()];
-        line.extend(
-            matrix
-                .rules
-                .iter()
-                .map(|rule| row.cells.get(rule).map(cell_text).unwrap_or_default()),
-        );
-        t.add_row(line);
+/// A cell in the narrow matrix, whose legend says what the short words mean.
+fn short_cell_text(cell: &crate::compliance::Cell) -> String {
+    use crate::compliance::CellState;
+    match cell.state {
+        CellState::NonCompliant => format!("{} NC", cell.non_compliant),
+        CellState::Compliant => format!("ok ({})", cell.compliant),
+        CellState::NotApplicable => format!("n/a ({})", cell.not_applicable),
+        CellState::NotDeployed => "-".to_owned(),
+        other => other.label().to_owned(),
     }
-    let mut totals = vec!["total".to_owned(), String::new(), String::new()];
-    totals.extend(matrix.rules.iter().map(|rule| {
-        format!(
-            "{} non-compliant",
-            matrix.totals.non_compliant_by_rule.get(rule).unwrap_or(&0)
-        )
-    }));
-    t.add_row(totals);
-    t.to_string()
+}
+
+const SHORT_CELL_LEGEND: [&str; 2] = [
+    "NC non-compliant resources, ok compliant (resources),",
+    "n/a not applicable (resources), - not deployed",
+];
+
+/// The account x rule matrix: one line per account and region, one column per rule. On a
+/// narrow screen the rules are numbered, with a legend; narrower still, each account and region
+/// is a block with one line per rule.
+pub fn compliance_table(matrix: &crate::compliance::Matrix, screen: Screen) -> String {
+    let account = |row: &crate::compliance::Row| {
+        if row.name.is_empty() {
+            row.account.clone()
+        } else {
+            format!("{} ({})", row.account, row.name)
+        }
+    };
+    let rows = |short: bool| -> Vec<Vec<String>> {
+        let cell = if short { short_cell_text } else { cell_text };
+        let mut out: Vec<Vec<String>> = matrix
+            .rows
+            .iter()
+            .map(|row| {
+                let mut line = vec![account(row), row.region.clone()];
+                line.extend(
+                    matrix
+                        .rules
+                        .iter()
+                        .map(|rule| row.cells.get(rule).map(cell).unwrap_or_default()),
+                );
+                line
+            })
+            .collect();
+        let mut totals = vec!["total".to_owned(), String::new()];
+        totals.extend(matrix.rules.iter().map(|rule| {
+            let n = matrix.totals.non_compliant_by_rule.get(rule).unwrap_or(&0);
+            if short {
+                format!("{n} NC")
+            } else {
+                format!("{n} non-compliant")
+            }
+        }));
+        out.push(totals);
+        out
+    };
+    let mut header = vec!["Account", "Region"];
+    header.extend(matrix.rules.iter().map(String::as_str));
+    let full = rows(false);
+    if screen.fits(&header, &full) {
+        return layout::table(&header, full, screen);
+    }
+    let codes: Vec<String> = (1..=matrix.rules.len()).map(|i| format!("R{i}")).collect();
+    let mut short_header = vec!["Account", "Region"];
+    short_header.extend(codes.iter().map(String::as_str));
+    let short = rows(true);
+    if !screen.fits(&short_header, &short) {
+        return layout::table(&header, full, screen);
+    }
+    let legend: Vec<String> = codes
+        .iter()
+        .zip(&matrix.rules)
+        .map(|(code, rule)| format!("{code} {rule}"))
+        .chain(SHORT_CELL_LEGEND.iter().map(|s| (*s).to_owned()))
+        .collect();
+    format!(
+        "{}\n{}",
+        layout::table(&short_header, short, screen),
+        legend.join("\n")
+    )
 }
 
 /// The audit for people: the matrix, then each non-compliant or exempt resource, then the
 /// exemptions with owner and expiry.
-pub fn audit_tables(report: &crate::audit::Report) -> String {
-    let mut findings = table(&[
-        "Account",
-        "Region",
-        "Rule",
-        "Resource",
-        "Compliance",
-        "Annotation",
-    ]);
+pub fn audit_tables(report: &crate::audit::Report, screen: Screen) -> String {
+    let mut findings = Vec::new();
     for f in &report.findings {
         for r in &f.resources {
-            findings.add_row(vec![
+            findings.push(vec![
                 format!("{} ({})", f.account, f.name),
                 f.region.clone(),
                 f.rule.clone(),
@@ -319,29 +369,49 @@ pub fn audit_tables(report: &crate::audit::Report) -> String {
             ]);
         }
     }
-    let mut exemptions = table(&["Rule", "Resource", "Where", "Owner", "Until", "Reason"]);
-    for e in &report.exemptions {
-        exemptions.add_row(vec![
-            e.rule.clone(),
-            e.resource_id.clone(),
-            if e.account.is_empty() {
-                "every target (deployer.toml)".to_owned()
-            } else {
-                format!("{} {}", e.account, e.region)
-            },
-            e.owner.clone().unwrap_or_default(),
-            if e.active {
-                e.until.to_string()
-            } else {
-                format!("{} (expired)", e.until)
-            },
-            e.reason.clone(),
-        ]);
-    }
+    let exemptions = report
+        .exemptions
+        .iter()
+        .map(|e| {
+            vec![
+                e.rule.clone(),
+                e.resource_id.clone(),
+                if e.account.is_empty() {
+                    "every target (deployer.toml)".to_owned()
+                } else {
+                    format!("{} {}", e.account, e.region)
+                },
+                e.owner.clone().unwrap_or_default(),
+                if e.active {
+                    e.until.to_string()
+                } else {
+                    format!("{} (expired)", e.until)
+                },
+                e.reason.clone(),
+            ]
+        })
+        .collect();
     format!(
-        "pack {}\n{}\n\nresources to look at\n{findings}\n\nexemptions\n{exemptions}",
+        "pack {}\n{}\n\nresources to look at\n{}\n\nexemptions\n{}",
         report.pack,
-        compliance_table(&report.matrix)
+        compliance_table(&report.matrix, screen),
+        layout::table(
+            &[
+                "Account",
+                "Region",
+                "Rule",
+                "Resource",
+                "Compliance",
+                "Annotation"
+            ],
+            findings,
+            screen
+        ),
+        layout::table(
+            &["Rule", "Resource", "Where", "Owner", "Until", "Reason"],
+            exemptions,
+            screen
+        ),
     )
 }
 
@@ -352,6 +422,90 @@ mod tests {
     use super::*;
     use crate::desired::InstanceKey;
     use crate::plan::InstanceChange;
+
+    /// Six rules with the seed rules' names, two accounts, one non-compliant cell.
+    fn matrix() -> crate::compliance::Matrix {
+        use crate::compliance::{Compliance, Matrix, Reading, ResourceResult};
+        let rules: BTreeSet<String> = [
+            "ec2-cost-context",
+            "ec2-instance-baseline",
+            "iam-access-key-behaviour",
+            "iam-policy-no-admin-wildcards",
+            "s3-bucket-encryption",
+            "vpc-creation-approved",
+        ]
+        .map(str::to_owned)
+        .into();
+        let accounts = BTreeMap::from([
+            ("111111111111".to_owned(), "dev".to_owned()),
+            ("222222222222".to_owned(), "prod".to_owned()),
+        ]);
+        let readings: Vec<Reading> = rules
+            .iter()
+            .map(|rule| Reading {
+                account: "111111111111".into(),
+                region: "eu-west-1".into(),
+                rule: rule.clone(),
+                deployed: true,
+                results: vec![ResourceResult {
+                    resource_type: "AWS::S3::Bucket".into(),
+                    resource_id: "logs".into(),
+                    compliance: if rule == "s3-bucket-encryption" {
+                        Compliance::NonCompliant
+                    } else {
+                        Compliance::Compliant
+                    },
+                    annotation: None,
+                }],
+                unreadable: None,
+            })
+            .collect();
+        Matrix::build(&rules, &accounts, &["eu-west-1".to_owned()], &readings)
+    }
+
+    fn widest(text: &str) -> usize {
+        text.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+    }
+
+    #[test]
+    fn the_matrix_names_its_rules_in_full_where_they_fit() {
+        let text = compliance_table(&matrix(), Screen::fixed(250));
+        assert!(widest(&text) <= 250, "{text}");
+        assert!(text.contains("| s3-bucket-encryption "), "{text}");
+        assert!(text.contains("1 non-compliant"), "{text}");
+    }
+
+    #[test]
+    fn on_an_ordinary_terminal_the_matrix_numbers_its_rules_with_a_legend() {
+        let text = compliance_table(&matrix(), Screen::fixed(100));
+        assert!(widest(&text) <= 100, "{text}");
+        assert!(text.contains("| R5 "), "{text}");
+        assert!(text.contains("\nR5 s3-bucket-encryption\n"), "{text}");
+        assert!(text.contains("1 NC"), "{text}");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn on_a_narrow_terminal_each_account_is_a_block_of_rules() {
+        let text = compliance_table(&matrix(), Screen::fixed(50));
+        assert!(widest(&text) <= 50, "{text}");
+        let line = |rule: &str| text.lines().find(|l| l.contains(rule)).unwrap_or_default();
+        assert!(
+            line("s3-bucket-encryption")
+                .trim_end()
+                .ends_with("1 non-compliant"),
+            "{text}"
+        );
+        assert!(text.contains("iam-policy-no-admin-wildcards"), "{text}");
+    }
+
+    #[test]
+    fn wide_output_is_one_line_per_account() {
+        let text = compliance_table(&matrix(), Screen::unlimited());
+        // Header, two accounts and the totals, each on one line, and five border lines.
+        assert_eq!(text.lines().count(), 9, "{text}");
+        assert!(text.contains("iam-policy-no-admin-wildcards"), "{text}");
+    }
 
     #[test]
     fn the_plan_table_says_what_each_change_does_where_and_why() {
@@ -386,6 +540,6 @@ mod tests {
                 region: "eu-west-1".into(),
             },
         ];
-        insta::assert_snapshot!(plan_table(&org, &changes));
+        insta::assert_snapshot!(plan_table(&org, &changes, Screen::fixed(100)));
     }
 }

@@ -142,6 +142,7 @@ pub async fn run(
     aws_args: &AwsArgs,
     settings: &Settings,
     format: OutputFormat,
+    screen: crate::layout::Screen,
 ) -> anyhow::Result<ExitStatus> {
     let aws = Aws::load(aws_args.profile.as_deref(), aws_args.region.as_deref()).await;
     let scope = scope(&aws, settings).await?;
@@ -151,7 +152,7 @@ pub async fn run(
     match format {
         OutputFormat::Json => print_json(&matrix)?,
         OutputFormat::Table => {
-            println!("{}", output::compliance_table(&matrix));
+            println!("{}", output::compliance_table(&matrix, screen));
             eprintln!(
                 "{} non-compliant resources, {} compliant, {} not applicable",
                 matrix.totals.non_compliant, matrix.totals.compliant, matrix.totals.not_applicable

@@ -20,6 +20,8 @@ pub struct Request<'a> {
     pub account: Option<&'a str>,
     pub format: OutputArg,
     pub out: Option<&'a Path>,
+    /// How wide the tables may be.
+    pub screen: crate::layout::Screen,
     /// Today (UTC), from the edge: exemptions are judged against it.
     pub today: NaiveDate,
 }
@@ -104,7 +106,7 @@ pub async fn run(
     let text = match request.format {
         OutputArg::Json => serde_json::to_string_pretty(&report)? + "\n",
         OutputArg::Html => super::html::render(&report).context("rendering the HTML report")?,
-        OutputArg::Table => crate::output::audit_tables(&report),
+        OutputArg::Table => crate::output::audit_tables(&report, request.screen),
     };
     match request.out {
         Some(path) => {

@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use comfy_table::{ContentArrangement, Table};
 use serde::Serialize;
 
 use super::{Outcome, Row};
 use crate::aws::calls::CallCounts;
+use crate::layout::{self, Screen};
 
 /// `--output json`: every row, the count of each outcome, and the calls made (no writes).
 #[derive(Debug, Serialize)]
@@ -38,36 +38,36 @@ pub fn outcomes(rows: &[Row]) -> BTreeMap<Outcome, usize> {
 }
 
 /// One line per resource; accounts with names where the organisation has them.
-pub fn table(rows: &[Row], names: &BTreeMap<String, String>) -> String {
-    let mut t = Table::new();
-    t.set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header([
+pub fn table(rows: &[Row], names: &BTreeMap<String, String>, screen: Screen) -> String {
+    let lines = rows
+        .iter()
+        .map(|row| {
+            let account = match names.get(&row.account) {
+                Some(name) if !name.is_empty() => format!("{} ({name})", row.account),
+                _ => row.account.clone(),
+            };
+            vec![
+                account,
+                row.region.clone(),
+                row.rule.clone(),
+                row.resource.clone(),
+                row.outcome.as_str().to_owned(),
+                row.annotation.clone(),
+            ]
+        })
+        .collect();
+    layout::table(
+        &[
             "Account",
             "Region",
             "Rule",
             "Resource",
             "Compliance",
             "Annotation",
-        ]);
-    if t.width().is_none() {
-        // Not a terminal: wrap long annotations at a readable width.
-        t.set_width(160);
-    }
-    for row in rows {
-        let account = match names.get(&row.account) {
-            Some(name) if !name.is_empty() => format!("{} ({name})", row.account),
-            _ => row.account.clone(),
-        };
-        t.add_row([
-            account,
-            row.region.clone(),
-            row.rule.clone(),
-            row.resource.clone(),
-            row.outcome.as_str().to_owned(),
-            row.annotation.clone(),
-        ]);
-    }
-    t.to_string()
+        ],
+        lines,
+        screen,
+    )
 }
 
 /// `12 COMPLIANT, 3 NON_COMPLIANT, ...` for the closing line.

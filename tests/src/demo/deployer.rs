@@ -84,6 +84,8 @@ impl Deployer {
             .args(args)
             .env_clear()
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            // Its stdout is captured: its tables fit the demo's own terminal.
+            .env("COLUMNS", screen_width().to_string())
             .output()
             .with_context(|| format!("running {}", self.binary.display()))?;
         Ok(Ran {
@@ -130,6 +132,11 @@ impl Deployer {
         }
         Ok(ran)
     }
+}
+
+/// The width of the terminal the demo prints to (100 when it is not a terminal).
+fn screen_width() -> u16 {
+    comfy_table::Table::new().width().unwrap_or(100)
 }
 
 /// The demo's `deployer.toml`: every seed rule, one region, per-account artifacts (the
