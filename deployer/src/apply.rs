@@ -129,7 +129,11 @@ const AT_ONCE: usize = 16;
 
 /// Applies the plan's changes in order; returns one result per change.
 pub async fn apply(context: &ApplyContext, plan: &SavedPlan, verbose: bool) -> Vec<ChangeResult> {
-    let progress = Arc::new(Mutex::new(Progress::new(plan.changes.len(), verbose)));
+    let instances = plan.changes.iter().map(instance_count).sum();
+    let progress = Arc::new(Mutex::new(
+        Progress::new("changes", plan.changes.len(), verbose)
+            .counting("stack instances", instances),
+    ));
     let mut phases: BTreeMap<u8, Vec<Change>> = BTreeMap::new();
     for change in &plan.changes {
         phases
@@ -213,11 +217,21 @@ async fn run_chain(
                 Some(e) => format!("{} ({e})", result.status),
                 None => result.status.clone(),
             };
-            p.finish_one(&label, &outcome);
+            p.finish_one(&label, &outcome, instance_count(&result.change));
         }
         results.push(result);
     }
     results
+}
+
+/// The stack instances a change creates, updates or deletes.
+fn instance_count(change: &Change) -> usize {
+    match change {
+        Change::CreateInstances(c) | Change::UpdateInstances(c) | Change::DeleteInstances(c) => {
+            c.instances.len()
+        }
+        _ => 0,
+    }
 }
 
 /// `custos-rule-x: create-instances (4)`, for progress lines.

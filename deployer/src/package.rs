@@ -5,10 +5,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
+use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipArchive, ZipWriter};
+
+use crate::progress::Progress;
 
 /// Where the rule binaries come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +31,8 @@ pub enum Source {
 pub struct Artifact {
     pub binary: String,
     pub key: String,
-    pub zip: Vec<u8>,
+    /// Shared, not copied, by every upload of it.
+    pub zip: Bytes,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,23 +86,61 @@ pub fn package(
                 binaries,
             )
         }
-        Source::LambdaDir(dir) => binaries
-            .iter()
-            .map(|binary| {
-                let path = dir.join(binary).join("bootstrap.zip");
-                let bytes = read(&path)?;
-                let bootstrap = bootstrap_of(&path, &bytes)?;
-                Ok((binary.clone(), artifact(binary, &bootstrap)?))
-            })
-            .collect(),
-        Source::BootstrapDir(dir) => binaries
-            .iter()
-            .map(|binary| {
-                let bootstrap = read(&dir.join(binary))?;
-                Ok((binary.clone(), artifact(binary, &bootstrap)?))
-            })
-            .collect(),
+        Source::LambdaDir(dir) => each_binary(binaries, |binary| {
+            let path = dir.join(binary).join("bootstrap.zip");
+            let bytes = read(&path)?;
+            artifact(binary, &bootstrap_of(&path, &bytes)?)
+        }),
+        Source::BootstrapDir(dir) => each_binary(binaries, |binary| {
+            artifact(binary, &read(&dir.join(binary))?)
+        }),
     }
+}
+
+/// Packages the binaries side by side (compressing and hashing a debug build's binaries takes
+/// seconds each), with progress on stderr.
+fn each_binary(
+    binaries: &BTreeSet<String>,
+    make: impl Fn(&str) -> Result<Artifact, PackageError> + Sync,
+) -> Result<BTreeMap<String, Artifact>, PackageError> {
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    let names: Vec<&String> = binaries.iter().collect();
+    let next = AtomicUsize::new(0);
+    let progress = Mutex::new(Progress::new("binaries packaged", names.len(), false));
+    let results = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers.min(names.len()))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    while let Some(name) = names.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        let packaged = make(name);
+                        if let Ok(mut p) = progress.lock() {
+                            let outcome = match &packaged {
+                                Ok(a) => format!("{} bytes zipped", a.zip.len()),
+                                Err(e) => e.to_string(),
+                            };
+                            p.finish_one(name, &outcome, 0);
+                        }
+                        out.push(packaged);
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect::<Vec<_>>()
+    });
+    if let Ok(p) = progress.lock() {
+        p.finish();
+    }
+    let mut out = BTreeMap::new();
+    for packaged in results {
+        let artifact = packaged?;
+        out.insert(artifact.binary.clone(), artifact);
+    }
+    Ok(out)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, PackageError> {
@@ -146,7 +190,7 @@ pub fn artifact(binary: &str, bootstrap: &[u8]) -> Result<Artifact, PackageError
     Ok(Artifact {
         binary: binary.to_owned(),
         key: format!("lambda/{binary}/{digest}.zip"),
-        zip,
+        zip: Bytes::from(zip),
     })
 }
 

@@ -32,7 +32,7 @@ pub async fn put(
     region: &str,
     bucket: &str,
     key: &str,
-    bytes: Vec<u8>,
+    bytes: bytes::Bytes,
 ) -> Result<(), AwsError> {
     aws.s3(region)
         .put_object()
