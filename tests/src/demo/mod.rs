@@ -84,13 +84,30 @@ pub async fn run() -> Result<()> {
     heading(8, "deployer status --org: after remediation");
     print_status(&deployer)?;
 
-    audit(&deployer, &dir)?;
+    let report = audit(&deployer, &dir)?;
     println!(
         "\nDemo finished in {:.0} s.",
         started.elapsed().as_secs_f64()
     );
+    next_steps(&report, &dir.join(EXAMPLE_EVENT));
     Ok(())
 }
+
+/// Where the demo leaves the user: three things to try, each a command that works as printed.
+fn next_steps(report: &Path, event: &Path) {
+    println!(
+        "\nWhat to try next:\n  \
+         open the auditors' report:      xdg-open {report}\n  \
+         run a rule on the saved event:  target/debug/s3-bucket-encryption --event {event} --dry-run\n  \
+         see the deployer's verbs:       target/debug/deployer\n  \
+         run every test:                 make test",
+        report = shown(report),
+        event = shown(event),
+    );
+}
+
+/// The saved change notification of a member's unencrypted bucket, in the demo's directory.
+const EXAMPLE_EVENT: &str = "event-unencrypted-bucket.json";
 
 /// `deployer evaluate` on one member, before anything is deployed.
 fn preview(deployer: &Deployer, member: &estate::Member) -> Result<()> {
@@ -135,13 +152,13 @@ fn rollout(deployer: &Deployer) -> Result<()> {
 
 /// The change notification of the member's unencrypted bucket, as an event file.
 async fn save_example_event(dir: &Path, member: &estate::Member) -> Result<()> {
-    let event = dir.join("event-unencrypted-bucket.json");
+    let event = dir.join(EXAMPLE_EVENT);
     let example = config_runs::example_event(member).await?;
     std::fs::write(&event, serde_json::to_string_pretty(&example)?)
         .with_context(|| format!("writing {}", event.display()))?;
     println!(
         "The change notification of {}'s unencrypted bucket is in {}; run the rule on it:\n  \
-         cargo run -p s3-bucket-encryption -- --event {} --dry-run\n",
+         target/debug/s3-bucket-encryption --event {} --dry-run\n",
         member.name,
         shown(&event),
         shown(&event)
@@ -149,7 +166,7 @@ async fn save_example_event(dir: &Path, member: &estate::Member) -> Result<()> {
     Ok(())
 }
 
-fn audit(deployer: &Deployer, dir: &Path) -> Result<()> {
+fn audit(deployer: &Deployer, dir: &Path) -> Result<PathBuf> {
     heading(
         9,
         &format!("The auditors' report: deployer audit --pack {PACK} --org --output html"),
@@ -164,8 +181,7 @@ fn audit(deployer: &Deployer, dir: &Path) -> Result<()> {
     )?;
     print!("{}", audit.stderr);
     println!("\nThe HTML audit report is in {}", shown(&report));
-    println!("Open it in a browser: file://{}", report.display());
-    Ok(())
+    Ok(report)
 }
 
 /// When the demo started, for the time each phase begins at.
