@@ -234,11 +234,10 @@ pub fn table(dir: &Path, criterion: &Path, zip: &Path) -> Result<String> {
         "<= 100 / N",
         Some(exact && !runs.is_empty()),
     ));
-    let pages = std::fs::read_to_string(dir.join("pagination.txt")).unwrap_or_default();
-    let pages: Option<u64> = pages
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("ListAccountsForParent="))
-        .and_then(|n| n.parse().ok());
+    let pages: Option<u64> = std::fs::read_to_string(dir.join("pagination.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .and_then(|figure| figure["ListAccountsForParent"].as_u64());
     rows.push(row(
         "Organisation pages for 1,000 accounts at AWS's 20 per page (mocked Organizations)",
         pages.map_or("not measured".to_owned(), |p| p.to_string()),
