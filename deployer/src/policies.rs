@@ -4,8 +4,10 @@
 //! workspace's policy table test proves, with an IAM policy engine, that they allow every call
 //! of an emulator run of those commands.
 //!
-//! ARNs use policy variables where the account or the organisation is the caller's own
-//! (`${aws:PrincipalAccount}`, `${aws:PrincipalOrgID}`), so one document fits every installation.
+//! One document fits every installation: the artifact buckets are the caller's own
+//! (`${aws:PrincipalAccount}` in their names: S3 is reachable across accounts), the organisation's
+//! tree is the caller's own (`${aws:PrincipalOrgID}`), and the account field of the other ARNs is
+//! `*` because those services (StackSets, IAM roles, Config) act in the caller's account only.
 //! `Resource: "*"` holds only actions AWS authorises on no narrower resource.
 
 use serde::Serialize;
@@ -77,9 +79,9 @@ pub fn minimum_policies(settings: &Settings) -> MinimumPolicies {
                 "cloudformation:UpdateStackSet",
             ],
             "Resource": [
-                format!("arn:aws:cloudformation:*:${{aws:PrincipalAccount}}:stackset/{STACK_SET_PREFIX}*"),
-                format!("arn:aws:cloudformation:*:${{aws:PrincipalAccount}}:stackset-target/{STACK_SET_PREFIX}*"),
-                "arn:aws:cloudformation:*:${aws:PrincipalAccount}:type/resource/AWS-*",
+                format!("arn:aws:cloudformation:*:*:stackset/{STACK_SET_PREFIX}*"),
+                format!("arn:aws:cloudformation:*:*:stackset-target/{STACK_SET_PREFIX}*"),
+                "arn:aws:cloudformation:*:*:type/resource/AWS-*",
             ],
         }),
         // Self-managed stack sets (listed accounts, the management account) run through the
@@ -88,7 +90,7 @@ pub fn minimum_policies(settings: &Settings) -> MinimumPolicies {
             "Sid": "PassTheStackSetAdministrationRole",
             "Effect": "Allow",
             "Action": "iam:PassRole",
-            "Resource": format!("arn:aws:iam::${{aws:PrincipalAccount}}:role/{ADMINISTRATION_ROLE}"),
+            "Resource": format!("arn:aws:iam::*:role/{ADMINISTRATION_ROLE}"),
             "Condition": {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}},
         }),
         json!({
@@ -104,8 +106,8 @@ pub fn minimum_policies(settings: &Settings) -> MinimumPolicies {
         "Effect": "Allow",
         "Action": ["iam:GetRole"],
         "Resource": [
-            format!("arn:aws:iam::${{aws:PrincipalAccount}}:role/{ADMINISTRATION_ROLE}"),
-            format!("arn:aws:iam::${{aws:PrincipalAccount}}:role/{EXECUTION_ROLE}"),
+            format!("arn:aws:iam::*:role/{ADMINISTRATION_ROLE}"),
+            format!("arn:aws:iam::*:role/{EXECUTION_ROLE}"),
         ],
     }));
     administering.push(recorder_statement());
@@ -118,7 +120,7 @@ pub fn minimum_policies(settings: &Settings) -> MinimumPolicies {
             "Sid": "DoctorChecks",
             "Effect": "Allow",
             "Action": ["iam:GetRole"],
-            "Resource": format!("arn:aws:iam::${{aws:PrincipalAccount}}:role/{EXECUTION_ROLE}"),
+            "Resource": format!("arn:aws:iam::*:role/{EXECUTION_ROLE}"),
         }),
         recorder_statement(),
     ];
@@ -167,7 +169,7 @@ fn recorder_statement() -> Value {
         "Sid": "ConfigRecorderState",
         "Effect": "Allow",
         "Action": "config:DescribeConfigurationRecorderStatus",
-        "Resource": "arn:aws:config:*:${aws:PrincipalAccount}:configuration-recorder/*",
+        "Resource": "arn:aws:config:*:*:configuration-recorder/*",
     })
 }
 
@@ -186,7 +188,7 @@ fn organization_pack_statements() -> [Value; 4] {
                 "config:PutOrganizationConformancePack",
             ],
             "Resource": format!(
-                "arn:aws:config:*:${{aws:PrincipalAccount}}:organization-conformance-pack/{STACK_SET_PREFIX}*"
+                "arn:aws:config:*:*:organization-conformance-pack/{STACK_SET_PREFIX}*"
             ),
         }),
         json!({
@@ -213,7 +215,7 @@ fn organization_pack_statements() -> [Value; 4] {
             "Effect": "Allow",
             "Action": "iam:CreateServiceLinkedRole",
             "Resource": format!(
-                "arn:aws:iam::${{aws:PrincipalAccount}}:role/aws-service-role/{CONFIG_MULTI_ACCOUNT}/*"
+                "arn:aws:iam::*:role/aws-service-role/{CONFIG_MULTI_ACCOUNT}/*"
             ),
             "Condition": {"StringEquals": {"iam:AWSServiceName": CONFIG_MULTI_ACCOUNT}},
         }),
