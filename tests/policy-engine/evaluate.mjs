@@ -78,6 +78,13 @@ function explain(analysis, action) {
     }
     if (why.length === 0) why.push(`no statement is about ${action}`)
   }
+  if (
+    analysis.result !== 'Allowed' &&
+    analysis.sameAccount === false &&
+    !analysis.resourceAnalysis?.allowStatements?.length
+  ) {
+    why.push('another account: no resource policy allows it')
+  }
   if (analysis.blockedBy?.length) why.push(`blocked by ${analysis.blockedBy.join(', ')}`)
   return why
 }
