@@ -330,148 +330,193 @@ fn rule_stack(rendered: &Rendered, rule: &str, account: &str, region: &str) -> S
     )
 }
 
-/// Row 1-3: the central artifact bucket.
-fn artifact_rows(
-    rendered: &Rendered,
-    org: &Organization,
-    member: &str,
-    deployer: &Principal,
-) -> Vec<Row> {
-    let management = &org.management_account_id;
-    let artifacts = Stack::new(
-        rendered.body("artifacts.yaml"),
-        "StackSet-custos-artifacts-0f1e2d3c",
-        management,
-        REGION,
-        rendered.parameters("custos-artifacts"),
-        &[],
-    );
-    let policy = artifacts.policy_document("AWS::S3::BucketPolicy");
-    let bucket = artifacts.arn("ArtifactBucket");
-    // The exact key the deployer uploads for a rule, which the rule's stack set deploys.
-    let (key, binary) = rendered
-        .plan
-        .changes
-        .iter()
-        .find_map(|c| match c {
-            Change::UploadArtifact(o) if o.account == *management && o.region == REGION => {
-                Some((o.key.clone(), o.binary.clone()))
-            }
-            _ => None,
-        })
-        .expect("the plan uploads rule code to the central bucket");
-    let code_key = &rendered.parameters(&format!("custos-rule-{binary}"))["CodeKey"];
-    assert_eq!(&key, code_key, "the rule stack deploys the uploaded key");
-    let object = format!("{bucket}/{key}");
-    let admin = || vec![administrator_access()];
-    let org_id = Some(org.id.as_str());
-    let service_managed = Principal::role(
-        member,
-        "stacksets-exec-6c5c3b2f0b1d4a7e9f8a1b2c3d4e5f60",
-        org_id,
-        admin(),
-    );
-    let self_managed = Principal::role(
-        member,
-        "AWSCloudFormationStackSetExecutionRole",
-        org_id,
-        admin(),
-    );
-    let outsider = Principal::role(
-        STRANGER,
-        "stacksets-exec-6c5c3b2f0b1d4a7e9f8a1b2c3d4e5f60",
-        Some(OTHER_ORG),
-        admin(),
-    );
-    let developer = Principal::role(member, "developer", org_id, admin());
-    let local_admin = Principal::role(management, "Admin", org_id, admin());
+/// The central artifact bucket as a member of the organisation sees it, with the principals
+/// rows 1-3 ask as.
+struct CentralBucket {
+    management: String,
+    policy: Value,
+    bucket: String,
+    key: String,
+    object: String,
+    service_managed: Principal,
+    self_managed: Principal,
+    outsider: Principal,
+    developer: Principal,
+    local_admin: Principal,
+}
 
+impl CentralBucket {
+    fn new(rendered: &Rendered, org: &Organization, member: &str) -> Self {
+        let management = &org.management_account_id;
+        let artifacts = Stack::new(
+            rendered.body("artifacts.yaml"),
+            "StackSet-custos-artifacts-0f1e2d3c",
+            management,
+            REGION,
+            rendered.parameters("custos-artifacts"),
+            &[],
+        );
+        let policy = artifacts.policy_document("AWS::S3::BucketPolicy");
+        let bucket = artifacts.arn("ArtifactBucket");
+        // The exact key the deployer uploads for a rule, which the rule's stack set deploys.
+        let (key, binary) = rendered
+            .plan
+            .changes
+            .iter()
+            .find_map(|c| match c {
+                Change::UploadArtifact(o) if o.account == *management && o.region == REGION => {
+                    Some((o.key.clone(), o.binary.clone()))
+                }
+                _ => None,
+            })
+            .expect("the plan uploads rule code to the central bucket");
+        let code_key = &rendered.parameters(&format!("custos-rule-{binary}"))["CodeKey"];
+        assert_eq!(&key, code_key, "the rule stack deploys the uploaded key");
+        let object = format!("{bucket}/{key}");
+        let admin = || vec![administrator_access()];
+        let org_id = Some(org.id.as_str());
+        let service_managed = Principal::role(
+            member,
+            "stacksets-exec-6c5c3b2f0b1d4a7e9f8a1b2c3d4e5f60",
+            org_id,
+            admin(),
+        );
+        let self_managed = Principal::role(
+            member,
+            "AWSCloudFormationStackSetExecutionRole",
+            org_id,
+            admin(),
+        );
+        let outsider = Principal::role(
+            STRANGER,
+            "stacksets-exec-6c5c3b2f0b1d4a7e9f8a1b2c3d4e5f60",
+            Some(OTHER_ORG),
+            admin(),
+        );
+        let developer = Principal::role(member, "developer", org_id, admin());
+        let local_admin = Principal::role(management, "Admin", org_id, admin());
+        Self {
+            management: management.clone(),
+            policy,
+            bucket,
+            key,
+            object,
+            service_managed,
+            self_managed,
+            outsider,
+            developer,
+            local_admin,
+        }
+    }
+}
+
+/// Row 1: StackSets execution roles read the code.
+fn reading_row(b: &CentralBucket) -> Row {
     let read = "s3:GetObject";
-    vec![
-        Row {
-            path: "member StackSets execution role reads the exact artifact key the deployer uploads (central distribution)",
-            must: "Allowed",
-            cases: vec![
-                case(
-                    format!("service-managed stacksets-exec-* role reads {key}"),
-                    service_managed.asks(read, &object, management, Some(&policy)),
-                    Expect::Allowed,
+    Row {
+        path: "member StackSets execution role reads the exact artifact key the deployer uploads (central distribution)",
+        must: "Allowed",
+        cases: vec![
+            case(
+                format!("service-managed stacksets-exec-* role reads {}", b.key),
+                b.service_managed
+                    .asks(read, &b.object, &b.management, Some(&b.policy)),
+                Expect::Allowed,
+            ),
+            case(
+                "self-managed AWSCloudFormationStackSetExecutionRole reads it",
+                b.self_managed
+                    .asks(read, &b.object, &b.management, Some(&b.policy)),
+                Expect::Allowed,
+            ),
+        ],
+    }
+}
+
+/// Row 2: nobody else reads it.
+fn outsiders_row(b: &CentralBucket) -> Row {
+    let read = "s3:GetObject";
+    Row {
+        path: "a principal outside the organisation; an anonymous caller; a member role that is not a StackSets role",
+        must: "Denied",
+        cases: vec![
+            case(
+                "a stacksets-exec-* role of another organisation",
+                b.outsider
+                    .asks(read, &b.object, &b.management, Some(&b.policy)),
+                Expect::Denied("aws:PrincipalOrgID"),
+            ),
+            case(
+                "an anonymous caller",
+                anonymous_asks(read, &b.object, &b.management, &b.policy),
+                Expect::Denied("aws:PrincipalOrgID"),
+            ),
+            case(
+                "a member account's administrator role",
+                b.developer
+                    .asks(read, &b.object, &b.management, Some(&b.policy)),
+                Expect::Denied("aws:PrincipalArn"),
+            ),
+            case(
+                "a StackSets role, outside the code prefix",
+                b.service_managed.asks(
+                    read,
+                    &format!("{}/rules/x.zip", b.bucket),
+                    &b.management,
+                    Some(&b.policy),
                 ),
-                case(
-                    "self-managed AWSCloudFormationStackSetExecutionRole reads it",
-                    self_managed.asks(read, &object, management, Some(&policy)),
-                    Expect::Allowed,
+                Expect::Denied("resource does not match"),
+            ),
+        ],
+    }
+}
+
+/// Row 3: only the deployer writes it.
+fn writers_row(b: &CentralBucket, deployer: &Principal) -> Row {
+    Row {
+        path: "anyone but the deployer's role writes or deletes an artifact",
+        must: "Denied",
+        cases: vec![
+            case(
+                "the deployer's own principal uploads (the one allowed)",
+                deployer.asks("s3:PutObject", &b.object, &b.management, Some(&b.policy)),
+                Expect::Allowed,
+            ),
+            case(
+                "an administrator of the bucket's own account uploads",
+                b.local_admin
+                    .asks("s3:PutObject", &b.object, &b.management, Some(&b.policy)),
+                Expect::Denied("OnlyTheDeployerWritesRuleCode denies"),
+            ),
+            case(
+                "an administrator of the bucket's own account deletes a version",
+                b.local_admin.asks(
+                    "s3:DeleteObjectVersion",
+                    &b.object,
+                    &b.management,
+                    Some(&b.policy),
                 ),
-            ],
-        },
-        Row {
-            path: "a principal outside the organisation; an anonymous caller; a member role that is not a StackSets role",
-            must: "Denied",
-            cases: vec![
-                case(
-                    "a stacksets-exec-* role of another organisation",
-                    outsider.asks(read, &object, management, Some(&policy)),
-                    Expect::Denied("aws:PrincipalOrgID"),
-                ),
-                case(
-                    "an anonymous caller",
-                    anonymous_asks(read, &object, management, &policy),
-                    Expect::Denied("aws:PrincipalOrgID"),
-                ),
-                case(
-                    "a member account's administrator role",
-                    developer.asks(read, &object, management, Some(&policy)),
-                    Expect::Denied("aws:PrincipalArn"),
-                ),
-                case(
-                    "a StackSets role, outside the code prefix",
-                    service_managed.asks(
-                        read,
-                        &format!("{bucket}/rules/x.zip"),
-                        management,
-                        Some(&policy),
-                    ),
-                    Expect::Denied("resource does not match"),
-                ),
-            ],
-        },
-        Row {
-            path: "anyone but the deployer's role writes or deletes an artifact",
-            must: "Denied",
-            cases: vec![
-                case(
-                    "the deployer's own principal uploads (the one allowed)",
-                    deployer.asks("s3:PutObject", &object, management, Some(&policy)),
-                    Expect::Allowed,
-                ),
-                case(
-                    "an administrator of the bucket's own account uploads",
-                    local_admin.asks("s3:PutObject", &object, management, Some(&policy)),
-                    Expect::Denied("OnlyTheDeployerWritesRuleCode denies"),
-                ),
-                case(
-                    "an administrator of the bucket's own account deletes a version",
-                    local_admin.asks("s3:DeleteObjectVersion", &object, management, Some(&policy)),
-                    Expect::Denied("OnlyTheDeployerWritesRuleCode denies"),
-                ),
-                case(
-                    "a member StackSets role overwrites the code",
-                    service_managed.asks("s3:PutObject", &object, management, Some(&policy)),
-                    Expect::Denied("OnlyTheDeployerWritesRuleCode denies"),
-                ),
-                case(
-                    "a principal outside the organisation deletes it",
-                    outsider.asks("s3:DeleteObject", &object, management, Some(&policy)),
-                    Expect::Denied("OnlyTheDeployerWritesRuleCode denies"),
-                ),
-                case(
-                    "an anonymous caller uploads",
-                    anonymous_asks("s3:PutObject", &object, management, &policy),
-                    Expect::Denied("OnlyTheDeployerWritesRuleCode denies"),
-                ),
-            ],
-        },
-    ]
+                Expect::Denied("OnlyTheDeployerWritesRuleCode denies"),
+            ),
+            case(
+                "a member StackSets role overwrites the code",
+                b.service_managed
+                    .asks("s3:PutObject", &b.object, &b.management, Some(&b.policy)),
+                Expect::Denied("OnlyTheDeployerWritesRuleCode denies"),
+            ),
+            case(
+                "a principal outside the organisation deletes it",
+                b.outsider
+                    .asks("s3:DeleteObject", &b.object, &b.management, Some(&b.policy)),
+                Expect::Denied("OnlyTheDeployerWritesRuleCode denies"),
+            ),
+            case(
+                "an anonymous caller uploads",
+                anonymous_asks("s3:PutObject", &b.object, &b.management, &b.policy),
+                Expect::Denied("OnlyTheDeployerWritesRuleCode denies"),
+            ),
+        ],
+    }
 }
 
 /// Row 4: AWS Config invokes a rule's function.
@@ -664,6 +709,83 @@ fn sample(pattern: &str, member: &str) -> (String, String) {
     (inside, outside)
 }
 
+/// SSM Automation of the rule's own account and region, and no other, assumes its role.
+fn automation_trust_cases(stack: &Stack, rule: &str, member: &str) -> Vec<Case> {
+    let mut cases = Vec::new();
+    let role_arn = stack.arn("RemediationRole");
+    let trust = stack.trust_policy("RemediationRole");
+    let execution = |account: &str, region: &str| {
+        format!(
+            "arn:aws:ssm:{region}:{account}:automation-execution/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
+        )
+    };
+    let assume = |account: &str, region: &str| {
+        service_asks(
+            "ssm.amazonaws.com",
+            account,
+            &execution(account, region),
+            "sts:AssumeRole",
+            &role_arn,
+            member,
+            Some(&trust),
+        )
+    };
+    cases.push(case(
+        format!("{rule}: SSM Automation of the account assumes the role"),
+        assume(member, REGION),
+        Expect::Allowed,
+    ));
+    cases.push(case(
+        format!("{rule}: SSM Automation of another account"),
+        assume(STRANGER, REGION),
+        Expect::Denied("aws:SourceAccount"),
+    ));
+    cases.push(case(
+        format!("{rule}: SSM Automation of another region"),
+        assume(member, OTHER_REGION),
+        Expect::Denied("aws:SourceArn"),
+    ));
+    cases
+}
+
+/// What the rule's remediation document's steps call, and on what: the shipped document's steps,
+/// or (an AWS-owned document) what rule.toml declares they call. Whether the document is shipped.
+fn automation_steps(stack: &Stack, rule: &str, member: &str) -> (bool, Vec<(String, String)>) {
+    let meta = rule_meta(rule);
+    let shipped = stack
+        .resources_of_type("AWS::SSM::Document")
+        .iter()
+        .any(|d| d == "RemediationDocument");
+    // What the document's steps call: the shipped document's steps, or (an AWS-owned
+    // document) what rule.toml declares its steps call.
+    let steps = if shipped {
+        document_actions(stack)
+            .into_iter()
+            .map(|a| (a, stack.arn("RemediationFunction")))
+            .collect()
+    } else {
+        meta.permissions
+            .remediation
+            .iter()
+            .filter(|a| *a != "sns:Publish")
+            .map(|a| {
+                let pattern = meta
+                    .permissions
+                    .resources_of(a)
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "*".into());
+                let resource = pattern
+                    .replace("${AWS::Partition}", "aws")
+                    .replace("${AWS::Region}", REGION)
+                    .replace("${AWS::AccountId}", member);
+                (a.clone(), sample(&resource, member).0)
+            })
+            .collect()
+    };
+    (shipped, steps)
+}
+
 /// Row 6: the SSM Automation role of each rule with a Config remediation.
 fn automation_row(rendered: &Rendered, member: &str, org: &Organization) -> Row {
     let mut cases = Vec::new();
@@ -676,78 +798,15 @@ fn automation_row(rendered: &Rendered, member: &str, org: &Organization) -> Row 
         {
             continue;
         }
-        let role_arn = stack.arn("RemediationRole");
-        let trust = stack.trust_policy("RemediationRole");
-        let execution = |account: &str, region: &str| {
-            format!(
-                "arn:aws:ssm:{region}:{account}:automation-execution/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
-            )
-        };
-        let assume = |account: &str, region: &str| {
-            service_asks(
-                "ssm.amazonaws.com",
-                account,
-                &execution(account, region),
-                "sts:AssumeRole",
-                &role_arn,
-                member,
-                Some(&trust),
-            )
-        };
-        cases.push(case(
-            format!("{rule}: SSM Automation of the account assumes the role"),
-            assume(member, REGION),
-            Expect::Allowed,
-        ));
-        cases.push(case(
-            format!("{rule}: SSM Automation of another account"),
-            assume(STRANGER, REGION),
-            Expect::Denied("aws:SourceAccount"),
-        ));
-        cases.push(case(
-            format!("{rule}: SSM Automation of another region"),
-            assume(member, OTHER_REGION),
-            Expect::Denied("aws:SourceArn"),
-        ));
+        cases.extend(automation_trust_cases(&stack, &rule, member));
 
         let role = Principal {
-            arn: role_arn.clone(),
+            arn: stack.arn("RemediationRole"),
             account: member.to_owned(),
             org: Some(org.id.clone()),
             policies: stack.role_policies("RemediationRole"),
         };
-        let meta = rule_meta(&rule);
-        let shipped = stack
-            .resources_of_type("AWS::SSM::Document")
-            .iter()
-            .any(|d| d == "RemediationDocument");
-        // What the document's steps call: the shipped document's steps, or (an AWS-owned
-        // document) what rule.toml declares its steps call.
-        let steps: Vec<(String, String)> = if shipped {
-            document_actions(&stack)
-                .into_iter()
-                .map(|a| (a, stack.arn("RemediationFunction")))
-                .collect()
-        } else {
-            meta.permissions
-                .remediation
-                .iter()
-                .filter(|a| *a != "sns:Publish")
-                .map(|a| {
-                    let pattern = meta
-                        .permissions
-                        .resources_of(a)
-                        .first()
-                        .cloned()
-                        .unwrap_or_else(|| "*".into());
-                    let resource = pattern
-                        .replace("${AWS::Partition}", "aws")
-                        .replace("${AWS::Region}", REGION)
-                        .replace("${AWS::AccountId}", member);
-                    (a.clone(), sample(&resource, member).0)
-                })
-                .collect()
-        };
+        let (shipped, steps) = automation_steps(&stack, &rule, member);
         assert!(!steps.is_empty(), "{rule}: its remediation calls nothing");
         for (action, resource) in &steps {
             cases.push(case(
@@ -1070,32 +1129,11 @@ fn documented_policies(deployer: &Deployer) -> (Value, Value) {
     )
 }
 
-/// Row 9: plan, apply, destroy and doctor through a recording proxy; every call, as the
-/// principal that signed it, under the documented policies.
-async fn call_log_row(emulator: &Emulator) -> (Row, BTreeSet<String>) {
-    let org = Organization::isolated(emulator).await.unwrap();
-    let workloads = org.create_ou(&org.root_id, "Workloads").await.unwrap();
-    for name in ["workload-0", "workload-1"] {
-        let account = org.create_member(name).await.unwrap();
-        org.move_account(&account.id, &workloads).await.unwrap();
-    }
-    org.enable_stacksets_trusted_access().await.unwrap();
-    let mut deployer = deployer_for(emulator, &org).await;
-    let proxy = FaultProxy::start(emulator.url(), 1, Faults::NONE).unwrap();
-    for (k, v) in &mut deployer.env {
-        if k == "AWS_ENDPOINT_URL" {
-            *v = proxy.url().to_owned();
-        }
-    }
-    let key = deployer
-        .env
-        .iter()
-        .find(|(k, _)| k == "AWS_ACCESS_KEY_ID")
-        .map(|(_, v)| v.clone())
-        .unwrap();
-    let settings = |approval: &str| {
-        format!(
-            r#"
+/// The organisation of the call-log run: per-account artifacts, an OU and the management
+/// account, a Lambda remediation, an organisation-wide pack; `approval` changes between applies.
+fn call_log_settings(approval: &str) -> String {
+    format!(
+        r#"
 [organization]
 role-name = "{ACCESS_ROLE}"
 regions = ["{REGION}", "{OTHER_REGION}"]
@@ -1119,14 +1157,10 @@ parameters = {{ approvalTagKey = "{approval}" }}
 deployment = "organization"
 rules = ["s3-bucket-encryption"]
 "#
-        )
-    };
-    deployer.write_settings(&settings("custos:approved"));
-    let packs = deployer.dir.path().join("conformance-packs");
-    std::fs::create_dir_all(&packs).unwrap();
-    std::fs::write(
-        packs.join("baseline.toml"),
-        r#"
+    )
+}
+
+const CALL_LOG_PACK: &str = r#"
 [[managed]]
 name = "s3-bucket-versioning-enabled"
 identifier = "S3_BUCKET_VERSIONING_ENABLED"
@@ -1136,30 +1170,63 @@ resource-types = ["AWS::S3::Bucket"]
 document = "AWS-ConfigureS3BucketVersioning"
 actions = ["s3:PutBucketVersioning", "s3:GetBucketVersioning"]
 parameters = { BucketName = { resource-value = "RESOURCE_ID" }, VersioningState = { static = ["Enabled"] } }
-"#,
-    )
-    .unwrap();
+"#;
+
+/// What a run of doctor, plan, apply (twice) and destroy did, as the recording proxy saw it.
+struct CallLog {
+    org: Organization,
+    /// The deployer's own access key.
+    key: String,
+    log: Vec<workspace_tests::faults::Exchange>,
+    /// The operations the deployer's own call log counted (apply, apply, destroy).
+    counted: BTreeSet<String>,
+    /// What `deployer doctor --print-policies` documents: the administering account's, the
+    /// member access role's.
+    policies: (Value, Value),
+}
+
+async fn call_log(emulator: &Emulator) -> CallLog {
+    let org = Organization::isolated(emulator).await.unwrap();
+    let workloads = org.create_ou(&org.root_id, "Workloads").await.unwrap();
+    for name in ["workload-0", "workload-1"] {
+        let account = org.create_member(name).await.unwrap();
+        org.move_account(&account.id, &workloads).await.unwrap();
+    }
+    org.enable_stacksets_trusted_access().await.unwrap();
+    let mut deployer = deployer_for(emulator, &org).await;
+    let proxy = FaultProxy::start(emulator.url(), 1, Faults::NONE).unwrap();
+    for (k, v) in &mut deployer.env {
+        if k == "AWS_ENDPOINT_URL" {
+            proxy.url().clone_into(v);
+        }
+    }
+    let key = deployer
+        .env
+        .iter()
+        .find(|(k, _)| k == "AWS_ACCESS_KEY_ID")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    deployer.write_settings(&call_log_settings("custos:approved"));
+    let packs = deployer.dir.path().join("conformance-packs");
+    std::fs::create_dir_all(&packs).unwrap();
+    std::fs::write(packs.join("baseline.toml"), CALL_LOG_PACK).unwrap();
     let bin = deployer.dir.path().join("bin");
     let bin = bin.to_str().unwrap();
+    let apply = ["apply", "--org", "--yes", "--bootstrap-dir", bin];
+
     let (code, doctor) = run(&deployer, &["doctor", "--org"]);
     assert!(code == 0 || code == 1, "{doctor:#}");
     let (code, plan) = run(&deployer, &["plan", "--org", "--bootstrap-dir", bin]);
     assert_eq!(code, 1, "{plan:#}");
-    let (code, applied) = run(
-        &deployer,
-        &["apply", "--org", "--yes", "--bootstrap-dir", bin],
-    );
+    let (code, applied) = run(&deployer, &apply);
     assert_eq!(
         (code, &applied["status"]),
         (0, &json!("succeeded")),
         "{applied:#}"
     );
     // A changed parameter: the stack sets are updated.
-    deployer.write_settings(&settings("approved-by"));
-    let (code, updated) = run(
-        &deployer,
-        &["apply", "--org", "--yes", "--bootstrap-dir", bin],
-    );
+    deployer.write_settings(&call_log_settings("approved-by"));
+    let (code, updated) = run(&deployer, &apply);
     assert_eq!(
         (code, &updated["status"]),
         (0, &json!("succeeded")),
@@ -1167,9 +1234,7 @@ parameters = { BucketName = { resource-value = "RESOURCE_ID" }, VersioningState 
     );
     let (code, destroyed) = run(&deployer, &["destroy", "--org", "--yes"]);
     assert_eq!(code, 0, "{destroyed:#}");
-    let (administering, member) = documented_policies(&deployer);
 
-    // The deployer's own count of its calls, every one of which the proxy must have seen.
     let mut counted = BTreeSet::new();
     for run in [&applied, &updated, &destroyed] {
         for side in ["reads", "writes"] {
@@ -1178,12 +1243,23 @@ parameters = { BucketName = { resource-value = "RESOURCE_ID" }, VersioningState 
             }
         }
     }
+    CallLog {
+        policies: documented_policies(&deployer),
+        log: proxy.stats().log,
+        org,
+        key,
+        counted,
+    }
+}
 
-    let log = proxy.stats().log;
-    let signers = calls::signers(&log, &key, &org.management_account_id);
+/// Row 9: every call of the run, as the principal that signed it, under the documented
+/// policies; every operation the deployer counted was seen on the wire.
+fn call_log_row(run: &CallLog) -> Row {
+    let org = &run.org;
+    let signers = calls::signers(&run.log, &run.key, &org.management_account_id);
     let mut needed = BTreeMap::new();
     let mut seen = BTreeSet::new();
-    for e in log.iter().filter(|e| e.answered()) {
+    for e in run.log.iter().filter(|e| e.answered()) {
         seen.insert(e.operation.clone());
         let signer = signers
             .get(&e.access_key)
@@ -1191,16 +1267,15 @@ parameters = { BucketName = { resource-value = "RESOURCE_ID" }, VersioningState 
         for need in calls::needed(e, &signer.account, &org.management_account_id, &org.id)
             .unwrap_or_else(|m| panic!("{m}"))
         {
-            needed
-                .entry((
-                    signer.member_role.clone(),
-                    need.action.clone(),
-                    need.resource.clone(),
-                ))
-                .or_insert((need, signer.account.clone()));
+            let key = (
+                signer.member_role.clone(),
+                need.action.clone(),
+                need.resource.clone(),
+            );
+            needed.entry(key).or_insert((need, signer.account.clone()));
         }
     }
-    for op in &counted {
+    for op in &run.counted {
         let wire = match op.as_str() {
             "HeadObject" => "HEAD",
             "PutObject" => "PUT",
@@ -1214,11 +1289,12 @@ parameters = { BucketName = { resource-value = "RESOURCE_ID" }, VersioningState 
         );
     }
 
+    let (administering, member) = &run.policies;
     let deployer_role = Principal::role(
         &org.management_account_id,
         "custos-deployer",
         Some(&org.id),
-        vec![administering],
+        vec![administering.clone()],
     );
     // The member access role's trust, as AWS Organizations creates it (the management account).
     let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{}:root", org.management_account_id)}, "Action": "sts:AssumeRole"}]});
@@ -1243,12 +1319,102 @@ parameters = { BucketName = { resource-value = "RESOURCE_ID" }, VersioningState 
         "the run made too few calls to prove anything: {}",
         cases.len()
     );
-    let row = Row {
+    Row {
         path: "the deployer's documented minimum policies (administering account, member access role) suffice for plan, apply, destroy, doctor",
         must: "Allowed for every call in the call log of an emulator run",
         cases,
-    };
-    (row, counted)
+    }
+}
+
+/// The printed table, the cases that are not as they must be, and the `*` grants of actions
+/// AWS authorises on something narrower.
+struct Judged {
+    table: String,
+    wrong: Vec<String>,
+    wide: Vec<String>,
+}
+
+/// Asks the engine every case of `rows` and the resource types of every `*` grant's action.
+fn judge(rows: &mut [Row], wildcards: &[(String, String)]) -> Judged {
+    let actions: Vec<String> = wildcards
+        .iter()
+        .map(|(_, a)| a.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+
+    let mut requests = Vec::new();
+    for (r, row) in rows.iter_mut().enumerate() {
+        for (c, case) in row.cases.iter_mut().enumerate() {
+            case.request.id = format!("{r}.{c}");
+            requests.push(case.request.clone());
+        }
+    }
+    eprintln!(
+        "policy table: {} requests to the policy engine",
+        requests.len()
+    );
+    let answers = engine::evaluate(&requests, &actions);
+
+    let mut table =
+        String::from("\n| path | must be | case | engine | why |\n|---|---|---|---|---|\n");
+    let mut wrong = Vec::new();
+    for row in rows.iter() {
+        let mut first = true;
+        for case in &row.cases {
+            let decision = &answers.decisions[&case.request.id];
+            let why = decision.why.join("; ");
+            let right = match &case.expect {
+                Expect::Allowed => decision.allowed(),
+                Expect::Denied(because) => {
+                    !decision.allowed() && why.to_lowercase().contains(&because.to_lowercase())
+                }
+            };
+            let expected = match &case.expect {
+                Expect::Allowed => "Allowed".to_owned(),
+                Expect::Denied(because) => format!("Denied ({because})"),
+            };
+            let (path, must) = if first {
+                (row.path, row.must)
+            } else {
+                ("", "")
+            };
+            first = false;
+            let mark = if right { "" } else { " **WRONG**" };
+            let _ = writeln!(
+                table,
+                "| {path} | {must} | {} (must be {expected}) | {}{mark} | {} |",
+                case.what, decision.decision, why
+            );
+            if !right {
+                wrong.push(format!(
+                    "{} / {}: must be {expected}, engine says {} ({why})",
+                    row.path, case.what, decision.decision
+                ));
+            }
+        }
+    }
+    let mut wide = Vec::new();
+    for (where_, action) in wildcards {
+        let types = &answers.resource_types[action];
+        if !types.is_empty() {
+            wide.push(format!(
+                "{where_}: {action} on \"*\", but AWS authorises it on {types:?}"
+            ));
+        }
+    }
+    let _ = writeln!(
+        table,
+        "| every `Resource: \"*\"` grant ({} grants, {} actions) | only actions AWS authorises on nothing narrower | each action's resource types | {} | the engine's service data |",
+        wildcards.len(),
+        actions.len(),
+        if wide.is_empty() {
+            "holds"
+        } else {
+            "**WRONG**"
+        },
+    );
+    Judged { table, wrong, wide }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1275,15 +1441,19 @@ async fn the_policy_table() {
         policies: vec![administering.clone()],
     };
 
-    let mut rows = artifact_rows(&rendered, &org, &member.id, &deployer_principal);
+    let central = CentralBucket::new(&rendered, &org, &member.id);
+    let mut rows = vec![
+        reading_row(&central),
+        outsiders_row(&central),
+        writers_row(&central, &deployer_principal),
+    ];
     rows.push(config_row(&rendered, &member.id));
     rows.push(topic_row(&rendered, &member.id, &org));
     rows.push(automation_row(&rendered, &member.id, &org));
     rows.push(function_row(&rendered, &member.id, &org));
     rows.push(remediation_function_row(&rendered, &member.id, &org));
     eprintln!("policy table: plan, apply, destroy, doctor through the recording proxy");
-    let (call_row, _) = call_log_row(&emulator).await;
-    rows.push(call_row);
+    rows.push(call_log_row(&call_log(&emulator).await));
 
     // `Resource: "*"` only for actions AWS authorises on no narrower resource.
     let wildcards = wildcard_grants(
@@ -1294,85 +1464,7 @@ async fn the_policy_table() {
             ("member access role", &member_policy),
         ],
     );
-    let actions: Vec<String> = wildcards
-        .iter()
-        .map(|(_, a)| a.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-
-    let mut requests = Vec::new();
-    for (r, row) in rows.iter_mut().enumerate() {
-        for (c, case) in row.cases.iter_mut().enumerate() {
-            case.request.id = format!("{r}.{c}");
-            requests.push(case.request.clone());
-        }
-    }
-    eprintln!(
-        "policy table: {} requests to the policy engine",
-        requests.len()
-    );
-    let answers = engine::evaluate(&requests, &actions);
-
-    let mut table =
-        String::from("\n| path | must be | case | engine | why |\n|---|---|---|---|---|\n");
-    let mut wrong = Vec::new();
-    for row in &rows {
-        let mut first = true;
-        for case in &row.cases {
-            let decision = &answers.decisions[&case.request.id];
-            let why = decision.why.join("; ");
-            let right = match &case.expect {
-                Expect::Allowed => decision.allowed(),
-                Expect::Denied(because) => {
-                    !decision.allowed() && why.to_lowercase().contains(&because.to_lowercase())
-                }
-            };
-            let expected = match &case.expect {
-                Expect::Allowed => "Allowed".to_owned(),
-                Expect::Denied(because) if because.is_empty() => "Denied".to_owned(),
-                Expect::Denied(because) => format!("Denied ({because})"),
-            };
-            let (path, must) = if first {
-                (row.path, row.must)
-            } else {
-                ("", "")
-            };
-            first = false;
-            let mark = if right { "" } else { " **WRONG**" };
-            let _ = writeln!(
-                table,
-                "| {path} | {must} | {} (must be {expected}) | {}{mark} | {} |",
-                case.what, decision.decision, why
-            );
-            if !right {
-                wrong.push(format!(
-                    "{} / {}: must be {expected}, engine says {} ({why})",
-                    row.path, case.what, decision.decision
-                ));
-            }
-        }
-    }
-    let mut wide = Vec::new();
-    for (where_, action) in &wildcards {
-        let types = &answers.resource_types[action];
-        if !types.is_empty() {
-            wide.push(format!(
-                "{where_}: {action} on \"*\", but AWS authorises it on {types:?}"
-            ));
-        }
-    }
-    let _ = writeln!(
-        table,
-        "| every `Resource: \"*\"` grant ({} actions) | only for actions AWS authorises on nothing narrower | {} | {} | service data of the engine |",
-        actions.len(),
-        if wide.is_empty() {
-            "holds"
-        } else {
-            "**WRONG**"
-        },
-        if wide.is_empty() { "Allowed" } else { "Denied" },
-    );
+    let Judged { table, wrong, wide } = judge(&mut rows, &wildcards);
     println!("{table}");
     let cases: usize = rows.iter().map(|r| r.cases.len()).sum();
     println!(
