@@ -129,12 +129,12 @@ pub fn minimum_policies(settings: &Settings) -> MinimumPolicies {
     }
 
     MinimumPolicies {
-        administering: document(administering),
-        member: document(member),
+        administering: document(&administering),
+        member: document(&member),
     }
 }
 
-fn document(statements: Vec<Value>) -> Value {
+fn document(statements: &[Value]) -> Value {
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
@@ -235,19 +235,8 @@ pub fn text(policies: &MinimumPolicies, role_name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
-    use crate::catalog::Catalog;
-
-    fn settings(text: Option<&str>) -> Settings {
-        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-        let catalog = Catalog::discover(&fixtures.join("rules")).unwrap();
-        match text {
-            Some(text) => Settings::parse(Path::new("deployer.toml"), text, &catalog).unwrap(),
-            None => Settings::load(&fixtures.join("deployer.toml"), &catalog).unwrap(),
-        }
-    }
+    use crate::render::tests::{per_account_settings, settings};
 
     fn statement<'a>(policy: &'a Value, sid: &str) -> Option<&'a Value> {
         policy["Statement"]
@@ -262,15 +251,7 @@ mod tests {
         assert!(statement(&central.member, "ArtifactObjects").is_none());
         assert!(statement(&central.administering, "ArtifactObjects").is_some());
 
-        let text = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/deployer.toml"),
-        )
-        .unwrap()
-        .replace(
-            "distribution = \"central\"",
-            "distribution = \"per-account\"",
-        );
-        let per_account = minimum_policies(&settings(Some(&text)));
+        let per_account = minimum_policies(&per_account_settings());
         assert_eq!(
             statement(&per_account.member, "ArtifactObjects").unwrap()["Resource"],
             "arn:aws:s3:::custos-artifacts-${aws:PrincipalAccount}-*/*"

@@ -466,16 +466,8 @@ impl RuleContext {
             .collect();
         let (paths, input_template) = notify::compliance_change_transformer();
         let paths: BTreeMap<&str, &str> = paths.into_iter().collect();
-        let event_rule_name = format!("{EVENT_RULE_PREFIX}{}", meta.name);
-        if event_rule_name.len() > EVENT_RULE_NAME_MAX {
-            return Err(RenderError::EventRuleName {
-                rule: meta.name.clone(),
-                name: event_rule_name,
-                max: EVENT_RULE_NAME_MAX,
-            });
-        }
         Ok(Self {
-            event_rule_name,
+            event_rule_name: event_rule_name(&meta.name)?,
             event_pattern: canonical_json(&notify::compliance_change_pattern(&[&meta.name], &[])),
             input_paths: serde_json::to_string(&paths).unwrap_or_default(),
             input_template: input_template.to_owned(),
@@ -491,6 +483,19 @@ impl RuleContext {
             remediation,
         })
     }
+}
+
+/// The name of the EventBridge rule that carries a rule's compliance changes to the topic.
+fn event_rule_name(rule: &str) -> Result<String, RenderError> {
+    let name = format!("{EVENT_RULE_PREFIX}{rule}");
+    if name.len() > EVENT_RULE_NAME_MAX {
+        return Err(RenderError::EventRuleName {
+            rule: rule.to_owned(),
+            name,
+            max: EVENT_RULE_NAME_MAX,
+        });
+    }
+    Ok(name)
 }
 
 /// The actions a rule's own function calls, as `rule.toml` declares them.
@@ -846,4 +851,4 @@ fn lambda_payload(rule: &str, parameters: &[RemediationParameter]) -> String {
 
 #[cfg(test)]
 #[path = "render_tests.rs"]
-mod tests;
+pub(crate) mod tests;

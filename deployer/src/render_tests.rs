@@ -4,7 +4,8 @@ use super::*;
 use crate::catalog::Catalog;
 use crate::settings::Settings;
 
-fn settings(text: Option<&str>) -> Settings {
+/// The deployer's example settings, or `text` with the example rules.
+pub(crate) fn settings(text: Option<&str>) -> Settings {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let catalog = Catalog::discover(&fixtures.join("rules")).unwrap();
     match text {
@@ -35,8 +36,8 @@ fn every_template_of_the_example_organisation() {
     }
 }
 
-#[test]
-fn per_account_artifacts_move_the_bucket_into_the_base_stack() {
+/// The example settings with `distribution = "per-account"`.
+pub(crate) fn per_account_settings() -> Settings {
     let text = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/deployer.toml"),
     )
@@ -45,7 +46,12 @@ fn per_account_artifacts_move_the_bucket_into_the_base_stack() {
         "distribution = \"central\"",
         "distribution = \"per-account\"",
     );
-    let rendered = render(&settings(Some(&text))).unwrap();
+    settings(Some(&text))
+}
+
+#[test]
+fn per_account_artifacts_move_the_bucket_into_the_base_stack() {
+    let rendered = render(&per_account_settings()).unwrap();
     assert!(!rendered.contains_key(&TemplateId::Artifacts));
     let base = &rendered[&TemplateId::Base].body;
     insta::assert_snapshot!("base-per-account.yaml", base);
@@ -96,7 +102,7 @@ fn the_central_bucket_lets_stacksets_roles_read_the_prefix_code_is_uploaded_unde
     let rendered = render(&settings(None)).unwrap();
     let body = &rendered[&TemplateId::Artifacts].body;
     let key = crate::package::artifact("x-rule", b"\x7fELF").unwrap().key;
-    let prefix = &key[..key.find('/').unwrap() + 1];
+    let prefix = &key[..=key.find('/').unwrap()];
     let read = body
         .split("Sid: OrganizationDeploymentRolesReadRuleCode")
         .nth(1)

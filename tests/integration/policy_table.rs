@@ -1160,18 +1160,6 @@ rules = ["s3-bucket-encryption"]
     )
 }
 
-const CALL_LOG_PACK: &str = r#"
-[[managed]]
-name = "s3-bucket-versioning-enabled"
-identifier = "S3_BUCKET_VERSIONING_ENABLED"
-resource-types = ["AWS::S3::Bucket"]
-
-[managed.remediation]
-document = "AWS-ConfigureS3BucketVersioning"
-actions = ["s3:PutBucketVersioning", "s3:GetBucketVersioning"]
-parameters = { BucketName = { resource-value = "RESOURCE_ID" }, VersioningState = { static = ["Enabled"] } }
-"#;
-
 /// What a run of doctor, plan, apply (twice) and destroy did, as the recording proxy saw it.
 struct CallLog {
     org: Organization,
@@ -1209,7 +1197,7 @@ async fn call_log(emulator: &Emulator) -> CallLog {
     deployer.write_settings(&call_log_settings("custos:approved"));
     let packs = deployer.dir.path().join("conformance-packs");
     std::fs::create_dir_all(&packs).unwrap();
-    std::fs::write(packs.join("baseline.toml"), CALL_LOG_PACK).unwrap();
+    std::fs::write(packs.join("baseline.toml"), crate::org_packs::PACK).unwrap();
     let bin = deployer.dir.path().join("bin");
     let bin = bin.to_str().unwrap();
     let apply = ["apply", "--org", "--yes", "--bootstrap-dir", bin];
