@@ -272,8 +272,14 @@ pub struct NewRuleArgs {
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    #[command(flatten)]
-    pub scope: OrgScope,
+    /// Act on every target OU and account of the organisation.
+    #[arg(long, required_unless_present = "print_policies")]
+    pub org: bool,
+
+    /// Print the least IAM policies the deployer needs (its own role, and `role-name` in each
+    /// target account) for plan, apply, destroy and doctor, and check nothing.
+    #[arg(long)]
+    pub print_policies: bool,
 }
 
 #[derive(Debug, Args)]

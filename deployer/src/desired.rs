@@ -93,6 +93,9 @@ pub struct Inputs<'a> {
     pub org: &'a Organization,
     /// The account that administers the stack sets (and holds central artifacts).
     pub admin_account: &'a str,
+    /// The ARN of the principal running the deployer (`GetCallerIdentity`): the only one that
+    /// may write the central artifact buckets.
+    pub deployer_arn: &'a str,
     /// Lambda binary -> S3 key of its zip.
     pub code_keys: &'a BTreeMap<String, String>,
 }
@@ -156,6 +159,7 @@ pub fn desired(inputs: Inputs<'_>) -> Result<Desired, DesiredError> {
         templates,
         org,
         admin_account,
+        deployer_arn,
         code_keys,
     } = inputs;
     let targets = Targets::resolve(settings, org)?;
@@ -178,7 +182,13 @@ pub fn desired(inputs: Inputs<'_>) -> Result<Desired, DesiredError> {
                     permission_model: PermissionModel::SelfManaged,
                     description: "Custos: the artifact bucket of each region".to_owned(),
                     body: template.body.clone(),
-                    parameters: BTreeMap::from([("OrganizationId".to_owned(), org.id.clone())]),
+                    parameters: BTreeMap::from([
+                        ("OrganizationId".to_owned(), org.id.clone()),
+                        (
+                            render::DEPLOYER_PRINCIPALS_PARAMETER.to_owned(),
+                            render::principal_patterns(deployer_arn).join(","),
+                        ),
+                    ]),
                     retain_stacks_on_account_removal: false,
                     instances: instances(&admin, regions, |_| None, &BTreeMap::new()),
                     partial_ous: BTreeSet::new(),

@@ -34,6 +34,7 @@ fn desired_for(settings: &Settings) -> Result<Desired, DesiredError> {
         templates: &templates,
         org: &fixture::organization(),
         admin_account: "111111111111",
+        deployer_arn: "arn:aws:sts::111111111111:assumed-role/custos-deployer/ci",
         code_keys: &code_keys(settings),
     })
 }
@@ -212,6 +213,7 @@ fn an_organisation_pack_that_would_exclude_over_a_thousand_accounts_is_refused()
         templates: &templates,
         org: &org,
         admin_account: "111111111111",
+        deployer_arn: "arn:aws:sts::111111111111:assumed-role/custos-deployer/ci",
         code_keys: &code_keys(&settings),
     })
     .unwrap_err();

@@ -21,6 +21,7 @@ pub mod output;
 pub mod package;
 pub mod packs;
 pub mod plan;
+pub mod policies;
 pub mod progress;
 pub mod render;
 pub mod scaffold;

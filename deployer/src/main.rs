@@ -71,6 +71,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Destroy(args) => {
             runtime()?.block_on(async { load_run(&global)?.destroy(args.yes).await })
         }
+        Command::Doctor(args) if args.print_policies => {
+            let settings = load_settings(&global)?;
+            let policies = deployer::policies::minimum_policies(&settings);
+            match global.output.plain()? {
+                deployer::cli::OutputFormat::Json => {
+                    println!("{}", serde_json::to_string_pretty(&policies)?);
+                }
+                deployer::cli::OutputFormat::Table => print!(
+                    "{}",
+                    deployer::policies::text(&policies, &settings.organization.role_name)
+                ),
+            }
+            Ok(ExitStatus::Success)
+        }
         Command::Doctor(_) => runtime()?.block_on(async { load_run(&global)?.doctor().await }),
         Command::Evaluate(args) => {
             let scope = deployer::evaluate::Scope {

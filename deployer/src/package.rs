@@ -15,11 +15,15 @@ use zip::{CompressionMethod, DateTime, ZipArchive, ZipWriter};
 
 use crate::progress::Progress;
 
+/// Where every Lambda zip lives in an artifact bucket: `lambda/<binary>/<sha256>.zip`. The
+/// central bucket's policy lets the organisation's StackSets roles read this prefix only.
+pub const ARTIFACT_PREFIX: &str = "lambda/";
+
 /// Where the rule binaries come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
-    /// `cargo lambda build --release --arm64 --output-format zip` in this workspace, with the
-    /// `cargo` program given (normally `cargo` on the PATH).
+    /// `cargo lambda build --release --arm64 --output-format zip --locked` in this workspace,
+    /// with the `cargo` program given (normally `cargo` on the PATH).
     CargoLambda { workspace: PathBuf, cargo: PathBuf },
     /// Zips already built: `DIR/<binary>/bootstrap.zip`.
     LambdaDir(PathBuf),
@@ -38,7 +42,10 @@ pub struct Artifact {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PackageError {
-    #[error("cannot run `cargo lambda` (install it with `cargo install cargo-lambda`)")]
+    #[error(
+        "cannot run `cargo lambda` (`scripts/package` installs the pinned, hash-checked \
+         cargo-lambda and Zig; or pass --lambda-dir with zips it built)"
+    )]
     Spawn(#[source] std::io::Error),
     #[error("`cargo lambda build` failed ({0})")]
     Build(std::process::ExitStatus),
@@ -72,6 +79,8 @@ pub fn package(
                 "--arm64",
                 "--output-format",
                 "zip",
+                // The rule code ships with exactly the dependencies Cargo.lock pins.
+                "--locked",
             ]);
             for package in packages {
                 command.args(["-p", package]);
@@ -189,7 +198,7 @@ pub fn artifact(binary: &str, bootstrap: &[u8]) -> Result<Artifact, PackageError
     let digest = hex::encode(Sha256::digest(&zip));
     Ok(Artifact {
         binary: binary.to_owned(),
-        key: format!("lambda/{binary}/{digest}.zip"),
+        key: format!("{ARTIFACT_PREFIX}{binary}/{digest}.zip"),
         zip: Bytes::from(zip),
     })
 }
@@ -276,7 +285,7 @@ mod tests {
         let args = std::fs::read_to_string(workspace.path().join("cargo-args")).unwrap();
         assert_eq!(
             args.trim(),
-            "lambda build --release --arm64 --output-format zip -p x-rule -p y-rule"
+            "lambda build --release --arm64 --output-format zip --locked -p x-rule -p y-rule"
         );
         assert_eq!(
             packaged["x-rule"],

@@ -19,6 +19,17 @@ use crate::settings::{Distribution, RemediationMode, RuleSettings, Settings};
 pub const TOPIC_NAME: &str = "custos-notifications";
 /// The environment variable that tells a function which topic to publish records to.
 pub const TOPIC_ENV: &str = notify::TOPIC_ENV;
+/// The path of every role the rule stacks create: the notification topic accepts records from
+/// roles under it (and compliance changes from EventBridge) only.
+pub const ROLE_PATH: &str = "/custos/";
+/// Each rule's EventBridge rule is `custos-<rule>`: the topic accepts compliance changes from
+/// EventBridge rules so named, in its own account and region.
+pub const EVENT_RULE_PREFIX: &str = "custos-";
+/// EventBridge's longest rule name.
+const EVENT_RULE_NAME_MAX: usize = 64;
+/// The CloudFormation parameter of the central artifact bucket naming who may write and delete
+/// its objects: ARN patterns of the principal that runs the deployer.
+pub const DEPLOYER_PRINCIPALS_PARAMETER: &str = "DeployerPrincipals";
 
 /// The templates, embedded so the binary works wherever it is copied.
 const TEMPLATES: [(&str, &str); 5] = [
@@ -107,6 +118,25 @@ pub enum RenderError {
     },
     #[error("{rule}: `{action}` is not an IAM action without wildcards (service:Action)")]
     Action { rule: String, action: String },
+    #[error(
+        "{rule}: resource `{resource}` of `{action}` is not an ARN template (`arn:` followed by \
+         ARN characters, `*`, and only `${{AWS::Partition}}`, `${{AWS::Region}}`, `${{AWS::AccountId}}`)"
+    )]
+    Resource {
+        rule: String,
+        action: String,
+        resource: String,
+    },
+    #[error(
+        "{rule}: the rule's EventBridge rule `{name}` is longer than EventBridge allows ({max} characters)"
+    )]
+    EventRuleName {
+        rule: String,
+        name: String,
+        max: usize,
+    },
+    #[error("{rule}: `[permissions.resources]` names `{action}`, which no permission declares")]
+    UndeclaredResourceAction { rule: String, action: String },
     #[error("{rule}: remediation parameter `{name}` names `{value}`, not a rule parameter")]
     RemediationParameter {
         rule: String,
@@ -134,6 +164,13 @@ pub fn render(settings: &Settings) -> Result<BTreeMap<TemplateId, Template>, Ren
     base.insert("topic_env", TOPIC_ENV);
     base.insert("bucket_prefix", &settings.artifacts.bucket_prefix);
     base.insert("per_account_artifacts", &per_account);
+    base.insert("artifact_prefix", crate::package::ARTIFACT_PREFIX);
+    base.insert("role_path", ROLE_PATH);
+    base.insert("event_rule_prefix", EVENT_RULE_PREFIX);
+    base.insert(
+        "deployer_principals_parameter",
+        DEPLOYER_PRINCIPALS_PARAMETER,
+    );
 
     let mut out = BTreeMap::new();
     if !per_account {
@@ -242,6 +279,8 @@ struct RuleContext {
     remediation: Option<RemediationContext>,
     /// The SDK's EventBridge pattern for this rule's compliance changes (JSON, keys sorted).
     event_pattern: String,
+    /// The name of the EventBridge rule that carries them to the topic.
+    event_rule_name: String,
     /// The SDK's input transformer: paths (JSON, keys sorted) and template.
     input_paths: String,
     input_template: String,
@@ -266,8 +305,9 @@ struct FunctionContext {
     timeout: u32,
     /// The CloudFormation parameter holding the code's S3 key.
     code_key: &'static str,
-    /// Declared actions, granted on `*` (sns:Publish excluded: see `publishes`).
-    actions: BTreeSet<String>,
+    /// Declared actions (sns:Publish excluded: see `publishes`), one statement per set of
+    /// resources.
+    statements: Vec<StatementContext>,
     /// `sns:Publish` declared: granted on the Custos topic only.
     publishes: bool,
     /// Declared actions touch credentials (access keys, passwords), which linters flag.
@@ -281,8 +321,19 @@ struct FunctionContext {
 struct InlineContext {
     /// The CloudFormation parameter holding `inlineRemediation`.
     cfn_param: String,
-    actions: BTreeSet<String>,
+    statements: Vec<StatementContext>,
     publishes: bool,
+}
+
+/// One `Allow` statement of declared actions on the same resources.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+struct StatementContext {
+    sid: String,
+    actions: BTreeSet<String>,
+    /// ARN templates for `!Sub`; empty: `*`, for actions AWS authorises on nothing narrower.
+    resources: Vec<String>,
+    /// Some resource names no account (S3 buckets): a condition keeps it to this account.
+    same_account_condition: bool,
 }
 
 /// The boolean parameter that lets a rule remediate in its own function.
@@ -309,8 +360,8 @@ struct RemediationContext {
     parameters: Vec<RemediationParameter>,
     /// The remediation Lambda (`<rule>-remediation`), for kind `lambda`.
     function: Option<FunctionContext>,
-    /// Actions of the Automation role, for kind `ssm`.
-    automation_actions: BTreeSet<String>,
+    /// Statements of the Automation role, for kind `ssm`.
+    automation_statements: Vec<StatementContext>,
     automation_publishes: bool,
     /// The Lambda payload of the rendered invoke document.
     payload: String,
@@ -365,6 +416,7 @@ impl RuleContext {
             })
             .unwrap_or_default();
         let declared = declared_function_actions(rule);
+        check_resources(meta)?;
         let (actions, publishes) = split_actions(&meta.name, &declared)?;
         let inline = match (
             &meta.remediation,
@@ -375,7 +427,7 @@ impl RuleContext {
                     split_actions(&meta.name, &meta.permissions.remediation)?;
                 Some(InlineContext {
                     cfn_param: cfn_parameter_name(INLINE_REMEDIATION_PARAMETER),
-                    actions,
+                    statements: statements("InlineRemediation", &actions, &meta.permissions),
                     publishes,
                 })
             }
@@ -395,9 +447,9 @@ impl RuleContext {
             credential_actions: touches_credentials(&actions)
                 || inline
                     .as_ref()
-                    .is_some_and(|i| touches_credentials(&i.actions)),
+                    .is_some_and(|i| i.statements.iter().any(|s| touches_credentials(&s.actions))),
             publishes: publishes || inline.as_ref().is_some_and(|i| i.publishes),
-            actions: with_sdk_actions(actions),
+            statements: statements("Declared", &with_sdk_actions(actions), &meta.permissions),
             inline,
         };
         let remediation = match (&meta.remediation, rule.remediation) {
@@ -415,6 +467,7 @@ impl RuleContext {
         let (paths, input_template) = notify::compliance_change_transformer();
         let paths: BTreeMap<&str, &str> = paths.into_iter().collect();
         Ok(Self {
+            event_rule_name: event_rule_name(&meta.name)?,
             event_pattern: canonical_json(&notify::compliance_change_pattern(&[&meta.name], &[])),
             input_paths: serde_json::to_string(&paths).unwrap_or_default(),
             input_template: input_template.to_owned(),
@@ -430,6 +483,19 @@ impl RuleContext {
             remediation,
         })
     }
+}
+
+/// The name of the EventBridge rule that carries a rule's compliance changes to the topic.
+fn event_rule_name(rule: &str) -> Result<String, RenderError> {
+    let name = format!("{EVENT_RULE_PREFIX}{rule}");
+    if name.len() > EVENT_RULE_NAME_MAX {
+        return Err(RenderError::EventRuleName {
+            rule: rule.to_owned(),
+            name,
+            max: EVENT_RULE_NAME_MAX,
+        });
+    }
+    Ok(name)
 }
 
 /// The actions a rule's own function calls, as `rule.toml` declares them.
@@ -501,6 +567,97 @@ fn touches_credentials(actions: &BTreeSet<String>) -> bool {
     })
 }
 
+/// The actions as statements, one per set of resources they are granted on: `{prefix}` for
+/// the actions on `*` (first), `{prefix}On1`, `{prefix}On2`... for the others.
+fn statements(
+    prefix: &str,
+    actions: &BTreeSet<String>,
+    permissions: &Permissions,
+) -> Vec<StatementContext> {
+    let mut by_resources: BTreeMap<Vec<String>, BTreeSet<String>> = BTreeMap::new();
+    for action in actions {
+        let mut resources = permissions.resources_of(action);
+        resources.sort();
+        resources.dedup();
+        by_resources
+            .entry(resources)
+            .or_default()
+            .insert(action.clone());
+    }
+    // The empty set of resources sorts first: the statement on `*`.
+    let has_wildcard = by_resources.contains_key(&Vec::new());
+    by_resources
+        .into_iter()
+        .enumerate()
+        .map(|(i, (resources, actions))| StatementContext {
+            sid: if resources.is_empty() {
+                prefix.to_owned()
+            } else {
+                format!("{prefix}On{}", if has_wildcard { i } else { i + 1 })
+            },
+            same_account_condition: resources.iter().any(|r| !r.contains("${AWS::AccountId}")),
+            actions,
+            resources,
+        })
+        .collect()
+}
+
+/// Every declared resource is an ARN template CloudFormation's `!Sub` fills with the stack's own
+/// account and region, and names an action the rule declares.
+fn check_resources(meta: &config_rule_sdk::RuleMeta) -> Result<(), RenderError> {
+    const PLACEHOLDERS: [&str; 3] = ["${AWS::Partition}", "${AWS::Region}", "${AWS::AccountId}"];
+    let permissions = &meta.permissions;
+    for (action, resources) in &permissions.resources {
+        let declared = permissions
+            .rule
+            .iter()
+            .chain(&permissions.remediation)
+            .any(|a| a == action);
+        if !declared {
+            return Err(RenderError::UndeclaredResourceAction {
+                rule: meta.name.clone(),
+                action: action.clone(),
+            });
+        }
+        for resource in resources {
+            let mut rest = resource.clone();
+            for placeholder in PLACEHOLDERS {
+                rest = rest.replace(placeholder, "x");
+            }
+            let valid = resource.starts_with("arn:")
+                && rest
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ":/*-_.+=,@".contains(c));
+            if !valid {
+                return Err(RenderError::Resource {
+                    rule: meta.name.clone(),
+                    action: action.clone(),
+                    resource: resource.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// ARN patterns for `aws:PrincipalArn` that match the principal whose ARN `GetCallerIdentity`
+/// returns: an assumed role's session is its role, whatever the role's path.
+pub fn principal_patterns(caller_arn: &str) -> Vec<String> {
+    let assumed = caller_arn.split_once(":sts::").and_then(|(head, tail)| {
+        let (account, rest) = tail.split_once(':')?;
+        let role = rest.strip_prefix("assumed-role/")?.split('/').next()?;
+        let partition = head.strip_prefix("arn:")?;
+        Some((partition, account, role))
+    });
+    match assumed {
+        Some((partition, account, role)) => vec![
+            format!("arn:{partition}:iam::{account}:role/{role}"),
+            format!("arn:{partition}:iam::{account}:role/*/{role}"),
+        ],
+        None => vec![caller_arn.to_owned()],
+    }
+}
+
 fn with_sdk_actions(mut actions: BTreeSet<String>) -> BTreeSet<String> {
     actions.extend(Permissions::SDK_ACTIONS.iter().map(|a| (*a).to_owned()));
     actions
@@ -543,7 +700,7 @@ fn remediation_context(
         timeout: 120,
         code_key: "RemediationCodeKey",
         credential_actions: touches_credentials(&actions),
-        actions: actions.clone(),
+        statements: statements("Declared", &actions, &meta.permissions),
         publishes,
         inline: None,
     });
@@ -559,7 +716,11 @@ fn remediation_context(
         retry_seconds: spec.retry_seconds,
         payload: lambda_payload(&meta.name, &parameters),
         parameters,
-        automation_actions: if is_lambda { BTreeSet::new() } else { actions },
+        automation_statements: if is_lambda {
+            Vec::new()
+        } else {
+            statements("Remediate", &actions, &meta.permissions)
+        },
         automation_publishes: !is_lambda && publishes,
         function,
     })
@@ -690,4 +851,4 @@ fn lambda_payload(rule: &str, parameters: &[RemediationParameter]) -> String {
 
 #[cfg(test)]
 #[path = "render_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -4,7 +4,8 @@ use super::*;
 use crate::catalog::Catalog;
 use crate::settings::Settings;
 
-fn settings(text: Option<&str>) -> Settings {
+/// The deployer's example settings, or `text` with the example rules.
+pub(crate) fn settings(text: Option<&str>) -> Settings {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let catalog = Catalog::discover(&fixtures.join("rules")).unwrap();
     match text {
@@ -35,8 +36,8 @@ fn every_template_of_the_example_organisation() {
     }
 }
 
-#[test]
-fn per_account_artifacts_move_the_bucket_into_the_base_stack() {
+/// The example settings with `distribution = "per-account"`.
+pub(crate) fn per_account_settings() -> Settings {
     let text = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/deployer.toml"),
     )
@@ -45,7 +46,12 @@ fn per_account_artifacts_move_the_bucket_into_the_base_stack() {
         "distribution = \"central\"",
         "distribution = \"per-account\"",
     );
-    let rendered = render(&settings(Some(&text))).unwrap();
+    settings(Some(&text))
+}
+
+#[test]
+fn per_account_artifacts_move_the_bucket_into_the_base_stack() {
+    let rendered = render(&per_account_settings()).unwrap();
     assert!(!rendered.contains_key(&TemplateId::Artifacts));
     let base = &rendered[&TemplateId::Base].body;
     insta::assert_snapshot!("base-per-account.yaml", base);
@@ -55,7 +61,8 @@ fn per_account_artifacts_move_the_bucket_into_the_base_stack() {
 }
 
 #[test]
-fn every_permission_for_config_names_the_source_account() {
+fn every_permission_for_config_names_the_source_account_and_arn() {
+    let mut permissions = 0;
     for template in render(&settings(None)).unwrap().values() {
         let principals = template
             .body
@@ -63,32 +70,139 @@ fn every_permission_for_config_names_the_source_account() {
             .count();
         let guarded = template
             .body
-            .matches("Principal: config.amazonaws.com\n      SourceAccount: !Ref AWS::AccountId")
+            .matches("Principal: config.amazonaws.com\n      SourceAccount: !Ref AWS::AccountId\n")
+            .count();
+        let sourced = template
+            .body
+            .matches("      SourceArn: !Sub \"arn:${AWS::Partition}:config:${AWS::Region}:${AWS::AccountId}:config-rule/*\"")
             .count();
         assert_eq!(principals, guarded);
+        assert_eq!(principals, sourced);
+        permissions += principals;
     }
+    assert_eq!(permissions, 6, "one per rule");
+}
+
+#[test]
+fn every_service_trust_and_topic_grant_names_the_source_account_and_arn() {
+    let rendered = render(&settings(None)).unwrap();
+    let rule = &rendered[&TemplateId::Rule("s3-bucket-encryption".into())].body;
+    assert!(rule.contains(
+        "                aws:SourceAccount: !Ref AWS::AccountId\n              ArnLike:\n                aws:SourceArn: !Sub \"arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:automation-execution/*\""
+    ));
+    let base = &rendered[&TemplateId::Base].body;
+    assert!(base.contains(
+        "aws:SourceArn: !Sub \"arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/custos-*\""
+    ));
+    assert!(rule.contains("      Name: custos-s3-bucket-encryption\n"));
+}
+
+#[test]
+fn the_central_bucket_lets_stacksets_roles_read_the_prefix_code_is_uploaded_under() {
+    let rendered = render(&settings(None)).unwrap();
+    let body = &rendered[&TemplateId::Artifacts].body;
+    let key = crate::package::artifact("x-rule", b"\x7fELF").unwrap().key;
+    let prefix = &key[..=key.find('/').unwrap()];
+    let read = body
+        .split("Sid: OrganizationDeploymentRolesReadRuleCode")
+        .nth(1)
+        .unwrap();
+    assert!(
+        read.contains(&format!(
+            "Resource: !Sub \"${{ArtifactBucket.Arn}}/{prefix}*\""
+        )),
+        "{read}"
+    );
+    assert!(read.contains("role/stacksets-exec-*"));
+    assert!(read.contains("role/AWSCloudFormationStackSetExecutionRole"));
+    assert!(!read.contains("AWSServiceRoleForCloudFormationStackSetsOrgMember"));
+    assert!(body.contains("aws:PrincipalArn: !Ref DeployerPrincipals"));
 }
 
 #[test]
 fn the_rule_role_grants_the_declared_actions_and_the_sdk_ones_only() {
     let rendered = render(&settings(None)).unwrap();
     let body = &rendered[&TemplateId::Rule("ec2-cost-context".into())].body;
-    let rule_statement = body.split("Sid: Declared").nth(1).unwrap();
-    let actions: Vec<&str> = rule_statement
-        .lines()
-        .skip_while(|l| !l.trim().starts_with("Action:"))
-        .skip(1)
-        .take_while(|l| l.trim().starts_with("- "))
-        .map(|l| l.trim().trim_start_matches("- "))
-        .collect();
+    let actions = |sid: &str| -> Vec<String> {
+        body.split(&format!("Sid: {sid}\n"))
+            .nth(1)
+            .unwrap()
+            .lines()
+            .skip_while(|l| !l.trim().starts_with("Action:"))
+            .skip(1)
+            .take_while(|l| l.trim().starts_with("- "))
+            .map(|l| l.trim().trim_start_matches("- ").to_owned())
+            .collect()
+    };
     assert_eq!(
-        actions,
+        actions("Declared"),
         [
-            "config:GetComplianceDetailsByConfigRule",
             "config:GetResourceConfigHistory",
             "config:PutEvaluations",
             "ec2:DescribeInstances",
         ]
+    );
+    assert_eq!(
+        actions("DeclaredOn1"),
+        ["config:GetComplianceDetailsByConfigRule"]
+    );
+}
+
+#[test]
+fn declared_resources_scope_their_actions_and_unnamed_accounts_get_a_condition() {
+    let rendered = render(&settings(None)).unwrap();
+    let ec2 = &rendered[&TemplateId::Rule("ec2-instance-baseline".into())].body;
+    assert!(ec2.contains(
+        "                Action:\n                  - ec2:CreateTags\n                Resource:\n                  - !Sub \"arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*\"\n"
+    ));
+    let s3 = &rendered[&TemplateId::Rule("s3-bucket-encryption".into())].body;
+    let remediate = s3.split("Sid: RemediateOn1\n").nth(1).unwrap();
+    assert!(remediate.contains("- !Sub \"arn:${AWS::Partition}:s3:::*\""));
+    assert!(remediate.contains("aws:ResourceAccount: !Ref AWS::AccountId"));
+}
+
+#[test]
+fn a_resource_that_is_not_an_arn_template_is_refused() {
+    let mut settings = settings(None);
+    let rule = settings.rules.get_mut("ec2-instance-baseline").unwrap();
+    rule.meta.permissions.resources.insert(
+        "ec2:CreateTags".into(),
+        vec!["arn:aws:ec2:${Oops}:instance/*\"\n  - x".into()],
+    );
+    let err = render(&settings).unwrap_err().to_string();
+    assert!(
+        err.starts_with("ec2-instance-baseline: resource `arn:aws:ec2:${Oops}"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_resource_for_an_undeclared_action_is_refused() {
+    let mut settings = settings(None);
+    let rule = settings.rules.get_mut("ec2-cost-context").unwrap();
+    rule.meta.permissions.resources.insert(
+        "ec2:TerminateInstances".into(),
+        vec!["arn:aws:ec2:*".into()],
+    );
+    let err = render(&settings).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "ec2-cost-context: `[permissions.resources]` names `ec2:TerminateInstances`, which no permission declares"
+    );
+}
+
+#[test]
+fn the_deployer_principal_of_an_assumed_role_is_its_role_on_any_path() {
+    assert_eq!(
+        principal_patterns("arn:aws:sts::111111111111:assumed-role/custos-deployer/ci-run"),
+        [
+            "arn:aws:iam::111111111111:role/custos-deployer",
+            "arn:aws:iam::111111111111:role/*/custos-deployer",
+        ]
+    );
+    assert_eq!(
+        principal_patterns("arn:aws-cn:iam::111111111111:user/ops/alice"),
+        ["arn:aws-cn:iam::111111111111:user/ops/alice"]
     );
 }
 
@@ -135,8 +249,10 @@ fn inline_remediation_actions_hold_only_while_the_rule_parameter_is_true() {
     let rendered = render(&settings(None)).unwrap();
     let body = &rendered[&TemplateId::Rule("s3-bucket-encryption".into())].body;
     assert!(body.contains("InlineRemediationOn: !Equals [!Ref ParamInlineRemediation, \"true\"]"));
-    let declared = body.split("Sid: Declared").nth(1).unwrap();
+    let declared = body.split("Sid: Declared\n").nth(1).unwrap();
     let unconditional = declared.split("- !If").next().unwrap();
     assert!(!unconditional.contains("s3:PutEncryptionConfiguration"));
-    assert!(declared.contains("- InlineRemediationOn\n                - Sid: InlineRemediation"));
+    assert!(
+        declared.contains("- InlineRemediationOn\n                - Sid: InlineRemediationOn1")
+    );
 }

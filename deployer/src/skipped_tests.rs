@@ -180,6 +180,7 @@ async fn suspended_targets_are_reported_and_get_nothing_while_the_others_are_dep
         templates: &templates,
         org: &org,
         admin_account: MANAGEMENT,
+        deployer_arn: "arn:aws:sts::111111111111:assumed-role/custos-deployer/ci",
         code_keys: &code_keys,
     })
     .unwrap();
@@ -224,6 +225,7 @@ parameters = { sseAlgorithm = "AES256" }
         templates: &templates,
         org: &org,
         admin_account: "111111111111",
+        deployer_arn: "arn:aws:sts::111111111111:assumed-role/custos-deployer/ci",
         code_keys: &desired::binaries(&left)
             .into_iter()
             .map(|b| (b.clone(), format!("lambda/{b}/x.zip")))

@@ -55,7 +55,8 @@ pub async fn prepare(
     settings: &Settings,
     package_source: Option<&Source>,
 ) -> Result<Prepared, WorkflowError> {
-    let admin_account = aws.caller_account().await?;
+    let caller = aws.caller().await?;
+    let admin_account = caller.account.clone();
     let org = aws::orgs::organization(aws).await?;
     let mut left_out = Vec::new();
     let (desired, artifacts) = match package_source {
@@ -74,6 +75,7 @@ pub async fn prepare(
                     templates: &templates,
                     org: &org,
                     admin_account: &admin_account,
+                    deployer_arn: &caller.arn,
                     code_keys: &code_keys,
                 })
             };

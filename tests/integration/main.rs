@@ -15,6 +15,7 @@ mod faults;
 mod iam_access_key_behaviour;
 mod iam_policy_no_admin_wildcards;
 mod org_packs;
+mod policy_table;
 mod recorder;
 mod s3_loop;
 mod s3_remediation;

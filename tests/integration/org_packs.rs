@@ -41,7 +41,7 @@ rules = ["s3-bucket-encryption"]
     )
 }
 
-const PACK: &str = r#"
+pub(crate) const PACK: &str = r#"
 [[managed]]
 name = "s3-bucket-versioning-enabled"
 identifier = "S3_BUCKET_VERSIONING_ENABLED"

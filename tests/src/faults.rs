@@ -99,6 +99,15 @@ pub struct Exchange {
     /// What the call is about: the `StackSetName` of a query call, the path of an S3 call.
     pub subject: Option<String>,
     pub outcome: Outcome,
+    /// Who signed the request: the access key id of its credential scope.
+    pub access_key: String,
+    /// The region of its credential scope.
+    pub region: String,
+    /// The request's own fields: a query call's form fields, an awsJson call's top-level string
+    /// members, an S3 call's query parameters.
+    pub fields: BTreeMap<String, String>,
+    /// The access key id an answered `AssumeRole` issued.
+    pub issued_key: Option<String>,
 }
 
 impl Exchange {
@@ -368,14 +377,16 @@ async fn serve_connection(
         let (protocol, exchange) = classify(&request);
         let roll = shared.dice.lock().map_or(1.0, |mut d| d.next_f64());
         let faults = shared.faults.lock().map_or(Faults::NONE, |f| *f);
-        let record = |outcome: Outcome| {
+        let record_issued = |outcome: Outcome, issued_key: Option<String>| {
             if let Ok(mut s) = shared.stats.lock() {
                 s.log.push(Exchange {
                     outcome,
+                    issued_key,
                     ..exchange.clone()
                 });
             }
         };
+        let record = |outcome: Outcome| record_issued(outcome, None);
         let closing = request
             .header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
@@ -399,7 +410,10 @@ async fn serve_connection(
         } else {
             match forward(upstream, &request).await {
                 Ok((status, headers, body)) => {
-                    record(Outcome::Answered(status));
+                    let issued = (exchange.operation == "AssumeRole")
+                        .then(|| xml_element(&body, "AccessKeyId"))
+                        .flatten();
+                    record_issued(Outcome::Answered(status), issued);
                     (status, headers, body)
                 }
                 Err(e) => {
@@ -482,24 +496,45 @@ async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Result<Op
 
 /// The protocol, and the log entry (outcome still to be decided) of a request.
 fn classify(request: &Request) -> (Protocol, Exchange) {
-    let service = request
+    // Credential=AKID/date/region/service/aws4_request
+    let scope: Vec<&str> = request
         .header("authorization")
         .and_then(|a| a.split("Credential=").nth(1))
-        .and_then(|c| c.split(['/', ',']).nth(3))
-        .unwrap_or("unknown")
-        .to_owned();
+        .map(|c| c.split(['/', ',']).take(4).collect())
+        .unwrap_or_default();
+    let part = |i: usize, default: &str| scope.get(i).copied().unwrap_or(default).to_owned();
+    let service = part(3, "unknown");
+    let signed = |exchange: Exchange| Exchange {
+        access_key: part(0, ""),
+        region: part(2, ""),
+        ..exchange
+    };
     let is_form = request
         .header("content-type")
         .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
     if let Some(target) = request.header("x-amz-target") {
         let operation = target.rsplit('.').next().unwrap_or(target).to_owned();
+        let fields = serde_json::from_slice::<serde_json::Value>(&request.body)
+            .ok()
+            .and_then(|v| v.as_object().cloned())
+            .map(|members| {
+                members
+                    .into_iter()
+                    .filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default();
         let exchange = Exchange {
             service,
             operation,
             subject: None,
             outcome: Outcome::Dropped,
+            access_key: String::new(),
+            region: String::new(),
+            fields,
+            issued_key: None,
         };
-        (Protocol::AwsJson, exchange)
+        (Protocol::AwsJson, signed(exchange))
     } else if is_form {
         let form = form_fields(&request.body);
         let protocol = if service == "ec2" {
@@ -512,23 +547,49 @@ fn classify(request: &Request) -> (Protocol, Exchange) {
             operation: form.get("Action").cloned().unwrap_or_default(),
             subject: form.get("StackSetName").cloned(),
             outcome: Outcome::Dropped,
+            access_key: String::new(),
+            region: String::new(),
+            fields: form,
+            issued_key: None,
         };
-        (protocol, exchange)
+        (protocol, signed(exchange))
     } else {
-        let path = request
+        let (path, query) = request
             .path
-            .split('?')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
+            .split_once('?')
+            .unwrap_or((request.path.as_str(), ""));
         let exchange = Exchange {
             service,
             operation: request.method.clone(),
-            subject: Some(path),
+            subject: Some(path.to_owned()),
             outcome: Outcome::Dropped,
+            access_key: String::new(),
+            region: String::new(),
+            fields: query_fields(query),
+            issued_key: None,
         };
-        (Protocol::RestXml, exchange)
+        (Protocol::RestXml, signed(exchange))
     }
+}
+
+/// The text of the first `<name>` element of an XML answer.
+fn xml_element(body: &[u8], name: &str) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let start = text.find(&format!("<{name}>"))? + name.len() + 2;
+    let end = start + text[start..].find(&format!("</{name}>"))?;
+    Some(text[start..end].trim().to_owned())
+}
+
+/// A URL's query parameters; a bare name (S3's `?versions`, `?delete`) has an empty value.
+fn query_fields(query: &str) -> BTreeMap<String, String> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
 }
 
 /// The fields of an `application/x-www-form-urlencoded` body.

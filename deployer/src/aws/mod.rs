@@ -27,6 +27,13 @@ pub struct Aws {
     members: Arc<Mutex<BTreeMap<String, SdkConfig>>>,
 }
 
+/// The principal a handle's credentials belong to (`GetCallerIdentity`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub account: String,
+    pub arn: String,
+}
+
 /// An AWS error, with the whole chain of causes (the SDK's own `Display` says only "service
 /// error").
 #[derive(Debug, thiserror::Error)]
@@ -144,13 +151,21 @@ impl Aws {
 
     /// The account running the deployer.
     pub async fn caller_account(&self) -> Result<String, AwsError> {
+        Ok(self.caller().await?.account)
+    }
+
+    /// Who runs the deployer: its account and ARN.
+    pub async fn caller(&self) -> Result<Caller, AwsError> {
         let out = self
             .sts()
             .get_caller_identity()
             .send()
             .await
             .map_err(|e| AwsError::new("reading the caller identity", &e))?;
-        Ok(out.account().unwrap_or_default().to_owned())
+        Ok(Caller {
+            account: out.account().unwrap_or_default().to_owned(),
+            arn: out.arn().unwrap_or_default().to_owned(),
+        })
     }
 
     /// This handle acting in `account` through `role_name`; the administering account itself is

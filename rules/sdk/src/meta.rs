@@ -130,6 +130,12 @@ pub struct Permissions {
     /// Actions the remediation calls.
     #[serde(default)]
     pub remediation: Vec<String>,
+    /// Action -> the resources it is granted on, as ARN templates in which
+    /// `${AWS::Partition}`, `${AWS::Region}` and `${AWS::AccountId}` are the account and region
+    /// the rule runs in. An action not listed is granted on `*`: right only for actions that AWS
+    /// authorises on no narrower resource (the policy table test checks each one).
+    #[serde(default)]
+    pub resources: BTreeMap<String, Vec<String>>,
 }
 
 impl Permissions {
@@ -145,6 +151,32 @@ impl Permissions {
     /// ([`crate::observed`]).
     pub const OBSERVED_SSM_ACTIONS: [&'static str; 1] =
         ["config:DescribeRemediationExecutionStatus"];
+
+    /// The resources of the SDK's actions that AWS authorises per resource: the Config rules
+    /// and remediation configurations of the rule's own account and region. (Their ARNs carry ids
+    /// Config generates, so no narrower pattern names the rule's own.)
+    pub const SDK_RESOURCES: [(&'static str, &'static str); 2] = [
+        (
+            "config:GetComplianceDetailsByConfigRule",
+            "arn:${AWS::Partition}:config:${AWS::Region}:${AWS::AccountId}:config-rule/*",
+        ),
+        (
+            "config:DescribeRemediationExecutionStatus",
+            "arn:${AWS::Partition}:config:${AWS::Region}:${AWS::AccountId}:remediation-configuration/*",
+        ),
+    ];
+
+    /// The resources `action` is granted on: as declared, else the SDK's own, else none (`*`).
+    pub fn resources_of(&self, action: &str) -> Vec<String> {
+        if let Some(declared) = self.resources.get(action) {
+            return declared.clone();
+        }
+        Self::SDK_RESOURCES
+            .iter()
+            .filter(|(a, _)| *a == action)
+            .map(|(_, arn)| (*arn).to_owned())
+            .collect()
+    }
 }
 
 /// Why `rule.toml` could not be read; the message carries line and column.
@@ -188,6 +220,25 @@ allowed = ["strict", "lax"]
         assert_eq!(meta.name, "example");
         assert!(meta.covers("AWS::S3::Bucket"));
         assert_eq!(meta.parameters["mode"].default.as_deref(), Some("strict"));
+    }
+
+    #[test]
+    fn declared_resources_come_first_then_the_sdk_ones_then_none() {
+        let text = format!(
+            "{EXAMPLE}\n[permissions]\nrule = [\"iam:ListAccessKeys\"]\n\n[permissions.resources]\n\
+             \"iam:ListAccessKeys\" = [\"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:user/*\"]\n"
+        );
+        let meta = RuleMeta::from_toml(&text).unwrap();
+        let p = &meta.permissions;
+        assert_eq!(
+            p.resources_of("iam:ListAccessKeys"),
+            ["arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*"]
+        );
+        assert_eq!(
+            p.resources_of("config:GetComplianceDetailsByConfigRule"),
+            ["arn:${AWS::Partition}:config:${AWS::Region}:${AWS::AccountId}:config-rule/*"]
+        );
+        assert!(p.resources_of("config:PutEvaluations").is_empty());
     }
 
     #[test]
