@@ -1314,9 +1314,11 @@ fn call_log_row(run: &CallLog) -> Row {
     }
 }
 
-/// The printed table, the cases that are not as they must be, and the `*` grants of actions
-/// AWS authorises on something narrower.
+/// The table of paths (one line per row, printed), every case with the engine's reasons (kept
+/// in a file), the cases that are not as they must be, and the `*` grants of actions AWS
+/// authorises on something narrower.
 struct Judged {
+    summary: String,
     table: String,
     wrong: Vec<String>,
     wide: Vec<String>,
@@ -1346,8 +1348,17 @@ fn judge(rows: &mut [Row], wildcards: &[(String, String)]) -> Judged {
 
     let mut table =
         String::from("\n| path | must be | case | engine | why |\n|---|---|---|---|---|\n");
+    let mut summary = String::from(
+        "\n| path | must be | cases | Allowed | Denied | as it must be |\n|---|---|---|---|---|---|\n",
+    );
     let mut wrong = Vec::new();
     for row in rows.iter() {
+        let allowed = row
+            .cases
+            .iter()
+            .filter(|c| answers.decisions[&c.request.id].allowed())
+            .count();
+        let wrong_before = wrong.len();
         let mut first = true;
         for case in &row.cases {
             let decision = &answers.decisions[&case.request.id];
@@ -1381,6 +1392,19 @@ fn judge(rows: &mut [Row], wildcards: &[(String, String)]) -> Judged {
                 ));
             }
         }
+        let _ = writeln!(
+            summary,
+            "| {} | {} | {} | {allowed} | {} | {} |",
+            row.path,
+            row.must,
+            row.cases.len(),
+            row.cases.len() - allowed,
+            if wrong.len() == wrong_before {
+                "yes"
+            } else {
+                "**NO**"
+            }
+        );
     }
     let mut wide = Vec::new();
     for (where_, action) in wildcards {
@@ -1402,7 +1426,18 @@ fn judge(rows: &mut [Row], wildcards: &[(String, String)]) -> Judged {
             "**WRONG**"
         },
     );
-    Judged { table, wrong, wide }
+    let _ = writeln!(
+        summary,
+        "| every `Resource: \"*\"` grant | only actions AWS authorises on nothing narrower | {} | | | {} |",
+        wildcards.len(),
+        if wide.is_empty() { "yes" } else { "**NO**" },
+    );
+    Judged {
+        summary,
+        table,
+        wrong,
+        wide,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1452,8 +1487,20 @@ async fn the_policy_table() {
             ("member access role", &member_policy),
         ],
     );
-    let Judged { table, wrong, wide } = judge(&mut rows, &wildcards);
-    println!("{table}");
+    let Judged {
+        summary,
+        table,
+        wrong,
+        wide,
+    } = judge(&mut rows, &wildcards);
+    // Every case, with the engine's reasons, is kept beside the build for review.
+    let cases_file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("policy-table.md");
+    std::fs::write(&cases_file, &table).unwrap();
+    println!("{summary}");
+    println!(
+        "every case, with the engine's reasons: {}",
+        cases_file.display()
+    );
     let cases: usize = rows.iter().map(|r| r.cases.len()).sum();
     println!(
         "policy table: {} rows, {cases} cases, {} wrong; {} \"*\" grants checked",
