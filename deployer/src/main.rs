@@ -29,35 +29,8 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     let Cli { global, command } = cli;
     match command {
-        Command::NewRule(args) => {
-            let rules_dir = rules_dir(&global);
-            let dir = deployer::scaffold::write(&rules_dir, &args.name, &args.resource_type)
-                .context("scaffolding the rule")?;
-            eprintln!(
-                "created {}; run `cargo test -p {}`",
-                dir.display(),
-                args.name
-            );
-            Ok(ExitStatus::Success)
-        }
-        Command::Render(args) => {
-            let settings = load_settings(&global)?;
-            let rendered =
-                deployer::render::render(&settings).context("rendering the templates")?;
-            std::fs::create_dir_all(&args.out)
-                .with_context(|| format!("creating {}", args.out.display()))?;
-            for (id, template) in &rendered {
-                let path = args.out.join(id.file_name());
-                std::fs::write(&path, &template.body)
-                    .with_context(|| format!("writing {}", path.display()))?;
-            }
-            eprintln!(
-                "wrote {} templates to {}",
-                rendered.len(),
-                args.out.display()
-            );
-            Ok(ExitStatus::Success)
-        }
+        Command::NewRule(args) => new_rule(&global, &args),
+        Command::Render(args) => render(&global, &args),
         Command::Plan(args) => runtime()?.block_on(async {
             load_run(&global)?
                 .plan(&args.package, args.out.as_deref())
@@ -130,6 +103,36 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
             deployer::packs::validate_command(&args.file, global.output.plain()?)
         }
     }
+}
+
+fn new_rule(global: &GlobalArgs, args: &deployer::cli::NewRuleArgs) -> anyhow::Result<ExitStatus> {
+    let rules_dir = rules_dir(global);
+    let dir = deployer::scaffold::write(&rules_dir, &args.name, &args.resource_type)
+        .context("scaffolding the rule")?;
+    eprintln!(
+        "created {}; run `cargo test -p {}`",
+        dir.display(),
+        args.name
+    );
+    Ok(ExitStatus::Success)
+}
+
+fn render(global: &GlobalArgs, args: &deployer::cli::RenderArgs) -> anyhow::Result<ExitStatus> {
+    let settings = load_settings(global)?;
+    let rendered = deployer::render::render(&settings).context("rendering the templates")?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    for (id, template) in &rendered {
+        let path = args.out.join(id.file_name());
+        std::fs::write(&path, &template.body)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    eprintln!(
+        "wrote {} templates to {}",
+        rendered.len(),
+        args.out.display()
+    );
+    Ok(ExitStatus::Success)
 }
 
 fn load_run(global: &GlobalArgs) -> anyhow::Result<Run> {

@@ -1326,25 +1326,7 @@ struct Judged {
 
 /// Asks the engine every case of `rows` and the resource types of every `*` grant's action.
 fn judge(rows: &mut [Row], wildcards: &[(String, String)]) -> Judged {
-    let actions: Vec<String> = wildcards
-        .iter()
-        .map(|(_, a)| a.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-
-    let mut requests = Vec::new();
-    for (r, row) in rows.iter_mut().enumerate() {
-        for (c, case) in row.cases.iter_mut().enumerate() {
-            case.request.id = format!("{r}.{c}");
-            requests.push(case.request.clone());
-        }
-    }
-    eprintln!(
-        "policy table: {} requests to the policy engine",
-        requests.len()
-    );
-    let answers = engine::evaluate(&requests, &actions);
+    let answers = ask(rows, wildcards);
 
     let mut table =
         String::from("\n| path | must be | case | engine | why |\n|---|---|---|---|---|\n");
@@ -1406,20 +1388,12 @@ fn judge(rows: &mut [Row], wildcards: &[(String, String)]) -> Judged {
             }
         );
     }
-    let mut wide = Vec::new();
-    for (where_, action) in wildcards {
-        let types = &answers.resource_types[action];
-        if !types.is_empty() {
-            wide.push(format!(
-                "{where_}: {action} on \"*\", but AWS authorises it on {types:?}"
-            ));
-        }
-    }
+    let wide = narrower_than_granted(wildcards, &answers);
     let _ = writeln!(
         table,
         "| every `Resource: \"*\"` grant ({} grants, {} actions) | only actions AWS authorises on nothing narrower | each action's resource types | {} | the engine's service data |",
         wildcards.len(),
-        actions.len(),
+        answers.resource_types.len(),
         if wide.is_empty() {
             "holds"
         } else {
@@ -1438,6 +1412,41 @@ fn judge(rows: &mut [Row], wildcards: &[(String, String)]) -> Judged {
         wrong,
         wide,
     }
+}
+
+/// The engine's answer to every case of `rows` (each given its id) and the resource types of
+/// every action granted on `*`.
+fn ask(rows: &mut [Row], wildcards: &[(String, String)]) -> engine::Answers {
+    let actions: Vec<String> = wildcards
+        .iter()
+        .map(|(_, a)| a.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut requests = Vec::new();
+    for (r, row) in rows.iter_mut().enumerate() {
+        for (c, case) in row.cases.iter_mut().enumerate() {
+            case.request.id = format!("{r}.{c}");
+            requests.push(case.request.clone());
+        }
+    }
+    eprintln!(
+        "policy table: {} requests to the policy engine",
+        requests.len()
+    );
+    engine::evaluate(&requests, &actions)
+}
+
+/// The `*` grants of actions that AWS authorises on some narrower resource type.
+fn narrower_than_granted(wildcards: &[(String, String)], answers: &engine::Answers) -> Vec<String> {
+    wildcards
+        .iter()
+        .filter_map(|(where_, action)| {
+            let types = &answers.resource_types[action];
+            (!types.is_empty())
+                .then(|| format!("{where_}: {action} on \"*\", but AWS authorises it on {types:?}"))
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
