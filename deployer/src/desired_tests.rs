@@ -35,6 +35,8 @@ fn desired_for(settings: &Settings) -> Result<Desired, DesiredError> {
         org: &fixture::organization(),
         admin_account: "111111111111",
         code_keys: &code_keys(settings),
+        deployment_id: "111111111111",
+        bucket_suffix: "0123456789ab",
     })
 }
 
@@ -213,6 +215,8 @@ fn an_organisation_pack_that_would_exclude_over_a_thousand_accounts_is_refused()
         org: &org,
         admin_account: "111111111111",
         code_keys: &code_keys(&settings),
+        deployment_id: "111111111111",
+        bucket_suffix: "0123456789ab",
     })
     .unwrap_err();
     assert_eq!(

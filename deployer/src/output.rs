@@ -36,6 +36,18 @@ fn targets(org: &Organization, ous: &BTreeSet<String>, accounts: &BTreeSet<Strin
     parts.join("; ")
 }
 
+/// Which instances a stack set update reaches.
+fn updated_instances(left_as_is: &BTreeSet<String>) -> String {
+    if left_as_is.is_empty() {
+        return "every instance".to_owned();
+    }
+    let accounts: Vec<&str> = left_as_is.iter().map(String::as_str).collect();
+    format!(
+        "every instance but those of {} (left as is)",
+        accounts.join(", ")
+    )
+}
+
 /// The plan as a table: one line per change.
 pub fn plan_table(org: &Organization, changes: &[Change]) -> String {
     let mut t = table(&[
@@ -64,20 +76,26 @@ pub fn plan_table(org: &Organization, changes: &[Change]) -> String {
                 String::new(),
                 "new".into(),
             ],
-            Change::UpdateStackSet { name, reasons } => [
+            Change::UpdateStackSet {
+                name,
+                reasons,
+                left_as_is,
+            } => [
                 name.clone(),
                 "update stack set".into(),
-                "every instance".into(),
+                updated_instances(left_as_is),
                 String::new(),
                 String::new(),
                 reasons.join("; "),
             ],
             Change::CreateInstances(c)
             | Change::UpdateInstances(c)
-            | Change::DeleteInstances(c) => {
+            | Change::DeleteInstances(c)
+            | Change::RepairInstances(c) => {
                 let action = match change {
                     Change::CreateInstances(_) => "create instances",
                     Change::UpdateInstances(_) => "update instances",
+                    Change::RepairInstances(_) => "repair instances (delete, create again)",
                     _ => "delete instances",
                 };
                 let why = if c.overrides.is_empty() {
@@ -111,6 +129,7 @@ pub fn plan_table(org: &Organization, changes: &[Change]) -> String {
                 name,
                 region,
                 reasons,
+                ..
             } => [
                 name.clone(),
                 "put organization pack".into(),
@@ -133,10 +152,36 @@ pub fn plan_table(org: &Organization, changes: &[Change]) -> String {
     t.to_string()
 }
 
+/// The line a plan that deletes starts with; red and bold on a terminal.
+pub fn deletion_warning(deletions: &crate::guard::Deletions, colour: bool) -> Option<String> {
+    let warning = deletions.warning()?;
+    Some(if colour {
+        format!("\x1b[1;31m{warning}\x1b[0m")
+    } else {
+        warning
+    })
+}
+
 #[derive(Debug, Serialize)]
 pub struct PlanJson<'a> {
+    /// What the plan deletes (first: a plan that deletes says so first).
+    pub deletes: &'a crate::guard::Deletions,
     pub pending: usize,
     pub changes: &'a [Change],
+    /// Accounts left exactly as they are this run, and why.
+    pub left_as_is: &'a [crate::skipped::Skipped],
+    /// Custos-named objects of someone else, left alone.
+    pub not_managed: &'a [crate::ownership::Foreign],
+}
+
+/// A run refused before writing anything.
+#[derive(Debug, Serialize)]
+pub struct RefusedJson<'a> {
+    /// `refused`.
+    pub status: &'a str,
+    pub reasons: &'a [String],
+    pub write_calls: u64,
+    pub calls: &'a CallCounts,
 }
 
 /// One account's outcome over every operation of a run.
@@ -229,8 +274,10 @@ pub struct ApplyJson<'a> {
     pub accounts: &'a [AccountResult],
     pub calls: &'a CallCounts,
     pub write_calls: u64,
-    /// Targeted accounts left out of the run, and why.
+    /// Accounts left exactly as they are this run, and why.
     pub skipped: &'a [crate::skipped::Skipped],
+    /// Custos-named objects of someone else, left alone.
+    pub not_managed: &'a [crate::ownership::Foreign],
 }
 
 /// Doctor's checks: what is missing where.
@@ -380,6 +427,7 @@ mod tests {
                     "template changed".into(),
                     "now excludes account 444444444444".into(),
                 ],
+                excluded_accounts: BTreeSet::from(["444444444444".to_owned()]),
             },
             Change::DeleteOrganizationPack {
                 name: "custos-old".into(),

@@ -21,7 +21,7 @@ pub const TOPIC_NAME: &str = "custos-notifications";
 pub const TOPIC_ENV: &str = notify::TOPIC_ENV;
 
 /// The templates, embedded so the binary works wherever it is copied.
-const TEMPLATES: [(&str, &str); 5] = [
+const TEMPLATES: [(&str, &str); 6] = [
     (
         "rule.yaml.tera",
         include_str!("../../templates/rule.yaml.tera"),
@@ -41,6 +41,10 @@ const TEMPLATES: [(&str, &str); 5] = [
     (
         "bucket.yaml.tera",
         include_str!("../../templates/bucket.yaml.tera"),
+    ),
+    (
+        "ownership.yaml.tera",
+        include_str!("../../templates/ownership.yaml.tera"),
     ),
 ];
 
@@ -134,6 +138,20 @@ pub fn render(settings: &Settings) -> Result<BTreeMap<TemplateId, Template>, Ren
     base.insert("topic_env", TOPIC_ENV);
     base.insert("bucket_prefix", &settings.artifacts.bucket_prefix);
     base.insert("per_account_artifacts", &per_account);
+    base.insert("ownership_tag", crate::desired::OWNERSHIP_TAG);
+    base.insert("deployment_parameter", crate::desired::DEPLOYMENT_PARAMETER);
+    base.insert(
+        "bucket_suffix_parameter",
+        crate::desired::BUCKET_SUFFIX_PARAMETER,
+    );
+    base.insert(
+        "bucket_suffix_length",
+        &crate::desired::BUCKET_SUFFIX_LENGTH,
+    );
+    base.insert(
+        "log_retention_days",
+        &settings.remediation.log_retention_days,
+    );
 
     let mut out = BTreeMap::new();
     if !per_account {

@@ -18,4 +18,5 @@ mod org_packs;
 mod recorder;
 mod s3_loop;
 mod s3_remediation;
+mod safety;
 mod vpc_creation_approved;
