@@ -84,21 +84,28 @@ pub struct StackSetSpec {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConfigRuleSpec {
     pub name: String,
-    /// `InputParameters` as the stack set's parameters give them (rule parameter -> value).
-    pub input: BTreeMap<String, String>,
-    /// CloudFormation parameter -> rule parameter, to apply an instance's overrides.
+    /// CloudFormation parameter -> rule parameter (`InputParameters` key).
     pub cfn_names: BTreeMap<String, String>,
     /// Its remediation, when one is deployed: whether Config starts it automatically.
     pub remediation: Option<bool>,
 }
 
 impl ConfigRuleSpec {
-    /// The `InputParameters` an instance with `overrides` (CloudFormation names) holds.
-    pub fn input_for(&self, overrides: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-        let mut input = self.input.clone();
-        for (cfn, value) in overrides {
-            if let Some(param) = self.cfn_names.get(cfn) {
-                input.insert(param.clone(), value.clone());
+    /// The `InputParameters` an instance deployed with the stack set `parameters` and its
+    /// `overrides` holds (CloudFormation names in, rule parameter names out).
+    pub fn input_for(
+        &self,
+        parameters: &BTreeMap<String, String>,
+        overrides: &BTreeMap<String, String>,
+    ) -> BTreeMap<String, String> {
+        let value = |cfn: &str| overrides.get(cfn).or_else(|| parameters.get(cfn)).cloned();
+        let mut input = BTreeMap::new();
+        if let Some(exemptions) = value(render::EXEMPTIONS_PARAMETER) {
+            input.insert("exemptions".to_owned(), exemptions);
+        }
+        for (cfn, param) in &self.cfn_names {
+            if let Some(v) = value(cfn) {
+                input.insert(param.clone(), v);
             }
         }
         input
@@ -268,11 +275,7 @@ pub fn desired(inputs: Inputs<'_>) -> Result<Desired, DesiredError> {
             }
         };
         let config_rule = match id {
-            TemplateId::Rule(name) => Some(config_rule_spec(
-                &settings.rules[name],
-                template,
-                &parameters,
-            )),
+            TemplateId::Rule(name) => Some(config_rule_spec(&settings.rules[name], template)),
             _ => None,
         };
         let description = description(id);
@@ -343,29 +346,17 @@ fn artifacts_spec(
     }
 }
 
-/// The Config rule a rule stack set's instances hold, from the stack set's parameters.
-fn config_rule_spec(
-    rule: &RuleSettings,
-    template: &Template,
-    parameters: &BTreeMap<String, String>,
-) -> ConfigRuleSpec {
-    let mut input = BTreeMap::new();
-    if let Some(exemptions) = parameters.get("Exemptions") {
-        input.insert("exemptions".to_owned(), exemptions.clone());
-    }
-    let mut cfn_names = BTreeMap::new();
-    for (param, cfn) in &template.rule_parameters {
-        input.insert(
-            param.clone(),
-            parameters.get(cfn).cloned().unwrap_or_default(),
-        );
-        cfn_names.insert(cfn.clone(), param.clone());
-    }
+/// The Config rule a rule stack set's instances hold.
+fn config_rule_spec(rule: &RuleSettings, template: &Template) -> ConfigRuleSpec {
+    let cfn_names = template
+        .rule_parameters
+        .iter()
+        .map(|(param, cfn)| (cfn.clone(), param.clone()))
+        .collect();
     let remediation = (rule.meta.remediation.is_some() && rule.remediation != RemediationMode::Off)
         .then_some(rule.remediation == RemediationMode::Automatic);
     ConfigRuleSpec {
         name: rule.meta.name.clone(),
-        input,
         cfn_names,
         remediation,
     }
@@ -635,7 +626,7 @@ fn rule_parameters(
     let exemptions = serde_json::to_string(&rule.exemptions).unwrap_or_else(|_| "{}".into());
     let mut input = serde_json::Map::new();
     input.insert("exemptions".into(), exemptions.clone().into());
-    out.insert("Exemptions".to_owned(), exemptions);
+    out.insert(render::EXEMPTIONS_PARAMETER.to_owned(), exemptions);
     for (param, cfn_name) in &template.rule_parameters {
         let value = rule
             .parameters

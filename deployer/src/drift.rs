@@ -62,20 +62,25 @@ pub fn findings(
     let (Some(rule), Some(instance)) = (&spec.config_rule, found.instances.get(key)) else {
         return out;
     };
-    out.extend(rule_findings(rule, &instance.overrides, view));
+    // The rule as the deployed stack set put it there (a change still to be applied is no
+    // drift); its remediation mode as the settings give it only while the template is the one
+    // deployed.
+    let wanted = rule.input_for(&found.parameters, &instance.overrides);
+    let remediation = rule.remediation.filter(|_| spec.body == found.body);
+    out.extend(rule_findings(rule, &wanted, remediation, view));
     out
 }
 
 fn rule_findings(
     rule: &ConfigRuleSpec,
-    overrides: &BTreeMap<String, String>,
+    wanted: &BTreeMap<String, String>,
+    remediation: Option<bool>,
     view: &MemberView,
 ) -> Vec<String> {
     let Some(seen) = view.rules.get(&rule.name) else {
         return vec![format!("Config rule {} deleted", rule.name)];
     };
     let mut out = Vec::new();
-    let wanted = rule.input_for(overrides);
     let have = seen
         .input_parameters
         .as_deref()
@@ -104,7 +109,7 @@ fn rule_findings(
             rule.name
         ));
     }
-    if let (Some(automatic), Some(seen)) = (rule.remediation, view.remediations.get(&rule.name))
+    if let (Some(automatic), Some(seen)) = (remediation, view.remediations.get(&rule.name))
         && seen.automatic != automatic
     {
         out.push(format!(
@@ -166,10 +171,6 @@ mod tests {
             tags: BTreeMap::new(),
             config_rule: Some(ConfigRuleSpec {
                 name: "a".into(),
-                input: BTreeMap::from([
-                    ("exemptions".into(), "{}".into()),
-                    ("mode".into(), "strict".into()),
-                ]),
                 cfn_names: BTreeMap::from([("ParamMode".into(), "mode".into())]),
                 remediation: Some(true),
             }),
@@ -182,7 +183,10 @@ mod tests {
             permission_model: PermissionModel::ServiceManaged,
             description: String::new(),
             body: String::new(),
-            parameters: BTreeMap::new(),
+            parameters: BTreeMap::from([
+                ("Exemptions".into(), "{}".into()),
+                ("ParamMode".into(), "strict".into()),
+            ]),
             retain_stacks_on_account_removal: false,
             tags: BTreeMap::new(),
             instances: BTreeMap::from([(
@@ -256,6 +260,22 @@ mod tests {
                 "stack StackSet-custos-rule-a-… deleted",
                 "Config rule a deleted"
             ]
+        );
+    }
+
+    #[test]
+    fn a_change_of_the_settings_not_yet_applied_is_no_drift() {
+        // The settings want `lax` now (and another template); the member holds what the
+        // deployed stack set says.
+        let mut wanted = spec();
+        wanted.parameters.insert("ParamMode".into(), "lax".into());
+        wanted.body = "a new template".into();
+        let mut view = deployed("strict");
+        view.remediations
+            .insert("a".into(), SeenRemediation { automatic: false });
+        assert_eq!(
+            findings(&wanted, &found(&[]), &key(), &view),
+            Vec::<String>::new()
         );
     }
 

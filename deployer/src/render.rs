@@ -503,7 +503,7 @@ fn canonical_json(value: &serde_json::Value) -> String {
 }
 
 /// The CloudFormation parameter that carries the exemption registry.
-const EXEMPTIONS_PARAMETER: &str = "Exemptions";
+pub const EXEMPTIONS_PARAMETER: &str = "Exemptions";
 
 fn touches_credentials(actions: &BTreeSet<String>) -> bool {
     actions.iter().any(|a| {

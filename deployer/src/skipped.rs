@@ -114,7 +114,8 @@ pub async fn unreachable(
                 out.push(Skipped {
                     name: name_of(org, &account),
                     reason: format!(
-                        "unreachable, left as is: cannot act in the account through role {role}: {e}"
+                        "unreachable, left as is: cannot act in the account through role {role}: {}",
+                        e.brief()
                     ),
                     account,
                 });

@@ -8,7 +8,7 @@ use tokio::task::JoinSet;
 
 use crate::aws::{self, Aws, AwsError};
 use crate::desired::{
-    self, ArtifactObject, BUCKET_SUFFIX_PARAMETER, Desired, Inputs, STACK_SET_PREFIX,
+    self, ArtifactObject, BUCKET_SUFFIX_PARAMETER, Desired, Inputs, InstanceKey, STACK_SET_PREFIX,
 };
 use crate::digest::{Basis, Digests};
 use crate::org::Organization;
@@ -333,6 +333,9 @@ async fn read_drift(
     } = *reader;
     let left: BTreeSet<&str> = skipped.iter().map(|s| s.account.as_str()).collect();
     let mut wanted: BTreeMap<String, BTreeMap<String, aws::members::Wanted>> = BTreeMap::new();
+    // Instances deployed as wanted and up to date: what they hold can be compared (one still
+    // to be updated is updated anyway).
+    let mut checked: Vec<(&String, &InstanceKey)> = Vec::new();
     for (name, found) in &observed.stack_sets {
         let Some(spec) = desired.stack_sets.get(name) else {
             continue;
@@ -344,6 +347,7 @@ async fn read_drift(
             {
                 continue;
             }
+            checked.push((name, key));
             let what = wanted
                 .entry(key.account.clone())
                 .or_default()
@@ -368,33 +372,34 @@ async fn read_drift(
     let role = &settings.organization.role_name;
     let views = aws::members::read_all(aws, admin_account, role, &wanted).await;
     let mut unreadable = Vec::new();
-    for (account, result) in views {
-        let views = match result {
-            Ok(views) => views,
-            Err(e) => {
-                unreadable.push(skipped::unreadable(org, &account, role, &e.message));
-                continue;
-            }
+    let mut drift: BTreeMap<String, BTreeMap<InstanceKey, Vec<String>>> = BTreeMap::new();
+    for (name, key) in checked {
+        let Some(view) = views
+            .get(&key.account)
+            .and_then(|v| v.as_ref().ok())
+            .and_then(|v| v.get(&key.region))
+        else {
+            continue;
         };
-        for (name, found) in &observed.stack_sets {
-            let Some(spec) = desired.stack_sets.get(name) else {
-                continue;
-            };
-            for key in found.instances.keys().filter(|k| k.account == account) {
-                let Some(view) = views.get(&key.region) else {
-                    continue;
-                };
-                let findings = crate::drift::findings(spec, found, key, view);
-                if !findings.is_empty() {
-                    observed
-                        .drift
-                        .entry(name.clone())
-                        .or_default()
-                        .insert(key.clone(), findings);
-                }
-            }
+        let findings = crate::drift::findings(
+            &desired.stack_sets[name],
+            &observed.stack_sets[name],
+            key,
+            view,
+        );
+        if !findings.is_empty() {
+            drift
+                .entry(name.clone())
+                .or_default()
+                .insert(key.clone(), findings);
         }
     }
+    for (account, result) in views {
+        if let Err(e) = result {
+            unreadable.push(skipped::unreadable(org, &account, role, e.brief()));
+        }
+    }
+    observed.drift = drift;
     unreadable
 }
 

@@ -417,9 +417,17 @@ async fn a_killed_apply_is_finished_by_the_next_without_repeating_writes() {
             planned,
             "seed {seed}: one write per planned change, across both runs: {first:?} + {second:?}"
         );
+        // The deployer counts each attempt of a StackSets write it sends itself (the SDK does
+        // not retry those): the ones carried out, and the ones refused by an injected fault.
+        let refused = stats
+            .log
+            .iter()
+            .filter(|e| e.injected() && STACK_SET_WRITES.contains(&e.operation.as_str()))
+            .count();
         assert_eq!(
             json["write_calls"].as_u64(),
-            u64::try_from(second.len()).ok()
+            u64::try_from(second.len() + refused).ok(),
+            "{stats:?}"
         );
         assert_eq!(
             deployed(&org, &members).await,
@@ -481,7 +489,7 @@ pub(crate) async fn operations_per_stack_set(org: &Organization) -> BTreeMap<Str
 #[tokio::test(flavor = "multi_thread")]
 async fn a_write_carried_out_whose_answer_is_lost_starts_no_second_operation() {
     let emulator = Emulator::from_env();
-    for seed in seeds(&[2]) {
+    for seed in seeds(&[5]) {
         let (org, _, members) = small_organisation(&emulator, 3).await;
         // Half the answers of StackSets writes are lost after the write was carried out.
         let proxy = FaultProxy::start(emulator.url(), seed, Faults::lost_answers(0.5)).unwrap();

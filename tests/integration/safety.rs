@@ -53,7 +53,8 @@ parameters = {{ sseAlgorithm = "{sse}" }}
 
 /// An administrator's configuration in `account` (whatever the access role's state).
 async fn inspector(emulator: &Emulator, account: &str) -> SdkConfig {
-    let admin = emulator.create_admin(account, "inspector").await.unwrap();
+    let user = workspace_tests::unique_name("inspector");
+    let admin = emulator.create_admin(account, &user).await.unwrap();
     emulator.config_for(&admin).await
 }
 
@@ -176,12 +177,41 @@ async fn an_account_unreachable_after_an_apply_keeps_its_instances_until_reached
 
     // Reachable again: the next run carries on.
     trust(&emulator, lost, &org.management_account_id).await;
+    {
+        let via_role = org.assume_role(lost, ACCESS_ROLE).await.unwrap();
+        eprintln!(
+            "DEBUG before: stacks {:?} sse {:?}",
+            custos_stacks(&via_role, REGION).await,
+            sse_algorithm(&via_role).await
+        );
+        let fresh = inspector(&emulator, lost).await;
+        eprintln!(
+            "DEBUG before (admin): stacks {:?} sse {:?}",
+            custos_stacks(&fresh, REGION).await,
+            sse_algorithm(&fresh).await
+        );
+    }
     let (code, repaired) = run(&deployer, &["apply", "--org", "--yes"]);
     println!(
         "safety: unreachable: reachable again: apply exit {code}, writes {:?}",
         writes(&repaired)
     );
     assert_eq!(code, 0, "{repaired:#}");
+    eprintln!("DEBUG repaired {repaired:#}");
+    eprintln!("DEBUG stacks {:?}", custos_stacks(&there, REGION).await);
+    let rules = aws_sdk_config::Client::new(&there)
+        .describe_config_rules()
+        .send()
+        .await
+        .unwrap();
+    eprintln!(
+        "DEBUG rules {:?}",
+        rules
+            .config_rules()
+            .iter()
+            .map(|r| (r.config_rule_name(), r.input_parameters()))
+            .collect::<Vec<_>>()
+    );
     assert_eq!(sse_algorithm(&there).await.as_deref(), Some("aws:kms"));
     assert_eq!(
         deployed(&org, &members).await,

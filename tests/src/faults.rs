@@ -400,7 +400,7 @@ async fn serve_connection(
         let (protocol, exchange) = classify(&request);
         let targeted = shared.only.lock().map_or(true, |only| {
             only.as_ref()
-                .is_none_or(|ops| ops.iter().any(|o| *o == exchange.operation))
+                .is_none_or(|ops| ops.contains(&exchange.operation))
         });
         let roll = if targeted {
             shared.dice.lock().map_or(1.0, |mut d| d.next_f64())

@@ -60,6 +60,24 @@ impl AwsError {
     pub fn is(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)
     }
+
+    /// The message without the dump of the whole error the SDK's display of causes ends with,
+    /// for one line a person reads (a report row, a reason).
+    pub fn brief(&self) -> &str {
+        const DUMPS: [&str; 5] = [
+            " (DispatchFailure(",
+            " (ServiceError(",
+            " (TimeoutError(",
+            " (ResponseError(",
+            " (ConstructionFailure(",
+        ];
+        let end = DUMPS
+            .iter()
+            .filter_map(|d| self.message.find(d))
+            .min()
+            .unwrap_or(self.message.len());
+        &self.message[..end]
+    }
 }
 
 /// The ARN partition of a region.
