@@ -1,7 +1,8 @@
 //! Apply against CloudFormation's documented answers (the emulator runs one operation at a time
 //! and never answers `OperationInProgressException`): a stack set busy with another operation
 //! is waited for and the operation started again; a target that fails is reported for its
-//! account while the other stack sets' changes go on.
+//! account while the other stack sets' changes go on, but no rule stack goes where its base
+//! stack failed.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,13 +22,15 @@ use crate::render::TemplateId;
 
 const BUSY: &str = "custos-rule-busy";
 const FAILING: &str = "custos-rule-failing";
+const BASE: &str = "custos-base";
 
 /// CloudFormation, answering the query protocol as AWS documents: `BUSY` is in the middle of
-/// another operation for its first two `CreateStackInstances`; `FAILING`'s operation fails in
-/// account 333333333333.
+/// another operation for its first two `CreateStackInstances`; the operations of `FAILING` and
+/// `BASE` fail in account 333333333333.
 #[derive(Debug, Default, Clone)]
 struct CloudFormation {
     calls: Arc<Mutex<Vec<(String, String)>>>,
+    bodies: Arc<Mutex<Vec<String>>>,
 }
 
 fn field(body: &str, name: &str) -> String {
@@ -47,6 +50,7 @@ impl HttpConnector for CloudFormation {
             .unwrap_or_default()
             .to_owned();
         let (action, stack_set) = (field(&body, "Action"), field(&body, "StackSetName"));
+        self.bodies.lock().unwrap().push(body.clone());
         let earlier = {
             let mut calls = self.calls.lock().unwrap();
             let earlier = calls
@@ -72,7 +76,7 @@ impl HttpConnector for CloudFormation {
                 ),
             ),
             "DescribeStackSetOperation" => {
-                let status = if stack_set == FAILING {
+                let status = if stack_set == FAILING || stack_set == BASE {
                     "FAILED"
                 } else {
                     "SUCCEEDED"
@@ -90,7 +94,7 @@ impl HttpConnector for CloudFormation {
                         "<member><Account>{account}</Account><Region>us-east-1</Region><Status>{status}</Status><StatusReason>{reason}</StatusReason></member>"
                     )
                 };
-                let members = if stack_set == FAILING {
+                let members = if stack_set == FAILING || stack_set == BASE {
                     member("222222222222", "SUCCEEDED", "")
                         + &member(
                             "333333333333",
@@ -148,6 +152,15 @@ fn spec(name: &str) -> StackSetSpec {
         retain_stacks_on_account_removal: false,
         instances: BTreeMap::new(),
         partial_ous: BTreeSet::new(),
+        tags: BTreeMap::new(),
+        config_rule: None,
+    }
+}
+
+fn desired(names: &[&str]) -> Desired {
+    Desired {
+        stack_sets: names.iter().map(|n| ((*n).to_owned(), spec(n))).collect(),
+        ..Desired::default()
     }
 }
 
@@ -186,19 +199,14 @@ async fn context(cloudformation: &CloudFormation) -> ApplyContext {
 #[tokio::test]
 async fn a_busy_stack_set_is_waited_for_and_a_failed_account_does_not_stop_the_others() {
     let cloudformation = CloudFormation::default();
-    let plan = SavedPlan {
-        format: SavedPlan::FORMAT,
-        admin_account: "111111111111".to_owned(),
-        observed_fingerprint: String::new(),
-        stack_sets: [BUSY, FAILING]
-            .into_iter()
-            .map(|n| (n.to_owned(), spec(n)))
-            .collect(),
-        org_packs: BTreeMap::new(),
-        changes: vec![change(BUSY), change(FAILING)],
-    };
-
-    let results = apply(&context(&cloudformation).await, &plan, false).await;
+    let changes = vec![change(BUSY), change(FAILING)];
+    let results = apply(
+        &context(&cloudformation).await,
+        &desired(&[BUSY, FAILING]),
+        &changes,
+        false,
+    )
+    .await;
 
     let starts = |name: &str| {
         cloudformation
@@ -235,4 +243,44 @@ async fn a_busy_stack_set_is_waited_for_and_a_failed_account_does_not_stop_the_o
         "{:?}",
         accounts[1]
     );
+}
+
+#[tokio::test]
+async fn no_rule_stack_goes_where_the_base_stack_failed() {
+    let cloudformation = CloudFormation::default();
+    let rule = "custos-rule-ok";
+    let changes = vec![change(BASE), change(rule)];
+    let results = apply(
+        &context(&cloudformation).await,
+        &desired(&[BASE, rule]),
+        &changes,
+        false,
+    )
+    .await;
+
+    // The rule's instances were created in the account whose base succeeded only.
+    let bodies = cloudformation.bodies.lock().unwrap().clone();
+    let rule_create = bodies
+        .iter()
+        .find(|b| b.contains("Action=CreateStackInstances") && b.contains(rule))
+        .unwrap();
+    assert!(rule_create.contains("222222222222"), "{rule_create}");
+    assert!(!rule_create.contains("333333333333"), "{rule_create}");
+    // The report says which phase failed where.
+    let skipped: Vec<(&str, &str, Option<&str>)> = results[1]
+        .targets
+        .iter()
+        .map(|t| (t.account.as_str(), t.status.as_str(), t.reason.as_deref()))
+        .filter(|(_, status, _)| *status == "SKIPPED")
+        .collect();
+    assert_eq!(
+        skipped,
+        [(
+            "333333333333",
+            "SKIPPED",
+            Some("the base stack failed in 333333333333/us-east-1")
+        )]
+    );
+    assert_eq!(results[1].status, "FAILED");
+    assert!(results[1].error.is_none(), "{:?}", results[1]);
 }

@@ -29,7 +29,7 @@ pub struct Cli {
 
 /// The verbs by what people do with them: how `deployer` with no arguments lists them.
 pub const VERB_GROUPS: [(&str, &[&str]); 3] = [
-    ("Deploy", &["plan", "apply", "destroy"]),
+    ("Deploy", &["plan", "apply", "destroy", "unlock"]),
     ("Inspect", &["status", "audit", "evaluate", "doctor"]),
     ("Author", &["new-rule", "render", "pack"]),
 ];
@@ -150,8 +150,16 @@ pub enum Command {
     /// Exits 0 when every target succeeded, 1 when some targets failed, 2 on error.
     Apply(ApplyArgs),
 
-    /// Remove everything Custos deployed in the organisation.
+    /// Remove everything this deployment deployed in the organisation.
+    ///
+    /// Needs --allow-delete and --allow-mass-delete. Exits 0 when everything is gone, 1 when
+    /// something failed or was left as is (unreachable or suspended accounts), 2 on error or
+    /// refusal.
     Destroy(DestroyArgs),
+
+    /// Remove the apply lock ID of this deployment, left by a run that stopped without
+    /// releasing it (the lock says who took it, on which host and when).
+    Unlock(UnlockArgs),
 
     /// Write every rendered CloudFormation template to a directory, for review and linting.
     Render(RenderArgs),
@@ -213,6 +221,29 @@ pub struct PackageArgs {
     pub bootstrap_dir: Option<PathBuf>,
 }
 
+/// Taking over what an earlier Custos made.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct AdoptArgs {
+    /// Take over the stack sets and organisation packs an earlier Custos made (tag
+    /// `custos:managed=true`, no deployment id): they are tagged with this deployment's id and
+    /// managed from then on. Without it they are left alone.
+    #[arg(long)]
+    pub adopt: bool,
+}
+
+/// What a run may delete.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct DeleteArgs {
+    /// Allow the run to delete stack instances, stack sets and organisation packs.
+    #[arg(long)]
+    pub allow_delete: bool,
+
+    /// Also allow deleting more than `mass-delete-percentage` of the managed stack instances, or
+    /// whole stack sets and packs (`mass-delete-stack-sets`).
+    #[arg(long)]
+    pub allow_mass_delete: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     #[command(flatten)]
@@ -224,6 +255,9 @@ pub struct PlanArgs {
 
     #[command(flatten)]
     pub package: PackageArgs,
+
+    #[command(flatten)]
+    pub adopt: AdoptArgs,
 }
 
 #[derive(Debug, Args)]
@@ -231,7 +265,9 @@ pub struct ApplyArgs {
     #[command(flatten)]
     pub scope: OrgScope,
 
-    /// Apply exactly this saved plan; refused when the organisation changed since it was made.
+    /// Apply exactly this saved plan: everything is rendered and read again, and the run is
+    /// refused (exit 2, nothing written) when anything differs from the plan. The deletions it
+    /// lists are allowed.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
 
@@ -241,6 +277,12 @@ pub struct ApplyArgs {
 
     #[command(flatten)]
     pub package: PackageArgs,
+
+    #[command(flatten)]
+    pub delete: DeleteArgs,
+
+    #[command(flatten)]
+    pub adopt: AdoptArgs,
 }
 
 #[derive(Debug, Args)]
@@ -251,6 +293,18 @@ pub struct DestroyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub yes: bool,
+
+    #[command(flatten)]
+    pub delete: DeleteArgs,
+
+    #[command(flatten)]
+    pub adopt: AdoptArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// The lock's id, as a refused run names it.
+    pub id: String,
 }
 
 #[derive(Debug, Args)]

@@ -2,19 +2,24 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, bail};
 
-use crate::apply::{self, ApplyContext, ChangeResult};
-use crate::aws::Aws;
+use crate::apply::{self, ApplyContext, ChangeResult, Journal};
+use crate::aws::stacksets::{self, Caller, Polling};
+use crate::aws::{self, Aws};
 use crate::cli::{AwsArgs, OutputFormat, PackageArgs};
 use crate::exit::ExitStatus;
+use crate::guard::{self, Allowed, Deletions, Thresholds};
 use crate::layout::Screen;
+use crate::lock::LockRecord;
 use crate::output;
 use crate::package::Source;
 use crate::plan::SavedPlan;
 use crate::settings::Settings;
-use crate::workflow::{self, Prepared};
+use crate::workflow::{self, Built, Options, Prepared};
 
 /// What every AWS command shares.
 #[derive(Debug, Clone)]
@@ -26,6 +31,31 @@ pub struct Run {
     /// How wide tables may be.
     pub screen: Screen,
     pub verbose: bool,
+}
+
+/// What `apply` (or `destroy`) is asked to do.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The code to deploy; `None` for destroy.
+    pub package: Option<&'a PackageArgs>,
+    /// A saved plan to apply exactly.
+    pub plan_file: Option<&'a Path>,
+    pub yes: bool,
+    pub allowed: Allowed,
+    pub adopt: bool,
+}
+
+/// A run refused before it wrote anything, and why.
+#[derive(Debug)]
+struct Refused(Vec<String>);
+
+/// The time, at the edge.
+fn now() -> chrono::DateTime<chrono::Utc> {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the lock's since and lease are wall-clock times"
+    )]
+    chrono::Utc::now()
 }
 
 impl Run {
@@ -54,70 +84,332 @@ impl Run {
         Ok(())
     }
 
+    fn options(&self, adopt: bool, drift: bool) -> Options {
+        Options {
+            adopt,
+            drift: drift && self.settings.deployment.detect_drift,
+        }
+    }
+
+    fn thresholds(&self) -> Thresholds {
+        Thresholds {
+            percentage: self.settings.deployment.mass_delete_percentage,
+            stack_sets: self.settings.deployment.mass_delete_stack_sets,
+        }
+    }
+
+    /// What was found that is not changed: objects of others, accounts left as they are.
+    fn notes(prepared: &Prepared) -> Vec<String> {
+        prepared
+            .observed
+            .foreign
+            .iter()
+            .map(crate::ownership::Foreign::line)
+            .chain(crate::skipped::lines(&prepared.skipped))
+            .collect()
+    }
+
     pub async fn plan(
         &self,
         package: &PackageArgs,
         out: Option<&Path>,
+        adopt: bool,
     ) -> anyhow::Result<ExitStatus> {
         let aws = self.aws().await;
-        let prepared = workflow::prepare(&aws, &self.settings, Some(&self.source(package)))
-            .await
-            .context("planning")?;
+        let built = workflow::build(&self.settings, &self.source(package)).context("planning")?;
+        let prepared = workflow::prepare(
+            &aws,
+            &self.settings,
+            Some(&built),
+            self.options(adopt, true),
+        )
+        .await
+        .context("planning")?;
         let saved = saved_plan(&prepared);
-        for line in crate::skipped::lines(&prepared.skipped) {
+        for line in Self::notes(&prepared) {
             eprintln!("{line}");
         }
         if let Some(path) = out {
             let text = serde_json::to_string_pretty(&saved)?;
             std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
         }
+        let deletions = Deletions::of(&prepared.changes, &prepared.observed);
         match self.output {
             OutputFormat::Json => Self::print_json(&output::PlanJson {
-                pending: saved.changes.len(),
-                changes: &saved.changes,
+                deletes: &deletions,
+                pending: prepared.changes.len(),
+                changes: &prepared.changes,
+                left_as_is: &prepared.skipped,
+                not_managed: &prepared.observed.foreign,
+                stack_sets: output::StackSetJson::of(&prepared.desired),
             })?,
-            OutputFormat::Table if saved.changes.is_empty() => {
+            OutputFormat::Table if prepared.changes.is_empty() => {
                 eprintln!("nothing to change: every target is up to date");
             }
             OutputFormat::Table => {
+                if let Some(warning) = output::deletion_warning(&deletions, colour()) {
+                    println!("{warning}");
+                }
                 println!(
                     "{}",
-                    output::plan_table(&prepared.org, &saved.changes, self.screen)
+                    output::plan_table(&prepared.org, &prepared.changes, self.screen)
                 );
-                eprintln!("{} changes pending", saved.changes.len());
+                eprintln!("{} changes pending", prepared.changes.len());
             }
         }
-        Ok(if saved.changes.is_empty() {
+        Ok(
+            if prepared.changes.is_empty() && prepared.skipped.is_empty() {
+                ExitStatus::Success
+            } else {
+                ExitStatus::Attention
+            },
+        )
+    }
+
+    /// `apply` and `destroy`.
+    pub async fn apply(&self, request: Request<'_>, verb: &str) -> anyhow::Result<ExitStatus> {
+        let aws = self.aws().await;
+        let built = match request.package {
+            Some(package) => Some(
+                workflow::build(&self.settings, &self.source(package))
+                    .context("packaging and rendering")?,
+            ),
+            None => None,
+        };
+        let options = self.options(request.adopt, request.package.is_some());
+        let prepared = workflow::prepare(&aws, &self.settings, built.as_ref(), options)
+            .await
+            .context("reading what is deployed")?;
+        let mut allowed = request.allowed;
+        if let Some(path) = request.plan_file {
+            if let Err(Refused(reasons)) = reviewed_plan(path, &prepared) {
+                return self.refused(&aws, verb, &reasons);
+            }
+            // A reviewed plan that lists its deletions is the permission to delete them.
+            allowed.delete = true;
+        }
+        if prepared.changes.is_empty() {
+            return self.nothing_to_do(&aws, &prepared, verb);
+        }
+        let deletions = Deletions::of(&prepared.changes, &prepared.observed);
+        if let Some(reason) = guard::refusal(&deletions, allowed, self.thresholds()) {
+            if self.output == OutputFormat::Table {
+                println!(
+                    "{}",
+                    output::plan_table(&prepared.org, &prepared.changes, self.screen)
+                );
+            }
+            return self.refused(&aws, verb, &[reason]);
+        }
+        if self.output == OutputFormat::Table {
+            if let Some(warning) = output::deletion_warning(&deletions, colour()) {
+                println!("{warning}");
+            }
+            println!(
+                "{}",
+                output::plan_table(&prepared.org, &prepared.changes, self.screen)
+            );
+        }
+        if !request.yes && !confirm(&format!("{verb}: {} changes", prepared.changes.len()))? {
+            eprintln!("{verb}: nothing done");
+            return Ok(ExitStatus::Error);
+        }
+        let lock = match Held::take(&aws, &prepared.deployment_id, &self.settings).await? {
+            Ok(lock) => lock,
+            Err(holder) => return self.refused(&aws, verb, &[holder.held_message(now())]),
+        };
+        let outcome = self
+            .apply_locked(&aws, &lock, built.as_ref(), options, &prepared, verb)
+            .await;
+        let released = lock.release().await;
+        let status = outcome?;
+        released?;
+        Ok(status)
+    }
+
+    /// Under the lock: waits for what an earlier run left running, reads everything again, and
+    /// applies the plan only if nothing changed since it was made.
+    async fn apply_locked(
+        &self,
+        aws: &Aws,
+        lock: &Held,
+        built: Option<&Built>,
+        options: Options,
+        planned: &Prepared,
+        verb: &str,
+    ) -> anyhow::Result<ExitStatus> {
+        let caller = Caller {
+            delegated_admin: self.settings.organization.delegated_admin,
+        };
+        let polling =
+            Polling::with_timeout_minutes(self.settings.deployment.operation_timeout_minutes);
+        let earlier = aws::lock::journal(&lock.client, &lock.deployment).await?;
+        for (stack_set, operation) in &earlier {
+            if let Err(reason) =
+                wait_for_earlier(aws, stack_set, operation, caller, planned, polling).await
+            {
+                return self.refused(aws, verb, &[reason]);
+            }
+        }
+        let prepared = workflow::prepare(aws, &self.settings, built, options)
+            .await
+            .context("reading what is deployed, under the lock")?;
+        let mut changed = planned.digests.differences(&prepared.digests);
+        if changed.is_empty() && planned.approval != prepared.approval {
+            changed.push("the changes differ from the plan".to_owned());
+        }
+        if !changed.is_empty() {
+            changed.insert(
+                0,
+                "what is deployed changed while this run was planning: run it again".to_owned(),
+            );
+            return self.refused(aws, verb, &changed);
+        }
+        let context = ApplyContext::new(
+            aws.clone(),
+            prepared.admin_account.clone(),
+            &self.settings,
+            prepared.artifacts.clone(),
+        )
+        .with_deployed(&prepared.observed);
+        let context = ApplyContext {
+            journal: Some(Journal {
+                client: lock.client.clone(),
+                deployment: lock.deployment.clone(),
+            }),
+            lock_lost: lock.lost.clone(),
+            ..context
+        };
+        let results =
+            apply::apply(&context, &prepared.desired, &prepared.changes, self.verbose).await;
+        // Every operation ended (none timed out): nothing for a later run to wait for.
+        if !results.iter().any(timed_out) {
+            aws::lock::clear_journal(&lock.client, &lock.deployment).await?;
+        }
+        self.report(aws, &prepared, &results, verb)
+    }
+
+    fn nothing_to_do(
+        &self,
+        aws: &Aws,
+        prepared: &Prepared,
+        verb: &str,
+    ) -> anyhow::Result<ExitStatus> {
+        let counts = aws.calls.counts();
+        match self.output {
+            OutputFormat::Json => Self::print_json(&output::ApplyJson {
+                status: "no-changes",
+                changes: &[],
+                accounts: &[],
+                write_calls: counts.total_writes(),
+                calls: &counts,
+                skipped: &prepared.skipped,
+                not_managed: &prepared.observed.foreign,
+            })?,
+            OutputFormat::Table => {
+                for line in Self::notes(prepared) {
+                    println!("{line}");
+                }
+                eprintln!(
+                    "{verb}: nothing to change: every target is up to date ({} write calls)",
+                    counts.total_writes()
+                );
+            }
+        }
+        Ok(if prepared.skipped.is_empty() {
             ExitStatus::Success
         } else {
             ExitStatus::Attention
         })
     }
 
-    pub async fn apply(
-        &self,
-        package: &PackageArgs,
-        plan_file: Option<&Path>,
-        yes: bool,
-    ) -> anyhow::Result<ExitStatus> {
-        let aws = self.aws().await;
-        let prepared = workflow::prepare(&aws, &self.settings, Some(&self.source(package)))
-            .await
-            .context("reading what is deployed")?;
-        let plan = match plan_file {
-            Some(path) => reviewed_plan(path, &prepared)?,
-            None => saved_plan(&prepared),
-        };
-        self.execute(aws, prepared, &plan, yes, "apply").await
+    /// Exit 2, having written nothing: the reasons, and the calls made (reads only).
+    fn refused(&self, aws: &Aws, verb: &str, reasons: &[String]) -> anyhow::Result<ExitStatus> {
+        let counts = aws.calls.counts();
+        match self.output {
+            OutputFormat::Json => Self::print_json(&output::RefusedJson {
+                status: "refused",
+                reasons,
+                write_calls: counts.total_writes(),
+                calls: &counts,
+            })?,
+            OutputFormat::Table => {
+                for reason in reasons {
+                    eprintln!("{verb} refused: {reason}");
+                }
+                eprintln!(
+                    "{verb}: nothing written ({} write calls)",
+                    counts.total_writes()
+                );
+            }
+        }
+        Ok(ExitStatus::Error)
     }
 
-    pub async fn destroy(&self, yes: bool) -> anyhow::Result<ExitStatus> {
+    fn report(
+        &self,
+        aws: &Aws,
+        prepared: &Prepared,
+        results: &[ChangeResult],
+        verb: &str,
+    ) -> anyhow::Result<ExitStatus> {
+        let failed = results.iter().filter(|r| r.failed()).count();
+        let accounts = output::account_results(&prepared.org, results);
+        let counts = aws.calls.counts();
+        match self.output {
+            OutputFormat::Json => Self::print_json(&output::ApplyJson {
+                status: if failed == 0 { "succeeded" } else { "failed" },
+                changes: results,
+                accounts: &accounts,
+                write_calls: counts.total_writes(),
+                calls: &counts,
+                skipped: &prepared.skipped,
+                not_managed: &prepared.observed.foreign,
+            })?,
+            OutputFormat::Table => {
+                println!(
+                    "{}",
+                    output::accounts_table(&accounts, results, self.screen)
+                );
+                for line in Self::notes(prepared) {
+                    println!("{line}");
+                }
+                eprintln!(
+                    "{verb}: {} changes, {failed} failed, {} write calls",
+                    results.len(),
+                    counts.total_writes()
+                );
+            }
+        }
+        Ok(if prepared.skipped.is_empty() {
+            status_of(results)
+        } else {
+            ExitStatus::Attention
+        })
+    }
+
+    /// `deployer unlock ID`: removes the lock `id` of this deployment.
+    pub async fn unlock(&self, id: &str) -> anyhow::Result<ExitStatus> {
         let aws = self.aws().await;
-        let prepared = workflow::prepare(&aws, &self.settings, None)
-            .await
-            .context("reading what is deployed")?;
-        let plan = saved_plan(&prepared);
-        self.execute(aws, prepared, &plan, yes, "destroy").await
+        let (_, org) = crate::status::caller_and_organisation(&aws).await?;
+        let deployment = self.settings.deployment_id(&org.management_account);
+        let client = aws.dynamodb();
+        let holder = aws::lock::holder(&client, &deployment).await?;
+        if aws::lock::release(&client, &deployment, id).await? {
+            let by = holder
+                .map(|h| format!(" (held by {} on {} since {})", h.holder, h.host, h.since))
+                .unwrap_or_default();
+            eprintln!("removed lock {id} of deployment {deployment}{by}");
+            return Ok(ExitStatus::Success);
+        }
+        match holder {
+            Some(h) => eprintln!(
+                "deployment {deployment} holds no lock {id}; its lock is {} (held by {} on {} since {})",
+                h.lock_id, h.holder, h.host, h.since
+            ),
+            None => eprintln!("deployment {deployment} is not locked"),
+        }
+        Ok(ExitStatus::Error)
     }
 
     pub async fn doctor(&self) -> anyhow::Result<ExitStatus> {
@@ -183,93 +475,119 @@ impl Run {
             ExitStatus::Success
         })
     }
+}
 
-    async fn execute(
-        &self,
-        aws: Aws,
-        prepared: Prepared,
-        plan: &SavedPlan,
-        yes: bool,
-        verb: &str,
-    ) -> anyhow::Result<ExitStatus> {
-        let skipped = prepared.skipped.clone();
-        if plan.changes.is_empty() {
-            let counts = aws.calls.counts();
-            match self.output {
-                OutputFormat::Json => Self::print_json(&output::ApplyJson {
-                    status: "no-changes",
-                    changes: &[],
-                    accounts: &[],
-                    write_calls: counts.total_writes(),
-                    calls: &counts,
-                    skipped: &skipped,
-                })?,
-                OutputFormat::Table => {
-                    for line in crate::skipped::lines(&skipped) {
-                        println!("{line}");
-                    }
-                    eprintln!(
-                        "nothing to change: every target is up to date ({} write calls)",
-                        counts.total_writes()
-                    );
-                }
-            }
-            return Ok(if skipped.is_empty() {
-                ExitStatus::Success
-            } else {
-                ExitStatus::Attention
-            });
-        }
-        if self.output == OutputFormat::Table {
-            println!(
-                "{}",
-                output::plan_table(&prepared.org, &plan.changes, self.screen)
+/// A change whose wait reached its limit (its operation may still run).
+fn timed_out(result: &ChangeResult) -> bool {
+    result
+        .error
+        .as_deref()
+        .is_some_and(|e| e.contains("operation-timeout-minutes"))
+}
+
+/// Waits for an operation an earlier run recorded and may have left running; an error (the
+/// reason to refuse) when it is still running at the limit.
+async fn wait_for_earlier(
+    aws: &Aws,
+    stack_set: &str,
+    operation: &str,
+    caller: Caller,
+    planned: &Prepared,
+    polling: Polling,
+) -> Result<(), String> {
+    let Some(set) = planned.observed.stack_sets.get(stack_set) else {
+        return Ok(());
+    };
+    let call_as = caller.call_as(set.permission_model);
+    let client = aws.cloudformation();
+    match stacksets::in_flight(&client, stack_set, operation, call_as.clone()).await {
+        Ok(false) => Ok(()),
+        Ok(true) => {
+            tracing::info!(
+                stack_set,
+                operation,
+                "waiting for an operation an earlier run started"
             );
+            stacksets::wait(&client, stack_set, operation, call_as, polling)
+                .await
+                .map(drop)
+                .map_err(|e| format!("an operation an earlier run started is not finished: {e}"))
         }
-        if !yes && !confirm(&format!("{verb}: {} changes", plan.changes.len()))? {
-            eprintln!("{verb}: nothing done");
-            return Ok(ExitStatus::Error);
+        Err(e) => Err(format!(
+            "cannot tell whether operation {operation} an earlier run started on {stack_set} is \
+             finished: {e}"
+        )),
+    }
+}
+
+/// The apply lock, held by this run, its lease renewed in the background.
+struct Held {
+    client: aws_sdk_dynamodb::Client,
+    deployment: String,
+    lock_id: String,
+    lost: Arc<AtomicBool>,
+    renewer: tokio::task::JoinHandle<()>,
+}
+
+impl Held {
+    /// Takes the lock of `deployment`; the holder's record when another run holds it.
+    async fn take(
+        aws: &Aws,
+        deployment: &str,
+        settings: &Settings,
+    ) -> anyhow::Result<Result<Self, LockRecord>> {
+        let client = aws.dynamodb();
+        aws::lock::ensure_table(&client).await?;
+        let lease = chrono::Duration::minutes(i64::from(settings.deployment.lock_lease_minutes));
+        let since = now();
+        let record = LockRecord {
+            lock_id: uuid::Uuid::new_v4().to_string(),
+            deployment: deployment.to_owned(),
+            holder: aws.caller_arn().await?,
+            host: crate::lock::host_name(),
+            since,
+            expires: since + lease,
+        };
+        if let Err(holder) = aws::lock::acquire(&client, &record, since).await? {
+            return Ok(Err(holder));
         }
-        let context = ApplyContext::new(
-            aws.clone(),
-            prepared.admin_account.clone(),
-            &self.settings,
-            prepared.artifacts,
-        )
-        .with_deployed(&prepared.observed);
-        let results = apply::apply(&context, plan, self.verbose).await;
-        let failed = results.iter().filter(|r| r.failed()).count();
-        let accounts = output::account_results(&prepared.org, &results);
-        let counts = aws.calls.counts();
-        match self.output {
-            OutputFormat::Json => Self::print_json(&output::ApplyJson {
-                status: if failed == 0 { "succeeded" } else { "failed" },
-                changes: &results,
-                accounts: &accounts,
-                write_calls: counts.total_writes(),
-                calls: &counts,
-                skipped: &skipped,
-            })?,
-            OutputFormat::Table => {
-                println!(
-                    "{}",
-                    output::accounts_table(&accounts, &results, self.screen)
-                );
-                for line in crate::skipped::lines(&skipped) {
-                    println!("{line}");
+        let lost = Arc::new(AtomicBool::new(false));
+        let renewer = {
+            let (client, deployment, lock_id, lost) = (
+                client.clone(),
+                deployment.to_owned(),
+                record.lock_id.clone(),
+                lost.clone(),
+            );
+            let every = lease.to_std().unwrap_or_default() / 3;
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    if let Err(e) =
+                        aws::lock::renew(&client, &deployment, &lock_id, now() + lease).await
+                    {
+                        tracing::error!(error = %e, "the apply lock could not be renewed");
+                        lost.store(true, Ordering::SeqCst);
+                        return;
+                    }
                 }
-                eprintln!(
-                    "{verb}: {} changes, {failed} failed, {} write calls",
-                    results.len(),
-                    counts.total_writes()
-                );
-            }
+            })
+        };
+        Ok(Ok(Self {
+            client,
+            deployment: deployment.to_owned(),
+            lock_id: record.lock_id,
+            lost,
+            renewer,
+        }))
+    }
+
+    async fn release(self) -> anyhow::Result<()> {
+        self.renewer.abort();
+        if !aws::lock::release(&self.client, &self.deployment, &self.lock_id).await? {
+            tracing::warn!(lock = %self.lock_id, "the apply lock was no longer this run's");
         }
-        Ok(if skipped.is_empty() {
-            status_of(&results)
-        } else {
-            ExitStatus::Attention
-        })
+        Ok(())
     }
 }
 
@@ -284,41 +602,42 @@ fn status_of(results: &[ChangeResult]) -> ExitStatus {
 fn saved_plan(prepared: &Prepared) -> SavedPlan {
     SavedPlan::new(
         &prepared.admin_account,
-        &prepared.desired,
-        prepared.fingerprint(),
-        prepared.changes.clone(),
+        &prepared.deployment_id,
+        prepared.digests.clone(),
+        prepared.approval.clone(),
     )
 }
 
-/// A saved plan, refused unless it was made against what is deployed now.
-fn reviewed_plan(path: &Path, prepared: &Prepared) -> anyhow::Result<SavedPlan> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let plan: SavedPlan = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a saved plan", path.display()))?;
-    if plan.format != SavedPlan::FORMAT {
-        bail!(
-            "{} is a plan of format {}; this deployer reads format {}",
-            path.display(),
-            plan.format,
-            SavedPlan::FORMAT
-        );
+/// A saved plan, accepted only when this run, rendering and reading everything again, arrives
+/// at the same plan from the same tree, settings and deployed state. Nothing is taken from it
+/// but the permission to carry out exactly these changes.
+fn reviewed_plan(path: &Path, prepared: &Prepared) -> Result<SavedPlan, Refused> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Refused(vec![format!("cannot read {shown}: {e}")]))?;
+    let plan: SavedPlan = serde_json::from_str(&text).map_err(|e| {
+        Refused(vec![format!(
+            "{shown} is not a saved plan of this deployer: {e}"
+        )])
+    })?;
+    let refusals = plan.refusals(&saved_plan(prepared));
+    if refusals.is_empty() {
+        Ok(plan)
+    } else {
+        let mut reasons = vec![format!("{shown} cannot be applied:")];
+        reasons.extend(refusals);
+        Err(Refused(reasons))
     }
-    if plan.admin_account != prepared.admin_account {
-        bail!(
-            "{} was made as account {}; these credentials are account {}",
-            path.display(),
-            plan.admin_account,
-            prepared.admin_account
-        );
-    }
-    if plan.observed_fingerprint != prepared.fingerprint() {
-        bail!(
-            "the organisation or its stack sets changed since {} was made: run `deployer plan` again",
-            path.display()
-        );
-    }
-    Ok(plan)
+}
+
+/// Whether stdout is a terminal that wants colour (`NO_COLOR` unset).
+fn colour() -> bool {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the edge: the user's NO_COLOR preference"
+    )]
+    let no_colour = std::env::var_os("NO_COLOR").is_some();
+    !no_colour && std::io::stdout().is_terminal()
 }
 
 /// Asks on the terminal; without one, refuses (pass --yes).

@@ -12,9 +12,17 @@ use crate::packs::organization::{MAX_EXCLUDED_ACCOUNTS, OrgPackSpec, template_ha
 use crate::render::{self, Template, TemplateId};
 use crate::settings::{Distribution, OuRef, RemediationMode, RuleSettings, Settings};
 
-/// Every Custos stack set's name starts with this; a stack set so named but not wanted is
-/// removed.
+/// Every Custos stack set's name starts with this. The name alone proves nothing: a stack set
+/// is this deployment's only when it carries `OWNERSHIP_TAG` with the deployment's id.
 pub const STACK_SET_PREFIX: &str = "custos-";
+/// The tag (on stack sets, buckets and log groups) that says which deployment owns an object.
+pub const OWNERSHIP_TAG: &str = "custos:managed";
+/// The CloudFormation parameter that carries the deployment's id into templates (tags).
+pub const DEPLOYMENT_PARAMETER: &str = "DeploymentId";
+/// The CloudFormation parameter that carries the artifact buckets' random part.
+pub const BUCKET_SUFFIX_PARAMETER: &str = "ArtifactBucketSuffix";
+/// Length of the random part of artifact bucket names (hex: 48 bits).
+pub const BUCKET_SUFFIX_LENGTH: usize = 12;
 /// Config accepts at most this many characters of `InputParameters`.
 const MAX_INPUT_PARAMETERS: usize = 1024;
 
@@ -64,6 +72,44 @@ pub struct StackSetSpec {
     /// targeted whole, always with their accounts listed.
     #[serde(skip)]
     pub partial_ous: BTreeSet<String>,
+    /// The stack set's tags: the ownership tag with the deployment's id.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// The Config rule each instance holds (rule stack sets), to read it back for drift.
+    #[serde(skip)]
+    pub config_rule: Option<ConfigRuleSpec>,
+}
+
+/// A Config rule as a rule stack set deploys it, for comparing with what a member account has.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigRuleSpec {
+    pub name: String,
+    /// CloudFormation parameter -> rule parameter (`InputParameters` key).
+    pub cfn_names: BTreeMap<String, String>,
+    /// Its remediation, when one is deployed: whether Config starts it automatically.
+    pub remediation: Option<bool>,
+}
+
+impl ConfigRuleSpec {
+    /// The `InputParameters` an instance deployed with the stack set `parameters` and its
+    /// `overrides` holds (CloudFormation names in, rule parameter names out).
+    pub fn input_for(
+        &self,
+        parameters: &BTreeMap<String, String>,
+        overrides: &BTreeMap<String, String>,
+    ) -> BTreeMap<String, String> {
+        let value = |cfn: &str| overrides.get(cfn).or_else(|| parameters.get(cfn)).cloned();
+        let mut input = BTreeMap::new();
+        if let Some(exemptions) = value(render::EXEMPTIONS_PARAMETER) {
+            input.insert("exemptions".to_owned(), exemptions);
+        }
+        for (cfn, param) in &self.cfn_names {
+            if let Some(v) = value(cfn) {
+                input.insert(param.clone(), v);
+            }
+        }
+        input
+    }
 }
 
 /// A rule Lambda zip as it must exist in one bucket (content-addressed key).
@@ -83,6 +129,9 @@ pub struct Desired {
     pub artifacts: BTreeSet<ArtifactObject>,
     /// Conformance packs deployed organisation-wide, by name.
     pub org_packs: BTreeMap<String, OrgPackSpec>,
+    /// Accounts this run cannot act in or read (unreachable, suspended, closing): whatever they
+    /// hold is left exactly as it is (no create, update or delete).
+    pub left_as_is: BTreeSet<String>,
 }
 
 /// What `desired` is computed from.
@@ -98,6 +147,10 @@ pub struct Inputs<'a> {
     pub deployer_arn: &'a str,
     /// Lambda binary -> S3 key of its zip.
     pub code_keys: &'a BTreeMap<String, String>,
+    /// The deployment that owns what is created (`OWNERSHIP_TAG`).
+    pub deployment_id: &'a str,
+    /// The random part of the artifact bucket names, kept in the deployment's stack sets.
+    pub bucket_suffix: &'a str,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,9 +200,26 @@ fn has_remediation_function(rule: &RuleSettings) -> bool {
             .is_some_and(|r| r.kind == config_rule_sdk::meta::RemediationKind::Lambda)
 }
 
-/// The artifact bucket of `account` in `region`.
-pub fn bucket_name(prefix: &str, account: &str, region: &str) -> String {
-    format!("{prefix}-{account}-{region}")
+/// The artifact bucket of `account` in `region`: the deployment's random `suffix` makes the
+/// name one nobody else can claim first.
+pub fn bucket_name(prefix: &str, account: &str, region: &str, suffix: &str) -> String {
+    format!("{prefix}-{account}-{region}-{suffix}")
+}
+
+/// The length of an artifact bucket's name in `region`.
+pub fn bucket_name_length(prefix: &str, region: &str) -> usize {
+    bucket_name(
+        prefix,
+        "000000000000",
+        region,
+        &"0".repeat(BUCKET_SUFFIX_LENGTH),
+    )
+    .len()
+}
+
+/// Whether `text` can be a bucket suffix (as this deployer makes them).
+pub fn is_bucket_suffix(text: &str) -> bool {
+    text.len() == BUCKET_SUFFIX_LENGTH && text.chars().all(|c| c.is_ascii_hexdigit())
 }
 
 /// Everything Custos wants deployed.
@@ -161,13 +231,21 @@ pub fn desired(inputs: Inputs<'_>) -> Result<Desired, DesiredError> {
         admin_account,
         deployer_arn,
         code_keys,
+        deployment_id,
+        bucket_suffix,
     } = inputs;
     let targets = Targets::resolve(settings, org)?;
     let regions = &settings.organization.regions;
     let mut out = Desired {
-        org_packs: org_packs(templates, org, &targets, regions)?,
+        org_packs: org_packs(templates, org, &targets, regions, deployment_id)?,
         ..Desired::default()
     };
+    let tags = BTreeMap::from([(OWNERSHIP_TAG.to_owned(), deployment_id.to_owned())]);
+    let owned = BTreeMap::from([
+        (DEPLOYMENT_PARAMETER.to_owned(), deployment_id.to_owned()),
+        (BUCKET_SUFFIX_PARAMETER.to_owned(), bucket_suffix.to_owned()),
+    ]);
+    let per_account = settings.artifacts.distribution == Distribution::PerAccount;
 
     let mut add = |spec: StackSetSpec| {
         out.stack_sets.insert(spec.name.clone(), spec);
@@ -175,36 +253,38 @@ pub fn desired(inputs: Inputs<'_>) -> Result<Desired, DesiredError> {
     for (id, template) in templates {
         let (stem, parameters, overrides) = match id {
             TemplateId::Artifacts => {
-                let admin = BTreeSet::from([admin_account.to_owned()]);
-                add(StackSetSpec {
-                    name: format!("{STACK_SET_PREFIX}artifacts"),
-                    template: id.clone(),
-                    permission_model: PermissionModel::SelfManaged,
-                    description: "Custos: the artifact bucket of each region".to_owned(),
-                    body: template.body.clone(),
-                    parameters: BTreeMap::from([
-                        ("OrganizationId".to_owned(), org.id.clone()),
-                        (
-                            render::DEPLOYER_PRINCIPALS_PARAMETER.to_owned(),
-                            render::principal_patterns(deployer_arn).join(","),
-                        ),
-                    ]),
-                    retain_stacks_on_account_removal: false,
-                    instances: instances(&admin, regions, |_| None, &BTreeMap::new()),
-                    partial_ous: BTreeSet::new(),
-                });
+                let mut parameters = owned.clone();
+                parameters.insert("OrganizationId".to_owned(), org.id.clone());
+                parameters.insert(
+                    render::DEPLOYER_PRINCIPALS_PARAMETER.to_owned(),
+                    render::principal_patterns(deployer_arn).join(","),
+                );
+                add(artifacts_spec(
+                    template,
+                    parameters,
+                    admin_account,
+                    regions,
+                    &tags,
+                ));
                 continue;
             }
+            // Per account, the base holds the bucket (named and tagged).
+            TemplateId::Base if per_account => (stem(id), owned.clone(), BTreeMap::new()),
             TemplateId::Base | TemplateId::Pack(_) => (stem(id), BTreeMap::new(), BTreeMap::new()),
             // Config deploys it: carried inline by its `Pack` template, or put organisation-wide.
             TemplateId::PackBody(_) => continue,
             TemplateId::Rule(name) => {
                 let rule = &settings.rules[name];
-                let parameters =
+                let mut parameters =
                     rule_parameters(rule, template, settings, admin_account, code_keys)?;
+                parameters.extend(owned.clone());
                 let overrides = rule_overrides(rule, template, org, &targets)?;
                 (format!("rule-{name}"), parameters, overrides)
             }
+        };
+        let config_rule = match id {
+            TemplateId::Rule(name) => Some(config_rule_spec(&settings.rules[name], template)),
+            _ => None,
         };
         let description = description(id);
         if !targets.ous.is_empty() {
@@ -225,6 +305,8 @@ pub fn desired(inputs: Inputs<'_>) -> Result<Desired, DesiredError> {
                     &overrides,
                 ),
                 partial_ous: targets.partial_ous.clone(),
+                tags: tags.clone(),
+                config_rule: config_rule.clone(),
             });
         }
         if !targets.accounts.is_empty() {
@@ -238,12 +320,75 @@ pub fn desired(inputs: Inputs<'_>) -> Result<Desired, DesiredError> {
                 retain_stacks_on_account_removal: false,
                 instances: instances(&targets.accounts, regions, |_| None, &overrides),
                 partial_ous: BTreeSet::new(),
+                tags: tags.clone(),
+                config_rule,
             });
         }
     }
 
-    out.artifacts = artifact_objects(settings, &targets, admin_account, code_keys)?;
+    out.artifacts = artifact_objects(settings, &targets, admin_account, code_keys, bucket_suffix)?;
     Ok(out)
+}
+
+/// The artifact bucket of each region, in the administering account (central artifacts).
+fn artifacts_spec(
+    template: &Template,
+    parameters: BTreeMap<String, String>,
+    admin_account: &str,
+    regions: &[String],
+    tags: &BTreeMap<String, String>,
+) -> StackSetSpec {
+    let admin = BTreeSet::from([admin_account.to_owned()]);
+    StackSetSpec {
+        name: format!("{STACK_SET_PREFIX}artifacts"),
+        template: TemplateId::Artifacts,
+        permission_model: PermissionModel::SelfManaged,
+        description: "Custos: the artifact bucket of each region".to_owned(),
+        body: template.body.clone(),
+        parameters,
+        retain_stacks_on_account_removal: false,
+        instances: instances(&admin, regions, |_| None, &BTreeMap::new()),
+        partial_ous: BTreeSet::new(),
+        tags: tags.clone(),
+        config_rule: None,
+    }
+}
+
+/// The Config rule a rule stack set's instances hold.
+fn config_rule_spec(rule: &RuleSettings, template: &Template) -> ConfigRuleSpec {
+    let cfn_names = template
+        .rule_parameters
+        .iter()
+        .map(|(param, cfn)| (cfn.clone(), param.clone()))
+        .collect();
+    let remediation = (rule.meta.remediation.is_some() && rule.remediation != RemediationMode::Off)
+        .then_some(rule.remediation == RemediationMode::Automatic);
+    ConfigRuleSpec {
+        name: rule.meta.name.clone(),
+        cfn_names,
+        remediation,
+    }
+}
+
+/// Leaves `accounts` exactly as they are: the plan creates, updates and deletes nothing of
+/// theirs, and an OU that holds one is never targeted whole (that would reach it).
+pub fn leave_as_is(desired: &mut Desired, accounts: &BTreeSet<String>, org: &Organization) {
+    for account in accounts {
+        let above: BTreeSet<String> = org.ancestry(account).into_iter().collect();
+        for spec in desired.stack_sets.values_mut() {
+            if spec.permission_model != PermissionModel::ServiceManaged {
+                continue;
+            }
+            let ous: BTreeSet<String> = spec
+                .instances
+                .values()
+                .filter_map(|i| i.ou.clone())
+                .filter(|ou| above.contains(ou))
+                .collect();
+            spec.partial_ous.extend(ous);
+        }
+    }
+    desired.left_as_is.extend(accounts.iter().cloned());
 }
 
 /// Each Lambda zip in every bucket that must hold it: the central buckets, or each target's.
@@ -252,6 +397,7 @@ fn artifact_objects(
     targets: &Targets,
     admin_account: &str,
     code_keys: &BTreeMap<String, String>,
+    bucket_suffix: &str,
 ) -> Result<BTreeSet<ArtifactObject>, DesiredError> {
     let per_account = settings.artifacts.distribution == Distribution::PerAccount;
     let mut out = BTreeSet::new();
@@ -267,7 +413,12 @@ fn artifact_objects(
         for account in accounts {
             for region in &settings.organization.regions {
                 out.insert(ArtifactObject {
-                    bucket: bucket_name(&settings.artifacts.bucket_prefix, &account, region),
+                    bucket: bucket_name(
+                        &settings.artifacts.bucket_prefix,
+                        &account,
+                        region,
+                        bucket_suffix,
+                    ),
                     account: account.clone(),
                     region: region.clone(),
                     key: key.clone(),
@@ -285,6 +436,7 @@ fn org_packs(
     org: &Organization,
     targets: &Targets,
     regions: &[String],
+    deployment_id: &str,
 ) -> Result<BTreeMap<String, OrgPackSpec>, DesiredError> {
     // An organisation pack reaches every account but those it excludes: exclude every account
     // the settings do not target.
@@ -315,6 +467,7 @@ fn org_packs(
             template_hash: template_hash(&template.body),
             excluded_accounts: excluded_accounts.clone(),
             regions: regions.iter().cloned().collect(),
+            deployment: deployment_id.to_owned(),
         };
         out.insert(name.clone(), spec);
     }
@@ -481,7 +634,7 @@ fn rule_parameters(
     let exemptions = serde_json::to_string(&rule.exemptions).unwrap_or_else(|_| "{}".into());
     let mut input = serde_json::Map::new();
     input.insert("exemptions".into(), exemptions.clone().into());
-    out.insert("Exemptions".to_owned(), exemptions);
+    out.insert(render::EXEMPTIONS_PARAMETER.to_owned(), exemptions);
     for (param, cfn_name) in &template.rule_parameters {
         let value = rule
             .parameters

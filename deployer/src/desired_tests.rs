@@ -36,6 +36,8 @@ fn desired_for(settings: &Settings) -> Result<Desired, DesiredError> {
         admin_account: "111111111111",
         deployer_arn: "arn:aws:sts::111111111111:assumed-role/custos-deployer/ci",
         code_keys: &code_keys(settings),
+        deployment_id: "111111111111",
+        bucket_suffix: "0123456789ab",
     })
 }
 
@@ -215,6 +217,8 @@ fn an_organisation_pack_that_would_exclude_over_a_thousand_accounts_is_refused()
         admin_account: "111111111111",
         deployer_arn: "arn:aws:sts::111111111111:assumed-role/custos-deployer/ci",
         code_keys: &code_keys(&settings),
+        deployment_id: "111111111111",
+        bucket_suffix: "0123456789ab",
     })
     .unwrap_err();
     assert_eq!(

@@ -6,9 +6,11 @@ use clap::FromArgMatches;
 use std::path::{Path, PathBuf};
 
 use deployer::catalog::Catalog;
+use deployer::cli::DeleteArgs;
 use deployer::cli::{Cli, Command, GlobalArgs, PackCommand};
-use deployer::commands::Run;
+use deployer::commands::{Request, Run};
 use deployer::exit::ExitStatus;
+use deployer::guard::Allowed;
 use deployer::layout::Screen;
 use deployer::settings::Settings;
 use tracing_subscriber::EnvFilter;
@@ -33,16 +35,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Render(args) => render(&global, &args),
         Command::Plan(args) => runtime()?.block_on(async {
             load_run(&global)?
-                .plan(&args.package, args.out.as_deref())
+                .plan(&args.package, args.out.as_deref(), args.adopt.adopt)
                 .await
         }),
         Command::Apply(args) => runtime()?.block_on(async {
-            load_run(&global)?
-                .apply(&args.package, args.plan.as_deref(), args.yes)
-                .await
+            let request = Request {
+                package: Some(&args.package),
+                plan_file: args.plan.as_deref(),
+                yes: args.yes,
+                allowed: allowed(args.delete),
+                adopt: args.adopt.adopt,
+            };
+            load_run(&global)?.apply(request, "apply").await
         }),
-        Command::Destroy(args) => {
-            runtime()?.block_on(async { load_run(&global)?.destroy(args.yes).await })
+        Command::Destroy(args) => runtime()?.block_on(async {
+            let request = Request {
+                package: None,
+                plan_file: None,
+                yes: args.yes,
+                allowed: allowed(args.delete),
+                adopt: args.adopt.adopt,
+            };
+            load_run(&global)?.apply(request, "destroy").await
+        }),
+        Command::Unlock(args) => {
+            runtime()?.block_on(async { load_run(&global)?.unlock(&args.id).await })
         }
         Command::Doctor(args) if args.print_policies => {
             let settings = load_settings(&global)?;
@@ -133,6 +150,13 @@ fn render(global: &GlobalArgs, args: &deployer::cli::RenderArgs) -> anyhow::Resu
         args.out.display()
     );
     Ok(ExitStatus::Success)
+}
+
+fn allowed(flags: DeleteArgs) -> Allowed {
+    Allowed {
+        delete: flags.allow_delete,
+        mass_delete: flags.allow_mass_delete,
+    }
 }
 
 fn load_run(global: &GlobalArgs) -> anyhow::Result<Run> {

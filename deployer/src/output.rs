@@ -28,6 +28,18 @@ fn targets(org: &Organization, ous: &BTreeSet<String>, accounts: &BTreeSet<Strin
     parts.join("; ")
 }
 
+/// Which instances a stack set update reaches.
+fn updated_instances(left_as_is: &BTreeSet<String>) -> String {
+    if left_as_is.is_empty() {
+        return "every instance".to_owned();
+    }
+    let accounts: Vec<&str> = left_as_is.iter().map(String::as_str).collect();
+    format!(
+        "every instance but those of {} (left as is)",
+        accounts.join(", ")
+    )
+}
+
 /// The plan as a table: one line per change.
 pub fn plan_table(org: &Organization, changes: &[Change], screen: Screen) -> String {
     let header = [
@@ -38,98 +50,166 @@ pub fn plan_table(org: &Organization, changes: &[Change], screen: Screen) -> Str
         "Instances",
         "Why",
     ];
-    let mut rows = Vec::with_capacity(changes.len());
-    for change in changes {
-        let row: [String; 6] = match change {
-            Change::UploadArtifact(o) => [
-                String::new(),
-                "upload code".into(),
-                o.account.clone(),
-                o.region.clone(),
-                String::new(),
-                format!("{} is new: {}", o.binary, o.key),
-            ],
-            Change::CreateStackSet { name } => [
-                name.clone(),
-                "create stack set".into(),
-                String::new(),
-                String::new(),
-                String::new(),
-                "new".into(),
-            ],
-            Change::UpdateStackSet { name, reasons } => [
-                name.clone(),
-                "update stack set".into(),
-                "every instance".into(),
-                String::new(),
-                String::new(),
-                reasons.join("; "),
-            ],
-            Change::CreateInstances(c)
-            | Change::UpdateInstances(c)
-            | Change::DeleteInstances(c) => {
-                let action = match change {
-                    Change::CreateInstances(_) => "create instances",
-                    Change::UpdateInstances(_) => "update instances",
-                    _ => "delete instances",
-                };
-                let why = if c.overrides.is_empty() {
-                    c.reason.clone()
-                } else {
-                    let values: Vec<String> = c
-                        .overrides
-                        .iter()
-                        .map(|(k, v)| format!("{k}={v:?}"))
-                        .collect();
-                    format!("{} ({})", c.reason, values.join(", "))
-                };
-                [
-                    c.stack_set.clone(),
-                    action.into(),
-                    targets(org, &c.ous, &c.accounts),
-                    c.regions.iter().cloned().collect::<Vec<_>>().join(", "),
-                    c.instances.len().to_string(),
-                    why,
-                ]
-            }
-            Change::DeleteStackSet { name } => [
-                name.clone(),
-                "delete stack set".into(),
-                String::new(),
-                String::new(),
-                String::new(),
-                "no longer in deployer.toml".into(),
-            ],
-            Change::PutOrganizationPack {
-                name,
-                region,
-                reasons,
-            } => [
-                name.clone(),
-                "put organization pack".into(),
-                "organization".into(),
-                region.clone(),
-                String::new(),
-                reasons.join("; "),
-            ],
-            Change::DeleteOrganizationPack { name, region } => [
-                name.clone(),
-                "delete organization pack".into(),
-                "organization".into(),
-                region.clone(),
-                String::new(),
-                "no longer in deployer.toml".into(),
-            ],
-        };
-        rows.push(row.to_vec());
-    }
+    let rows = changes
+        .iter()
+        .map(|change| plan_row(org, change).to_vec())
+        .collect();
     layout::table(&header, rows, screen)
+}
+
+/// One change of the plan table: stack set or pack, change, targets, regions, instances, why.
+fn plan_row(org: &Organization, change: &Change) -> [String; 6] {
+    match change {
+        Change::UploadArtifact(o) => [
+            String::new(),
+            "upload code".into(),
+            o.account.clone(),
+            o.region.clone(),
+            String::new(),
+            format!("{} is new: {}", o.binary, o.key),
+        ],
+        Change::CreateStackSet { name } => [
+            name.clone(),
+            "create stack set".into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            "new".into(),
+        ],
+        Change::UpdateStackSet {
+            name,
+            reasons,
+            left_as_is,
+        } => [
+            name.clone(),
+            "update stack set".into(),
+            updated_instances(left_as_is),
+            String::new(),
+            String::new(),
+            reasons.join("; "),
+        ],
+        Change::CreateInstances(c)
+        | Change::UpdateInstances(c)
+        | Change::DeleteInstances(c)
+        | Change::RepairInstances(c) => {
+            let action = match change {
+                Change::CreateInstances(_) => "create instances",
+                Change::UpdateInstances(_) => "update instances",
+                Change::RepairInstances(_) => "repair instances (delete, create again)",
+                _ => "delete instances",
+            };
+            let why = if c.overrides.is_empty() {
+                c.reason.clone()
+            } else {
+                let values: Vec<String> = c
+                    .overrides
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v:?}"))
+                    .collect();
+                format!("{} ({})", c.reason, values.join(", "))
+            };
+            [
+                c.stack_set.clone(),
+                action.into(),
+                targets(org, &c.ous, &c.accounts),
+                c.regions.iter().cloned().collect::<Vec<_>>().join(", "),
+                c.instances.len().to_string(),
+                why,
+            ]
+        }
+        Change::DeleteStackSet { name } => [
+            name.clone(),
+            "delete stack set".into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            "no longer in deployer.toml".into(),
+        ],
+        Change::PutOrganizationPack {
+            name,
+            region,
+            reasons,
+            ..
+        } => [
+            name.clone(),
+            "put organization pack".into(),
+            "organization".into(),
+            region.clone(),
+            String::new(),
+            reasons.join("; "),
+        ],
+        Change::DeleteOrganizationPack { name, region } => [
+            name.clone(),
+            "delete organization pack".into(),
+            "organization".into(),
+            region.clone(),
+            String::new(),
+            "no longer in deployer.toml".into(),
+        ],
+    }
+}
+
+/// The line a plan that deletes starts with; red and bold on a terminal.
+pub fn deletion_warning(deletions: &crate::guard::Deletions, colour: bool) -> Option<String> {
+    let warning = deletions.warning()?;
+    Some(if colour {
+        format!("\x1b[1;31m{warning}\x1b[0m")
+    } else {
+        warning
+    })
 }
 
 #[derive(Debug, Serialize)]
 pub struct PlanJson<'a> {
+    /// What the plan deletes (first: a plan that deletes says so first).
+    pub deletes: &'a crate::guard::Deletions,
     pub pending: usize,
     pub changes: &'a [Change],
+    /// Accounts left exactly as they are this run, and why.
+    pub left_as_is: &'a [crate::skipped::Skipped],
+    /// Custos-named objects of someone else, left alone.
+    pub not_managed: &'a [crate::ownership::Foreign],
+    /// Each stack set the plan deploys: its template file (as `deployer render` writes it),
+    /// the template's digest and the parameters it is given, for review.
+    pub stack_sets: BTreeMap<&'a str, StackSetJson<'a>>,
+}
+
+/// What one stack set is given, in a plan.
+#[derive(Debug, Serialize)]
+pub struct StackSetJson<'a> {
+    pub template: String,
+    pub template_sha256: String,
+    pub parameters: &'a BTreeMap<String, String>,
+}
+
+impl<'a> StackSetJson<'a> {
+    /// The stack sets `desired` deploys, by name.
+    pub fn of(desired: &'a crate::desired::Desired) -> BTreeMap<&'a str, Self> {
+        desired
+            .stack_sets
+            .iter()
+            .map(|(name, spec)| {
+                (
+                    name.as_str(),
+                    Self {
+                        template: spec.template.file_name(),
+                        template_sha256: crate::digest::of(&spec.body),
+                        parameters: &spec.parameters,
+                    },
+                )
+            })
+            .collect()
+    }
+}
+
+/// A run refused before writing anything.
+#[derive(Debug, Serialize)]
+pub struct RefusedJson<'a> {
+    /// `refused`.
+    pub status: &'a str,
+    pub reasons: &'a [String],
+    pub write_calls: u64,
+    pub calls: &'a CallCounts,
 }
 
 /// One account's outcome over every operation of a run.
@@ -229,8 +309,10 @@ pub struct ApplyJson<'a> {
     pub accounts: &'a [AccountResult],
     pub calls: &'a CallCounts,
     pub write_calls: u64,
-    /// Targeted accounts left out of the run, and why.
+    /// Accounts left exactly as they are this run, and why.
     pub skipped: &'a [crate::skipped::Skipped],
+    /// Custos-named objects of someone else, left alone.
+    pub not_managed: &'a [crate::ownership::Foreign],
 }
 
 /// Doctor's checks: what is missing where.
@@ -534,6 +616,7 @@ mod tests {
                     "template changed".into(),
                     "now excludes account 444444444444".into(),
                 ],
+                excluded_accounts: BTreeSet::from(["444444444444".to_owned()]),
             },
             Change::DeleteOrganizationPack {
                 name: "custos-old".into(),

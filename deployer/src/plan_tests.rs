@@ -38,6 +38,8 @@ fn spec(name: &str, template: TemplateId, accounts: &[(&str, &str)]) -> StackSet
         retain_stacks_on_account_removal: false,
         instances,
         partial_ous: BTreeSet::new(),
+        tags: BTreeMap::from([("custos:managed".into(), "111111111111".into())]),
+        config_rule: None,
     }
 }
 
@@ -62,6 +64,7 @@ fn organisation_wide() -> Desired {
             binary: "a".into(),
         }]),
         org_packs: BTreeMap::new(),
+        left_as_is: BTreeSet::new(),
     }
 }
 
@@ -79,6 +82,7 @@ fn deployed(desired: &Desired) -> Observed {
                     body: s.body.clone(),
                     parameters: s.parameters.clone(),
                     retain_stacks_on_account_removal: s.retain_stacks_on_account_removal,
+                    tags: s.tags.clone(),
                     instances: s
                         .instances
                         .iter()
@@ -97,6 +101,7 @@ fn deployed(desired: &Desired) -> Observed {
             .collect(),
         artifacts: desired.artifacts.clone(),
         org_packs: deployed_org_packs(desired),
+        ..Observed::default()
     }
 }
 
@@ -109,6 +114,7 @@ fn deployed_org_packs(desired: &Desired) -> BTreeMap<String, BTreeMap<String, Ob
                 ObservedOrgPack {
                     template_hash: Some(spec.template_hash.clone()),
                     excluded_accounts: spec.excluded_accounts.clone(),
+                    deployment: Some(spec.deployment.clone()),
                 },
             );
         }
@@ -129,6 +135,7 @@ fn with_org_pack() -> Desired {
             template_hash: organization::template_hash(body),
             excluded_accounts: BTreeSet::from(["555555555555".to_owned()]),
             regions: BTreeSet::from(["eu-west-1".to_owned(), "us-east-1".to_owned()]),
+            deployment: "111111111111".into(),
         },
     );
     desired
@@ -142,6 +149,7 @@ fn org_pack_changes(changes: &[Change]) -> Vec<(String, String, String)> {
                 name,
                 region,
                 reasons,
+                ..
             } => Some((
                 "put".to_owned(),
                 format!("{name}@{region}"),
@@ -442,14 +450,308 @@ fn a_missing_artifact_is_uploaded_before_the_rules_change() {
     assert!(matches!(&changes[1], Change::UpdateStackSet { name, .. } if name == "custos-rule-a"));
 }
 
+fn saved(desired: &Desired, observed: &Observed) -> SavedPlan {
+    let digests = crate::digest::Digests::new(crate::digest::Basis {
+        settings_digest: "settings",
+        desired,
+        observed,
+        org: &crate::org::fixture::organization(),
+    });
+    SavedPlan::new(
+        "111111111111",
+        "111111111111",
+        digests,
+        plan(desired, observed),
+    )
+}
+
 #[test]
-fn a_saved_plan_reads_back_as_written() {
+fn a_saved_plan_reads_back_as_written_and_holds_no_template() {
     let desired = organisation_wide();
-    let changes = plan(&desired, &Observed::default());
-    let saved = SavedPlan::new("111111111111", &desired, "f".into(), changes);
-    let text = serde_json::to_string_pretty(&saved).unwrap();
+    let plan = saved(&desired, &Observed::default());
+    let text = serde_json::to_string_pretty(&plan).unwrap();
     let back: SavedPlan = serde_json::from_str(&text).unwrap();
-    assert_eq!(back.changes, saved.changes);
+    assert_eq!(back, plan);
+    assert!(back.untouched());
     assert_eq!(serde_json::to_string_pretty(&back).unwrap(), text);
-    assert_eq!(back.stack_sets.len(), 3);
+    // An approval, not a source: no template body or parameter value is in it.
+    assert!(!text.contains("custos-rule-a body"), "{text}");
+    assert!(!text.contains("lambda/x/aaaa.zip"), "{text}");
+    assert_eq!(back.refusals(&plan), Vec::<String>::new());
+}
+
+#[test]
+fn a_saved_plan_is_refused_when_edited_or_made_from_something_else() {
+    let desired = organisation_wide();
+    let observed = deployed(&desired);
+    let mut wanted = desired.clone();
+    wanted
+        .stack_sets
+        .get_mut("custos-rule-a")
+        .unwrap()
+        .parameters
+        .insert("ParamMode".into(), "strict".into());
+    let reviewed = saved(&wanted, &observed);
+
+    // Edited by hand.
+    let mut edited = reviewed.clone();
+    edited.changes.push(Change::DeleteStackSet {
+        name: "custos-rule-b".into(),
+    });
+    assert_eq!(
+        edited.refusals(&reviewed),
+        [
+            "the plan file was edited after `deployer plan` wrote it: a plan is applied exactly as \
+          made, or not at all"
+        ]
+    );
+    // Edited with care (its own digest made again): the changes are still not this run's.
+    edited.plan_digest = edited.content_digest();
+    assert_eq!(
+        edited.refusals(&reviewed),
+        ["the plan's changes are not the changes this tree and this state give"]
+    );
+
+    // deployer.toml changed: another settings digest.
+    let mut now = reviewed.clone();
+    now.digests.settings = "other settings".into();
+    assert_eq!(
+        reviewed.refusals(&now),
+        ["deployer.toml changed since the plan was made"]
+    );
+
+    // A rule changed: its template.
+    let mut rule_changed = wanted.clone();
+    rule_changed
+        .stack_sets
+        .get_mut("custos-rule-a")
+        .unwrap()
+        .body = "new body".into();
+    let now = saved(&rule_changed, &observed);
+    assert_eq!(
+        reviewed.refusals(&now),
+        [
+            "the template of stack set custos-rule-a differs from the plan (a rule, a template or \
+             the packaged code changed)",
+            "the plan's changes are not the changes this tree and this state give",
+        ]
+    );
+
+    // A stack set changed by someone else in between.
+    let mut changed = observed.clone();
+    changed
+        .stack_sets
+        .get_mut("custos-base")
+        .unwrap()
+        .description = "edited in the console".into();
+    let now = saved(&wanted, &changed);
+    assert_eq!(
+        reviewed.refusals(&now)[0],
+        "stack set custos-base differs from the plan (changed by another run or by hand)"
+    );
+}
+
+/// `organisation_wide()` deployed, then `333333333333` cannot be reached.
+fn with_an_unreachable_account() -> (Desired, Observed) {
+    let mut desired = organisation_wide();
+    let observed = deployed(&desired);
+    desired.left_as_is.insert("333333333333".into());
+    (desired, observed)
+}
+
+fn touches(changes: &[Change], account: &str) -> Vec<String> {
+    changes
+        .iter()
+        .filter(|c| match c {
+            Change::CreateInstances(c)
+            | Change::UpdateInstances(c)
+            | Change::DeleteInstances(c)
+            | Change::RepairInstances(c) => c.instances.iter().any(|k| k.account == account),
+            _ => false,
+        })
+        .map(|c| format!("{c:?}"))
+        .collect()
+}
+
+#[test]
+fn an_account_left_as_is_keeps_its_instances_when_a_rule_changes() {
+    let (mut desired, observed) = with_an_unreachable_account();
+    // A new parameter value and an account that left the targets.
+    let rule = desired.stack_sets.get_mut("custos-rule-a").unwrap();
+    rule.parameters.insert("ParamMode".into(), "strict".into());
+    for set in desired.stack_sets.values_mut() {
+        set.instances.retain(|k, _| k.account != "333333333333");
+    }
+    let changes = plan(&desired, &observed);
+    assert_eq!(touches(&changes, "333333333333"), Vec::<String>::new());
+    assert!(
+        changes.contains(&Change::UpdateStackSet {
+            name: "custos-rule-a".into(),
+            reasons: vec!["parameter ParamMode added: \"strict\"".into()],
+            left_as_is: BTreeSet::from(["333333333333".to_owned()]),
+        }),
+        "{changes:#?}"
+    );
+}
+
+#[test]
+fn an_account_left_as_is_loses_nothing_when_its_stack_set_goes() {
+    let (mut desired, observed) = with_an_unreachable_account();
+    desired.stack_sets.remove("custos-rule-b");
+    let changes = plan(&desired, &observed);
+    let deleted: BTreeSet<&InstanceKey> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::DeleteInstances(c) => Some(&c.instances),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(deleted.len(), 4, "the two other accounts, both regions");
+    assert!(deleted.iter().all(|k| k.account != "333333333333"));
+    // Never its OU whole: that would reach the account left as is.
+    for change in &changes {
+        if let Change::DeleteInstances(c) = change
+            && c.ous.contains("ou-work")
+        {
+            assert_eq!(c.filter, Some(AccountFilter::Intersection), "{c:?}");
+        }
+    }
+    // The stack set still holds its instances there: it is not deleted this run.
+    assert!(
+        !changes
+            .iter()
+            .any(|c| matches!(c, Change::DeleteStackSet { .. }))
+    );
+}
+
+#[test]
+fn an_account_left_as_is_gets_no_new_instance_nor_a_repeat_of_a_failed_one() {
+    let (desired, mut observed) = with_an_unreachable_account();
+    for set in observed.stack_sets.values_mut() {
+        set.instances
+            .retain(|k, _| k.account != "333333333333" || k.region != "us-east-1");
+        if let Some(i) = set.instances.get_mut(&key("333333333333", "eu-west-1")) {
+            i.status = "OUTDATED".into();
+        }
+    }
+    assert_eq!(plan(&desired, &observed), []);
+}
+
+#[test]
+fn an_organisation_pack_keeps_an_account_left_as_is_where_it_was() {
+    let mut desired = with_org_pack();
+    let mut observed = deployed(&desired);
+    // It reached 444444444444 in eu-west-1; the settings now exclude it everywhere, but the
+    // account cannot be read this run.
+    let spec = desired.org_packs.get_mut("custos-baseline").unwrap();
+    spec.excluded_accounts.insert("444444444444".into());
+    spec.regions.insert("ap-south-1".into());
+    desired.left_as_is.insert("444444444444".into());
+    observed.org_packs.remove("us-east-1");
+    let puts: Vec<(String, BTreeSet<String>)> = plan(&desired, &observed)
+        .into_iter()
+        .filter_map(|c| match c {
+            Change::PutOrganizationPack {
+                region,
+                excluded_accounts,
+                ..
+            } => Some((region, excluded_accounts)),
+            _ => None,
+        })
+        .collect();
+    let both = BTreeSet::from(["444444444444".to_owned(), "555555555555".to_owned()]);
+    // Still reached where it was (eu-west-1: nothing to put); excluded where the pack is new.
+    assert_eq!(
+        puts,
+        [
+            ("ap-south-1".to_owned(), both.clone()),
+            ("us-east-1".to_owned(), both)
+        ]
+    );
+}
+
+#[test]
+fn an_instance_changed_by_hand_is_deleted_and_created_again() {
+    let desired = organisation_wide();
+    let mut observed = deployed(&desired);
+    observed.drift.insert(
+        "custos-rule-a".into(),
+        BTreeMap::from([(
+            key("222222222222", "eu-west-1"),
+            vec!["Config rule a deleted".to_owned()],
+        )]),
+    );
+    insta::assert_yaml_snapshot!(plan(&desired, &observed), @r#"
+    - action: repair-instances
+      stack_set: custos-rule-a
+      ous:
+        - ou-work
+      accounts:
+        - "222222222222"
+      filter: INTERSECTION
+      regions:
+        - eu-west-1
+      instances:
+        - account: "222222222222"
+          region: eu-west-1
+      reason: "changed by hand: Config rule a deleted"
+    "#);
+}
+
+#[test]
+fn a_stack_set_of_an_earlier_custos_is_adopted_by_an_update_of_its_tag() {
+    let desired = organisation_wide();
+    let mut observed = deployed(&desired);
+    observed
+        .stack_sets
+        .get_mut("custos-base")
+        .unwrap()
+        .tags
+        .insert("custos:managed".into(), "true".into());
+    assert_eq!(
+        plan(&desired, &observed),
+        [Change::UpdateStackSet {
+            name: "custos-base".into(),
+            reasons: vec!["adopted by deployment 111111111111 (tag custos:managed)".into()],
+            left_as_is: BTreeSet::new(),
+        }]
+    );
+}
+
+#[test]
+fn narrowing_keeps_every_other_instance_in_as_few_operations_as_possible() {
+    let change = InstanceChange {
+        stack_set: "custos-rule-a".into(),
+        ous: BTreeSet::from(["ou-work".to_owned()]),
+        accounts: BTreeSet::new(),
+        filter: None,
+        regions: REGIONS.iter().map(|r| (*r).to_owned()).collect(),
+        overrides: BTreeMap::new(),
+        instances: ["222222222222", "333333333333"]
+            .iter()
+            .flat_map(|a| REGIONS.iter().map(move |r| key(a, r)))
+            .collect(),
+        reason: "new target".into(),
+    };
+    assert_eq!(narrow(&change, |_| true), std::slice::from_ref(&change));
+    let parts = narrow(&change, |k| *k != key("333333333333", "us-east-1"));
+    let summary: Vec<(Vec<&str>, Vec<&str>)> = parts
+        .iter()
+        .map(|c| {
+            assert_eq!(c.filter, Some(AccountFilter::Intersection));
+            (
+                c.accounts.iter().map(String::as_str).collect(),
+                c.regions.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (vec!["333333333333"], vec!["eu-west-1"]),
+            (vec!["222222222222"], vec!["eu-west-1", "us-east-1"]),
+        ]
+    );
+    assert_eq!(narrow(&change, |_| false), []);
 }

@@ -110,7 +110,23 @@ pub fn minimum_policies(settings: &Settings) -> MinimumPolicies {
             format!("arn:aws:iam::*:role/{EXECUTION_ROLE}"),
         ],
     }));
+    // One apply at a time: the lock item and the journal of StackSets operations.
+    administering.push(json!({
+        "Sid": "ApplyLock",
+        "Effect": "Allow",
+        "Action": [
+            "dynamodb:CreateTable",
+            "dynamodb:DeleteItem",
+            "dynamodb:DescribeTable",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+        ],
+        "Resource": format!("arn:aws:dynamodb:*:*:table/{}", crate::aws::lock::TABLE),
+    }));
     administering.push(recorder_statement());
+    // The management account can be a target too; its stacks are read with these credentials.
+    administering.extend(drift_statements());
     if organization_packs {
         administering.extend(organization_pack_statements());
     }
@@ -124,6 +140,7 @@ pub fn minimum_policies(settings: &Settings) -> MinimumPolicies {
         }),
         recorder_statement(),
     ];
+    member.extend(drift_statements());
     if settings.artifacts.distribution == Distribution::PerAccount {
         member.extend(artifact_statements(prefix));
     }
@@ -231,6 +248,26 @@ pub fn text(policies: &MinimumPolicies, role_name: &str) -> String {
         pretty(&policies.administering),
         pretty(&policies.member),
     )
+}
+
+/// Drift: the Custos stacks, Config rules and remediations of an account, read back. Stacks and
+/// rules are listed, which AWS authorises on no narrower resource; remediations are read by
+/// rule name.
+fn drift_statements() -> [Value; 2] {
+    [
+        json!({
+            "Sid": "ListStacksAndRulesForDrift",
+            "Effect": "Allow",
+            "Action": ["cloudformation:ListStacks", "config:DescribeConfigRules"],
+            "Resource": "*",
+        }),
+        json!({
+            "Sid": "ReadRemediationsForDrift",
+            "Effect": "Allow",
+            "Action": "config:DescribeRemediationConfigurations",
+            "Resource": "arn:aws:config:*:*:remediation-configuration/*",
+        }),
+    ]
 }
 
 #[cfg(test)]

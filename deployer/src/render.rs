@@ -32,7 +32,7 @@ const EVENT_RULE_NAME_MAX: usize = 64;
 pub const DEPLOYER_PRINCIPALS_PARAMETER: &str = "DeployerPrincipals";
 
 /// The templates, embedded so the binary works wherever it is copied.
-const TEMPLATES: [(&str, &str); 5] = [
+const TEMPLATES: [(&str, &str); 6] = [
     (
         "rule.yaml.tera",
         include_str!("../../templates/rule.yaml.tera"),
@@ -52,6 +52,10 @@ const TEMPLATES: [(&str, &str); 5] = [
     (
         "bucket.yaml.tera",
         include_str!("../../templates/bucket.yaml.tera"),
+    ),
+    (
+        "ownership.yaml.tera",
+        include_str!("../../templates/ownership.yaml.tera"),
     ),
 ];
 
@@ -170,6 +174,20 @@ pub fn render(settings: &Settings) -> Result<BTreeMap<TemplateId, Template>, Ren
     base.insert(
         "deployer_principals_parameter",
         DEPLOYER_PRINCIPALS_PARAMETER,
+    );
+    base.insert("ownership_tag", crate::desired::OWNERSHIP_TAG);
+    base.insert("deployment_parameter", crate::desired::DEPLOYMENT_PARAMETER);
+    base.insert(
+        "bucket_suffix_parameter",
+        crate::desired::BUCKET_SUFFIX_PARAMETER,
+    );
+    base.insert(
+        "bucket_suffix_length",
+        &crate::desired::BUCKET_SUFFIX_LENGTH,
+    );
+    base.insert(
+        "log_retention_days",
+        &settings.remediation.log_retention_days,
     );
 
     let mut out = BTreeMap::new();
@@ -551,7 +569,7 @@ fn canonical_json(value: &serde_json::Value) -> String {
 }
 
 /// The CloudFormation parameter that carries the exemption registry.
-const EXEMPTIONS_PARAMETER: &str = "Exemptions";
+pub const EXEMPTIONS_PARAMETER: &str = "Exemptions";
 
 fn touches_credentials(actions: &BTreeSet<String>) -> bool {
     actions.iter().any(|a| {

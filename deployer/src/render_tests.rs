@@ -56,7 +56,9 @@ fn per_account_artifacts_move_the_bucket_into_the_base_stack() {
     let base = &rendered[&TemplateId::Base].body;
     insta::assert_snapshot!("base-per-account.yaml", base);
     let rule = &rendered[&TemplateId::Rule("vpc-creation-approved".into())].body;
-    assert!(rule.contains("S3Bucket: !Sub \"custos-artifacts-${AWS::AccountId}-${AWS::Region}\""));
+    assert!(rule.contains(
+        "S3Bucket: !Sub \"custos-artifacts-${AWS::AccountId}-${AWS::Region}-${ArtifactBucketSuffix}\""
+    ));
     assert!(!rule.contains("ArtifactAccount"));
 }
 

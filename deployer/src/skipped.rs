@@ -1,7 +1,10 @@
-//! Targeted accounts a run leaves out, and why: accounts that are not active in the
-//! organisation (suspended, closed or closing), and, when each account holds its own code
-//! (`distribution = "per-account"`), accounts whose role cannot be assumed. They are reported,
-//! and every other account is deployed.
+//! Accounts a run leaves exactly as they are, and why: accounts that are not active in the
+//! organisation (suspended, closed or closing), and accounts the run cannot act in or read
+//! through the role (per-account artifacts, drift reads). Unreachable is not untargeted: such an
+//! account keeps every stack instance, rule and log group it has (nothing is created, updated or
+//! deleted there), it is reported, the run exits 1, and the next run that reaches it carries on.
+//! Only an account `deployer.toml` no longer targets, or one gone from the organisation, loses
+//! its instances.
 
 use std::collections::BTreeSet;
 
@@ -12,7 +15,7 @@ use crate::aws::Aws;
 use crate::org::Organization;
 use crate::settings::Settings;
 
-/// An account left out of a run.
+/// An account left as it is by a run.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Skipped {
     pub account: String,
@@ -20,10 +23,14 @@ pub struct Skipped {
     pub reason: String,
 }
 
-/// Targeted accounts (below a target OU, or listed) that are not active, by Organizations'
-/// own word. Excluded accounts and the management account reached through OUs are not
-/// targets, so they are not reported.
-pub fn inactive(settings: &Settings, org: &Organization) -> Vec<Skipped> {
+/// Accounts that are not active, by Organizations' own word, and are targeted (below a target
+/// OU, or listed) or hold instances of the deployment (`holding`). Excluded accounts and the
+/// management account reached through OUs are not targets.
+pub fn inactive(
+    settings: &Settings,
+    org: &Organization,
+    holding: &BTreeSet<String>,
+) -> Vec<Skipped> {
     let o = &settings.organization;
     let target_ous: BTreeSet<String> = o
         .target_ous
@@ -33,17 +40,18 @@ pub fn inactive(settings: &Settings, org: &Organization) -> Vec<Skipped> {
     org.accounts
         .iter()
         .filter(|(_, a)| !a.active)
-        .filter(|(id, _)| !o.exclude_accounts.contains(*id))
         .filter(|(id, _)| {
-            o.accounts.contains(*id)
-                || (**id != org.management_account
-                    && org.ancestry(id).iter().any(|p| target_ous.contains(p)))
+            holding.contains(*id)
+                || (!o.exclude_accounts.contains(*id)
+                    && (o.accounts.contains(*id)
+                        || (**id != org.management_account
+                            && org.ancestry(id).iter().any(|p| target_ous.contains(p)))))
         })
         .map(|(id, a)| Skipped {
             account: id.clone(),
             name: a.name.clone(),
             reason: format!(
-                "the account is {} in the organisation: not deployed",
+                "{} in the organisation, left as is",
                 if a.state.is_empty() {
                     "not active"
                 } else {
@@ -52,6 +60,24 @@ pub fn inactive(settings: &Settings, org: &Organization) -> Vec<Skipped> {
             ),
         })
         .collect()
+}
+
+/// An account whose reads failed (`what` was being read).
+pub fn unreadable(org: &Organization, account: &str, role: &str, error: &str) -> Skipped {
+    Skipped {
+        account: account.to_owned(),
+        name: name_of(org, account),
+        reason: format!(
+            "unreachable, left as is: cannot read the account through role {role}: {error}"
+        ),
+    }
+}
+
+fn name_of(org: &Organization, account: &str) -> String {
+    org.accounts
+        .get(account)
+        .map(|a| a.name.clone())
+        .unwrap_or_default()
 }
 
 /// Of `accounts`, those that cannot be acted in through the settings' role (tried with
@@ -78,41 +104,37 @@ pub async fn unreachable(
                 (account, reached)
             });
         }
+        let mut answered = BTreeSet::new();
         while let Some(joined) = probes.join_next().await {
             let Ok((account, reached)) = joined else {
                 continue;
             };
+            answered.insert(account.clone());
             if let Err(e) = reached {
                 out.push(Skipped {
-                    name: org
-                        .accounts
-                        .get(&account)
-                        .map(|a| a.name.clone())
-                        .unwrap_or_default(),
-                    reason: format!("cannot act in the account through role {role}: {e}"),
+                    name: name_of(org, &account),
+                    reason: format!(
+                        "unreachable, left as is: cannot act in the account through role {role}: {}",
+                        e.brief()
+                    ),
                     account,
                 });
             }
+        }
+        // A probe that stopped (panicked) proved nothing: the account counts as unreachable.
+        for account in chunk.iter().filter(|a| !answered.contains(**a)) {
+            out.push(Skipped {
+                account: (*account).clone(),
+                name: name_of(org, account),
+                reason: "unreachable, left as is: the check of the role stopped".to_owned(),
+            });
         }
     }
     out.sort();
     out
 }
 
-/// The settings with `skipped` accounts taken out of the targets.
-pub fn without(settings: &Settings, skipped: &[Skipped]) -> Settings {
-    let mut out = settings.clone();
-    let gone: BTreeSet<&str> = skipped.iter().map(|s| s.account.as_str()).collect();
-    out.organization
-        .accounts
-        .retain(|a| !gone.contains(a.as_str()));
-    out.organization
-        .exclude_accounts
-        .extend(gone.iter().map(|a| (*a).to_owned()));
-    out
-}
-
-/// One line per skipped account, for people.
+/// One line per account left as it is, for people.
 pub fn lines(skipped: &[Skipped]) -> Vec<String> {
     skipped
         .iter()
@@ -122,7 +144,7 @@ pub fn lines(skipped: &[Skipped]) -> Vec<String> {
             } else {
                 format!(" ({})", s.name)
             };
-            format!("skipped: account {}{name}: {}", s.account, s.reason)
+            format!("account {}{name}: {}", s.account, s.reason)
         })
         .collect()
 }

@@ -159,14 +159,12 @@ async fn suspended_targets_are_reported_and_get_nothing_while_the_others_are_dep
     let org = suspended_organisation().await;
     let settings = settings();
 
-    let skipped = inactive(&settings, &org);
+    let skipped = inactive(&settings, &org, &BTreeSet::new());
     let ids: Vec<&str> = skipped.iter().map(|s| s.account.as_str()).collect();
     assert_eq!(ids, [SUSPENDED, SUSPENDED_OLD_FIELD, LISTED_SUSPENDED]);
     assert_eq!(
         lines(&skipped)[0],
-        format!(
-            "skipped: account {SUSPENDED} (old): the account is SUSPENDED in the organisation: not deployed"
-        )
+        format!("account {SUSPENDED} (old): SUSPENDED in the organisation, left as is")
     );
 
     // A suspended account listed by id is no configuration error: it is skipped like the rest.
@@ -182,6 +180,8 @@ async fn suspended_targets_are_reported_and_get_nothing_while_the_others_are_dep
         admin_account: MANAGEMENT,
         deployer_arn: "arn:aws:sts::111111111111:assumed-role/custos-deployer/ci",
         code_keys: &code_keys,
+        deployment_id: MANAGEMENT,
+        bucket_suffix: "0123456789ab",
     })
     .unwrap();
     let deployed_to: BTreeSet<&str> = wanted
@@ -195,8 +195,25 @@ async fn suspended_targets_are_reported_and_get_nothing_while_the_others_are_dep
     assert_eq!(deployed_to, BTreeSet::from([ACTIVE]));
 }
 
+#[tokio::test]
+async fn a_suspended_account_no_longer_targeted_but_holding_instances_is_left_as_is() {
+    let org = suspended_organisation().await;
+    let mut settings = settings();
+    settings.organization.accounts.clear();
+    settings
+        .organization
+        .exclude_accounts
+        .insert(SUSPENDED.to_owned());
+    let holding = BTreeSet::from([LISTED_SUSPENDED.to_owned(), SUSPENDED.to_owned()]);
+    let ids: Vec<String> = inactive(&settings, &org, &holding)
+        .into_iter()
+        .map(|s| s.account)
+        .collect();
+    assert_eq!(ids, [SUSPENDED, SUSPENDED_OLD_FIELD, LISTED_SUSPENDED]);
+}
+
 #[test]
-fn unreachable_accounts_leave_the_targets() {
+fn an_account_left_as_is_keeps_its_ou_from_being_targeted_whole() {
     let org = crate::org::fixture::organization();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let catalog = Catalog::discover(&fixtures.join("rules")).unwrap();
@@ -205,43 +222,34 @@ fn unreachable_accounts_leave_the_targets() {
 role-name = "OrganizationAccountAccessRole"
 regions = ["us-east-1"]
 target-ous = ["Workloads"]
-accounts = ["333333333333"]
 
 [rules.s3-bucket-encryption]
 parameters = { sseAlgorithm = "AES256" }
 "#;
     let settings = Settings::parse(Path::new("deployer.toml"), text, &catalog).unwrap();
-    let gone = [Skipped {
-        account: "333333333333".into(),
-        name: "prod".into(),
-        reason: "cannot act in the account".into(),
-    }];
-    let left = without(&settings, &gone);
-    assert!(left.organization.accounts.is_empty());
-    assert!(left.organization.exclude_accounts.contains("333333333333"));
-    let templates = crate::render::render(&left).unwrap();
-    let wanted = desired::desired(Inputs {
-        settings: &left,
+    let templates = crate::render::render(&settings).unwrap();
+    let mut wanted = desired::desired(Inputs {
+        settings: &settings,
         templates: &templates,
         org: &org,
         admin_account: "111111111111",
         deployer_arn: "arn:aws:sts::111111111111:assumed-role/custos-deployer/ci",
-        code_keys: &desired::binaries(&left)
+        code_keys: &desired::binaries(&settings)
             .into_iter()
             .map(|b| (b.clone(), format!("lambda/{b}/x.zip")))
             .collect(),
+        deployment_id: "111111111111",
+        bucket_suffix: "0123456789ab",
     })
     .unwrap();
-    let accounts: BTreeSet<&str> = wanted
-        .stack_sets
-        .values()
-        .filter(|s| !s.name.ends_with("artifacts"))
-        .flat_map(|s| s.instances.keys())
-        .map(|k| k.account.as_str())
-        .collect();
-    assert_eq!(accounts, BTreeSet::from(["222222222222"]));
+    desired::leave_as_is(
+        &mut wanted,
+        &BTreeSet::from(["333333333333".to_owned()]),
+        &org,
+    );
 
-    // The OU still holds the account, so it is targeted with its accounts listed, not whole.
+    // Nothing is created in the account left as is, and the OU that holds it is never
+    // targeted whole (that would reach it): its other accounts are named.
     let changes = crate::plan::plan(&wanted, &crate::plan::Observed::default());
     let creates: Vec<&crate::plan::InstanceChange> = changes
         .iter()

@@ -150,14 +150,21 @@ impl Deployer {
     }
 
     pub(crate) fn apply(&self) -> Value {
+        self.apply_with(&[])
+    }
+
+    /// `apply` with more flags (`--allow-delete`…).
+    pub(crate) fn apply_with(&self, flags: &[&str]) -> Value {
         let bootstrap = self.dir.path().join("bin");
-        let (code, json) = self.run(&[
+        let mut args = vec![
             "apply",
             "--org",
             "--yes",
             "--bootstrap-dir",
             bootstrap.to_str().unwrap(),
-        ]);
+        ];
+        args.extend(flags);
+        let (code, json) = self.run(&args);
         assert_eq!(code, 0, "apply failed: {json:#}");
         json
     }
@@ -402,12 +409,18 @@ async fn the_rules_reach_every_account_and_region_and_leave_no_trace() {
 
     // A rule dropped from deployer.toml is gone everywhere.
     deployer.write_settings(&settings("", ""));
-    let dropped = deployer.apply();
+    let dropped = deployer.apply_with(&["--allow-delete", "--allow-mass-delete"]);
     assert_eq!(dropped["status"], "succeeded", "{dropped:#}");
     assert_rule_gone(&org, &members, "vpc-creation-approved").await;
 
     // Destroy: nothing of Custos is left, in any account or region.
-    let (code, destroyed) = deployer.run(&["destroy", "--org", "--yes"]);
+    let (code, destroyed) = deployer.run(&[
+        "destroy",
+        "--org",
+        "--yes",
+        "--allow-delete",
+        "--allow-mass-delete",
+    ]);
     assert_eq!(code, 0, "{destroyed:#}");
     assert_nothing_left(&org, &members).await;
     let (code, after) = deployer.run(&[

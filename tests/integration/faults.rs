@@ -6,8 +6,11 @@
 //!   expected set, and each batch of 100 reached Config exactly once.
 //! - `deployer apply --org` completes (or names the targets that did not), and the stacks are
 //!   there.
-//! - An apply killed mid-way is finished by the next one, which repeats no completed write.
-//! - An account the role cannot reach is reported and skipped; the others are deployed.
+//! - An apply killed mid-way is finished by the next one (once its lock is removed with
+//!   `deployer unlock`), which repeats no completed write.
+//! - A StackSets write carried out whose answer is lost is looked up, never sent again: the run
+//!   ends in the same state with one operation per change.
+//! - An account the role cannot reach is reported and left as is; the others are deployed.
 //!
 //! `CUSTOS_FAULT_SEEDS=N` runs seeds 1..=N (`make resilience` runs 10); without it, a short
 //! run for `make test`. Each test prints attempts / answered attempts: a faulted attempt is
@@ -171,7 +174,7 @@ async fn periodic_rule_runs_lose_no_evaluation_under_faults() {
 
 /// An organisation of its own: `members` accounts (with the access role) in OU `Workloads`,
 /// trusted access for StackSets.
-async fn small_organisation(
+pub(crate) async fn small_organisation(
     emulator: &Emulator,
     members: usize,
 ) -> (Organization, String, Vec<String>) {
@@ -187,7 +190,7 @@ async fn small_organisation(
     (org, workloads, ids)
 }
 
-const SETTINGS: &str = r#"
+pub(crate) const SETTINGS: &str = r#"
 [organization]
 role-name = "OrganizationAccountAccessRole"
 regions = ["us-east-1"]
@@ -202,7 +205,7 @@ parameters = { sseAlgorithm = "AES256" }
 
 /// The deployer for an organisation's management account, talking to `endpoint` (the fault
 /// proxy, or the emulator itself).
-async fn deployer(emulator: &Emulator, org: &Organization, endpoint: &str) -> Deployer {
+pub(crate) async fn deployer(emulator: &Emulator, org: &Organization, endpoint: &str) -> Deployer {
     let mut deployer = deployer_for(emulator, org).await;
     for (name, value) in &mut deployer.env {
         if name == "AWS_ENDPOINT_URL" {
@@ -214,7 +217,7 @@ async fn deployer(emulator: &Emulator, org: &Organization, endpoint: &str) -> De
 }
 
 /// `args` with the stand-in rule binaries as the packaged code.
-fn with_code(deployer: &Deployer, args: &[&str]) -> Vec<String> {
+pub(crate) fn with_code(deployer: &Deployer, args: &[&str]) -> Vec<String> {
     let bin = deployer.dir.path().join("bin");
     args.iter()
         .map(ToString::to_string)
@@ -223,13 +226,13 @@ fn with_code(deployer: &Deployer, args: &[&str]) -> Vec<String> {
 }
 
 /// Runs `args` with the packaged code; the exit code and the JSON on stdout.
-fn run(deployer: &Deployer, args: &[&str]) -> (i32, Value) {
+pub(crate) fn run(deployer: &Deployer, args: &[&str]) -> (i32, Value) {
     let args = with_code(deployer, args);
     deployer.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 /// The accounts (of `members`) that have the base and the rule stack in the region.
-async fn deployed(org: &Organization, members: &[String]) -> BTreeSet<String> {
+pub(crate) async fn deployed(org: &Organization, members: &[String]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for account in members {
         let config = org.assume_role(account, ACCESS_ROLE).await.unwrap();
@@ -263,8 +266,10 @@ fn reported_failures(json: &Value) -> BTreeSet<String> {
     out
 }
 
+/// A write to the organisation (the deployer's own lock table is bookkeeping, not counted).
 fn is_write(e: &Exchange) -> bool {
     match e.service.as_str() {
+        "dynamodb" => false,
         "s3" => !matches!(e.operation.as_str(), "GET" | "HEAD"),
         _ => !["Describe", "Get", "List", "Head", "AssumeRole"]
             .iter()
@@ -376,6 +381,22 @@ async fn a_killed_apply_is_finished_by_the_next_without_repeating_writes() {
         let first = completed_writes(&proxy.stats());
         proxy.reset_stats();
 
+        // The killed run still holds the lock: a rerun is refused, naming it, and writes
+        // nothing; `deployer unlock` removes it.
+        let (code, refused) = run(&deployer, &["apply", "--org", "--yes"]);
+        assert_eq!(code, 2, "seed {seed}: {refused:#}");
+        assert_eq!(refused["write_calls"], 0, "{refused:#}");
+        let reason = refused["reasons"][0].as_str().unwrap();
+        let lock = reason
+            .split("`deployer unlock ")
+            .nth(1)
+            .and_then(|r| r.split('`').next())
+            .unwrap_or_else(|| panic!("no lock id in {reason}"));
+        let (code, _) = deployer_unlock(&deployer, lock);
+        assert_eq!(code, 0, "seed {seed}: unlock {lock}");
+        assert!(completed_writes(&proxy.stats()).is_empty());
+        proxy.reset_stats();
+
         let (code, json) = run(&deployer, &["apply", "--org", "--yes"]);
         let stats = proxy.stats();
         let second = completed_writes(&stats);
@@ -396,9 +417,17 @@ async fn a_killed_apply_is_finished_by_the_next_without_repeating_writes() {
             planned,
             "seed {seed}: one write per planned change, across both runs: {first:?} + {second:?}"
         );
+        // The deployer counts each attempt of a StackSets write it sends itself (the SDK does
+        // not retry those): the ones carried out, and the ones refused by an injected fault.
+        let refused = stats
+            .log
+            .iter()
+            .filter(|e| e.injected() && STACK_SET_WRITES.contains(&e.operation.as_str()))
+            .count();
         assert_eq!(
             json["write_calls"].as_u64(),
-            u64::try_from(second.len()).ok()
+            u64::try_from(second.len() + refused).ok(),
+            "{stats:?}"
         );
         assert_eq!(
             deployed(&org, &members).await,
@@ -416,8 +445,98 @@ async fn a_killed_apply_is_finished_by_the_next_without_repeating_writes() {
     }
 }
 
+/// `deployer unlock ID`: the exit code and stderr.
+fn deployer_unlock(deployer: &Deployer, id: &str) -> (i32, String) {
+    let out = deployer.command().args(["unlock", id]).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The StackSets calls that start something (their answers are the ones lost).
+const STACK_SET_WRITES: [&str; 6] = [
+    "CreateStackSet",
+    "UpdateStackSet",
+    "CreateStackInstances",
+    "UpdateStackInstances",
+    "DeleteStackInstances",
+    "DeleteStackSet",
+];
+
+/// How many operations each Custos stack set of the organisation's management account ran.
+pub(crate) async fn operations_per_stack_set(org: &Organization) -> BTreeMap<String, usize> {
+    let client = aws_sdk_cloudformation::Client::new(org.management_config());
+    let sets = client
+        .list_stack_sets()
+        .status(aws_sdk_cloudformation::types::StackSetStatus::Active)
+        .send()
+        .await
+        .unwrap();
+    let mut out = BTreeMap::new();
+    for name in sets.summaries().iter().filter_map(|s| s.stack_set_name()) {
+        let operations = client
+            .list_stack_set_operations()
+            .stack_set_name(name)
+            .send()
+            .await
+            .unwrap();
+        out.insert(name.to_owned(), operations.summaries().len());
+    }
+    out
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn a_suspended_account_and_one_the_role_cannot_reach_are_reported_and_skipped() {
+async fn a_write_carried_out_whose_answer_is_lost_starts_no_second_operation() {
+    let emulator = Emulator::from_env();
+    for seed in seeds(&[5]) {
+        let (org, _, members) = small_organisation(&emulator, 3).await;
+        // Half the answers of StackSets writes are lost after the write was carried out.
+        let proxy = FaultProxy::start(emulator.url(), seed, Faults::lost_answers(0.5)).unwrap();
+        proxy.only(&STACK_SET_WRITES);
+        let deployer = deployer(&emulator, &org, proxy.url()).await;
+        let (code, json) = run(&deployer, &["apply", "--org", "--yes"]);
+        let stats = proxy.stats();
+        drop(proxy);
+        let lost: Vec<String> = stats
+            .log
+            .iter()
+            .filter(|e| matches!(e.outcome, Outcome::AnswerLost(_)))
+            .map(|e| format!("{} {}", e.operation, e.subject.clone().unwrap_or_default()))
+            .collect();
+        report("lost answers", seed, &stats);
+        println!("faults: lost answers: seed {seed}: answers lost for {lost:?}");
+        assert!(
+            !lost.is_empty(),
+            "seed {seed}: no answer was lost: the test proved nothing"
+        );
+        assert_eq!(code, 0, "seed {seed}: {json:#}");
+        // The same final state as without faults: every account deployed, nothing pending.
+        assert_eq!(
+            deployed(&org, &members).await,
+            members.iter().cloned().collect(),
+            "seed {seed}"
+        );
+        let direct = deployer_for(&emulator, &org).await;
+        direct.write_settings(SETTINGS);
+        let (code, again) = run(&direct, &["plan", "--org"]);
+        assert_eq!(code, 0, "seed {seed}: nothing left to do: {again:#}");
+        // One operation per stack set: its instances created once, never twice.
+        let operations = operations_per_stack_set(&org).await;
+        println!("faults: lost answers: seed {seed}: operations per stack set {operations:?}");
+        assert_eq!(
+            operations,
+            BTreeMap::from([
+                ("custos-base".to_owned(), 1),
+                (format!("custos-rule-{RULE}"), 1),
+            ]),
+            "seed {seed}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_suspended_account_and_one_the_role_cannot_reach_are_reported_and_left_as_is() {
     let emulator = Emulator::from_env();
     let (org, workloads, mut members) = small_organisation(&emulator, 3).await;
     // CloseAccount: the emulator marks the account SUSPENDED, as AWS does while it closes.
@@ -454,12 +573,12 @@ async fn a_suspended_account_and_one_the_role_cannot_reach_are_reported_and_skip
     );
     assert_eq!(
         skipped[suspended.as_str()],
-        "the account is SUSPENDED in the organisation: not deployed"
+        "SUSPENDED in the organisation, left as is"
     );
     let reason = skipped[unreachable.as_str()];
     assert!(
         reason.starts_with(&format!(
-            "cannot act in the account through role {ACCESS_ROLE}: "
+            "unreachable, left as is: cannot act in the account through role {ACCESS_ROLE}: "
         )),
         "{reason}"
     );
@@ -493,7 +612,7 @@ async fn a_suspended_account_and_one_the_role_cannot_reach_are_reported_and_skip
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(&format!(
-            "skipped: account {unreachable} (norole): cannot act in the account"
+            "account {unreachable} (norole): unreachable, left as is: cannot act in the account"
         )),
         "{stderr}"
     );

@@ -19,4 +19,5 @@ mod policy_table;
 mod recorder;
 mod s3_loop;
 mod s3_remediation;
+mod safety;
 mod vpc_creation_approved;

@@ -189,7 +189,13 @@ async fn an_organisation_pack_is_put_per_region_excluding_every_account_not_targ
     }
 
     // Destroy deletes the pack in every region, and the roles with their stack set.
-    let (code, destroyed) = deployer.run(&["destroy", "--org", "--yes"]);
+    let (code, destroyed) = deployer.run(&[
+        "destroy",
+        "--org",
+        "--yes",
+        "--allow-delete",
+        "--allow-mass-delete",
+    ]);
     assert_eq!(code, 0, "{destroyed:#}");
     for region in REGIONS {
         assert_eq!(

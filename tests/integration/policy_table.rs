@@ -199,6 +199,8 @@ fn case(what: impl Into<String>, request: Request, expect: Expect) -> Case {
 struct Rendered {
     templates: BTreeMap<String, String>,
     plan: SavedPlan,
+    /// Stack set -> the parameters the plan gives it (`plan --output json`).
+    parameters: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl Rendered {
@@ -209,12 +211,9 @@ impl Rendered {
     }
 
     fn parameters(&self, stack_set: &str) -> &BTreeMap<String, String> {
-        &self
-            .plan
-            .stack_sets
+        self.parameters
             .get(stack_set)
             .unwrap_or_else(|| panic!("the plan holds no stack set {stack_set}"))
-            .parameters
     }
 }
 
@@ -291,16 +290,36 @@ fn render_and_plan(deployer: &Deployer) -> Rendered {
     );
     assert_eq!(code, 1, "a first plan has changes pending: {json:#}");
     let plan: SavedPlan = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
-    // The plan deploys what render writes.
-    for spec in plan.stack_sets.values() {
+    // The plan deploys what render writes: each stack set's template is a rendered file.
+    let mut parameters = BTreeMap::new();
+    for (name, stack_set) in json["stack_sets"]
+        .as_object()
+        .expect("the plan lists stack sets")
+    {
+        let file = stack_set["template"].as_str().unwrap();
+        let body = templates
+            .get(file)
+            .unwrap_or_else(|| panic!("{name}: deployer render wrote no {file}"));
         assert_eq!(
-            &spec.body,
-            templates.get(&spec.template.file_name()).unwrap(),
-            "{}",
-            spec.name
+            stack_set["template_sha256"].as_str().unwrap(),
+            deployer::digest::of(body),
+            "{name} deploys {file} as render writes it"
+        );
+        assert_eq!(
+            plan.digests.templates[&format!("stack set {name}")],
+            deployer::digest::of(body),
+            "the saved plan approves {name} with {file} as render writes it"
+        );
+        parameters.insert(
+            name.clone(),
+            serde_json::from_value(stack_set["parameters"].clone()).unwrap(),
         );
     }
-    Rendered { templates, plan }
+    Rendered {
+        templates,
+        plan,
+        parameters,
+    }
 }
 
 /// Rules' names as `deployer render` wrote their templates.
@@ -1220,7 +1239,16 @@ async fn call_log(emulator: &Emulator) -> CallLog {
         (0, &json!("succeeded")),
         "{updated:#}"
     );
-    let (code, destroyed) = run(&deployer, &["destroy", "--org", "--yes"]);
+    let (code, destroyed) = run(
+        &deployer,
+        &[
+            "destroy",
+            "--org",
+            "--yes",
+            "--allow-delete",
+            "--allow-mass-delete",
+        ],
+    );
     assert_eq!(code, 0, "{destroyed:#}");
 
     let mut counted = BTreeSet::new();

@@ -26,10 +26,11 @@
 //! - S3 (restXml): HTTP 503 `<Error><Code>SlowDown</Code>…`.
 //!
 //! 5xx answers are HTTP 500 `InternalFailure` (classified transient by status). Dropped
-//! connections are closed before the request is forwarded, so the emulator never sees them:
-//! the emulator ignores idempotency tokens (`ClientRequestToken`, `OperationId`), so a request
-//! carried out whose answer is then lost would be repeated by the SDK's retry where AWS would
-//! recognise the token.
+//! connections are closed before the request is forwarded, so the emulator never sees them.
+//! Lost answers are the other case: the request is forwarded and carried out, then the
+//! connection is closed without its answer, so the client cannot tell whether it happened (the
+//! case idempotency tokens and operation ids exist for). Faults can be kept to some operations
+//! ([`FaultProxy::only`]), so a test can lose the answers of StackSets writes alone.
 //!
 //! Why not hyper's server: enabling hyper's `server` feature would rebuild every AWS SDK crate
 //! of the workspace. The request head is parsed with httparse (hyper's own parser), requests
@@ -55,6 +56,8 @@ pub struct Faults {
     pub throttle: f64,
     pub server_error: f64,
     pub drop: f64,
+    /// Forwarded and carried out, then the connection is closed without the answer.
+    pub lose_answer: f64,
 }
 
 impl Faults {
@@ -63,17 +66,27 @@ impl Faults {
         throttle: 0.0,
         server_error: 0.0,
         drop: 0.0,
+        lose_answer: 0.0,
     };
     /// 20% throttled, 5% 5xx, 1% dropped connections.
     pub const STANDARD: Self = Self {
         throttle: 0.20,
         server_error: 0.05,
         drop: 0.01,
+        lose_answer: 0.0,
     };
+
+    /// `share` of the answers lost after the request was carried out; no other fault.
+    pub fn lost_answers(share: f64) -> Self {
+        Self {
+            lose_answer: share,
+            ..Self::NONE
+        }
+    }
 
     /// The share of attempts that fail.
     pub fn total(&self) -> f64 {
-        self.throttle + self.server_error + self.drop
+        self.throttle + self.server_error + self.drop + self.lose_answer
     }
 }
 
@@ -87,6 +100,8 @@ pub enum Outcome {
     Throttled,
     ServerError,
     Dropped,
+    /// Forwarded, the emulator answered with this status, and the answer was not passed on.
+    AnswerLost(u16),
 }
 
 /// One attempt as the proxy saw it.
@@ -111,9 +126,10 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    /// Forwarded and answered with a 2xx: the emulator carried it out.
+    /// Forwarded and answered with a 2xx: the emulator carried it out (whether or not the
+    /// answer reached the client).
     pub fn succeeded(&self) -> bool {
-        matches!(self.outcome, Outcome::Answered(s) if (200..300).contains(&s))
+        matches!(self.outcome, Outcome::Answered(s) | Outcome::AnswerLost(s) if (200..300).contains(&s))
     }
 
     /// The emulator gave an answer (success or a genuine service error).
@@ -124,7 +140,7 @@ impl Exchange {
     pub fn injected(&self) -> bool {
         matches!(
             self.outcome,
-            Outcome::Throttled | Outcome::ServerError | Outcome::Dropped
+            Outcome::Throttled | Outcome::ServerError | Outcome::Dropped | Outcome::AnswerLost(_)
         )
     }
 
@@ -172,8 +188,14 @@ impl Stats {
 
     /// One line: attempts, answered, ratio and each injected fault.
     pub fn summary(&self) -> String {
+        let lost = self
+            .log
+            .iter()
+            .filter(|e| matches!(e.outcome, Outcome::AnswerLost(_)))
+            .count();
         format!(
-            "{} attempts, {} answered, ratio {:.3}; injected: {} throttled, {} 5xx, {} dropped",
+            "{} attempts, {} answered, ratio {:.3}; injected: {} throttled, {} 5xx, {} dropped, \
+             {lost} answers lost",
             self.attempts(),
             self.answered(),
             self.ratio(),
@@ -208,6 +230,8 @@ impl Dice {
 #[derive(Debug)]
 struct Shared {
     faults: Mutex<Faults>,
+    /// Operations faults are kept to; none: every operation.
+    only: Mutex<Option<Vec<String>>>,
     dice: Mutex<Dice>,
     stats: Mutex<Stats>,
 }
@@ -239,6 +263,7 @@ impl FaultProxy {
         let url = format!("http://{}", listener.local_addr()?);
         let shared = Arc::new(Shared {
             faults: Mutex::new(faults),
+            only: Mutex::new(None),
             dice: Mutex::new(Dice(seed)),
             stats: Mutex::new(Stats::default()),
         });
@@ -304,6 +329,13 @@ impl FaultProxy {
     pub fn set_faults(&self, faults: Faults) {
         if let Ok(mut f) = self.shared.faults.lock() {
             *f = faults;
+        }
+    }
+
+    /// Keeps faults to `operations` (`CreateStackInstances`…): every other request is forwarded.
+    pub fn only(&self, operations: &[&str]) {
+        if let Ok(mut only) = self.shared.only.lock() {
+            *only = Some(operations.iter().map(ToString::to_string).collect());
         }
     }
 }
@@ -375,7 +407,15 @@ async fn serve_connection(
             return Ok(());
         };
         let (protocol, exchange) = classify(&request);
-        let roll = shared.dice.lock().map_or(1.0, |mut d| d.next_f64());
+        let targeted = shared.only.lock().map_or(true, |only| {
+            only.as_ref()
+                .is_none_or(|ops| ops.contains(&exchange.operation))
+        });
+        let roll = if targeted {
+            shared.dice.lock().map_or(1.0, |mut d| d.next_f64())
+        } else {
+            1.0
+        };
         let faults = shared.faults.lock().map_or(Faults::NONE, |f| *f);
         let record_issued = |outcome: Outcome, issued_key: Option<String>| {
             if let Ok(mut s) = shared.stats.lock() {
@@ -395,10 +435,19 @@ async fn serve_connection(
             // Closed without an answer.
             return Ok(());
         }
+        let lost_from = faults.drop + faults.server_error + faults.throttle;
+        if (lost_from..lost_from + faults.lose_answer).contains(&roll) {
+            // Carried out, then the answer is lost with the connection.
+            match forward(upstream, &request).await {
+                Ok((status, _, _)) => record(Outcome::AnswerLost(status)),
+                Err(_) => record(Outcome::Unreachable),
+            }
+            return Ok(());
+        }
         let (status, headers, body) = if roll < faults.drop + faults.server_error {
             record(Outcome::ServerError);
             injected(protocol, 500, "InternalFailure", "injected server error")
-        } else if roll < faults.drop + faults.server_error + faults.throttle {
+        } else if roll < lost_from {
             record(Outcome::Throttled);
             let (status, code) = match protocol {
                 Protocol::AwsJson => (400, "ThrottlingException"),

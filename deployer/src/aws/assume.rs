@@ -10,6 +10,7 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{self, ProvideCredentials};
 use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// Credentials of `role_arn`, assumed with `sts` (the administering account's counted client).
 #[derive(Debug, Clone)]
@@ -37,11 +38,16 @@ impl AssumedRole {
             .send()
             .await
             .map_err(|e| {
-                CredentialsError::provider_error(format!(
-                    "assuming {}: {}",
-                    self.role_arn,
-                    DisplayErrorContext(&e)
-                ))
+                // The service's code and message say why; the rest of the chain is plumbing.
+                let why = match e.as_service_error() {
+                    Some(service) => format!(
+                        "{}: {}",
+                        service.code().unwrap_or("error"),
+                        service.message().unwrap_or_default()
+                    ),
+                    None => DisplayErrorContext(&e).to_string(),
+                };
+                CredentialsError::provider_error(format!("assuming {}: {why}", self.role_arn))
             })?;
         let credentials = out.credentials().ok_or_else(|| {
             CredentialsError::unhandled(format!(

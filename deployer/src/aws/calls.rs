@@ -16,11 +16,14 @@ use serde::Serialize;
 #[derive(Debug, Clone, Default)]
 pub struct CallLog(Arc<Mutex<BTreeMap<String, u64>>>);
 
-/// The counts, split into reads and writes.
+/// The counts, split into reads, writes, and the deployer's own bookkeeping (the apply lock and
+/// the operation journal, in its DynamoDB table), which changes nothing deployed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CallCounts {
     pub reads: BTreeMap<String, u64>,
     pub writes: BTreeMap<String, u64>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub lock: BTreeMap<String, u64>,
 }
 
 impl CallCounts {
@@ -41,7 +44,10 @@ impl CallLog {
         let calls = self.0.lock().map(|c| c.clone()).unwrap_or_default();
         for (name, n) in calls {
             let operation = name.rsplit(':').next().unwrap_or_default();
-            if is_write(operation) {
+            // The deployer uses DynamoDB for its lock table and nothing else.
+            if name.starts_with("DynamoDB:") {
+                counts.lock.insert(name, n);
+            } else if is_write(operation) {
                 counts.writes.insert(name, n);
             } else {
                 counts.reads.insert(name, n);

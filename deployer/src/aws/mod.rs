@@ -3,6 +3,8 @@
 pub mod assume;
 pub mod calls;
 pub mod compliance;
+pub mod lock;
+pub mod members;
 pub mod org_packs;
 pub mod orgs;
 pub mod s3;
@@ -65,6 +67,24 @@ impl AwsError {
     pub fn is(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)
     }
+
+    /// The message without the dump of the whole error the SDK's display of causes ends with,
+    /// for one line a person reads (a report row, a reason).
+    pub fn brief(&self) -> &str {
+        const DUMPS: [&str; 5] = [
+            " (DispatchFailure(",
+            " (ServiceError(",
+            " (TimeoutError(",
+            " (ResponseError(",
+            " (ConstructionFailure(",
+        ];
+        let end = DUMPS
+            .iter()
+            .filter_map(|d| self.message.find(d))
+            .min()
+            .unwrap_or(self.message.len());
+        &self.message[..end]
+    }
 }
 
 /// The ARN partition of a region.
@@ -112,6 +132,43 @@ impl Aws {
         aws_sdk_cloudformation::Client::from_conf(conf)
     }
 
+    /// CloudFormation in `region` (stacks in a member account).
+    pub fn cloudformation_in(&self, region: &str) -> aws_sdk_cloudformation::Client {
+        let conf = aws_sdk_cloudformation::config::Builder::from(&self.config)
+            .region(aws_config::Region::new(region.to_owned()))
+            .interceptor(self.calls.clone())
+            .build();
+        aws_sdk_cloudformation::Client::from_conf(conf)
+    }
+
+    /// The StackSets clients: writes are never retried by the SDK (see `stacksets::StackSets`).
+    pub fn stack_sets(&self) -> stacksets::StackSets {
+        let writes = aws_sdk_cloudformation::config::Builder::from(&self.config)
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .interceptor(self.calls.clone())
+            .build();
+        stacksets::StackSets {
+            reads: self.cloudformation(),
+            writes: aws_sdk_cloudformation::Client::from_conf(writes),
+        }
+    }
+
+    /// DynamoDB, for the lock table.
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        let conf = aws_sdk_dynamodb::config::Builder::from(&self.config)
+            .interceptor(self.calls.clone())
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(conf)
+    }
+
+    pub fn lambda(&self, region: &str) -> aws_sdk_lambda::Client {
+        let conf = aws_sdk_lambda::config::Builder::from(&self.config)
+            .region(aws_config::Region::new(region.to_owned()))
+            .interceptor(self.calls.clone())
+            .build();
+        aws_sdk_lambda::Client::from_conf(conf)
+    }
+
     pub fn organizations(&self) -> aws_sdk_organizations::Client {
         let conf = aws_sdk_organizations::config::Builder::from(&self.config)
             .interceptor(self.calls.clone())
@@ -147,6 +204,17 @@ impl Aws {
             .interceptor(self.calls.clone())
             .build();
         aws_sdk_iam::Client::from_conf(conf)
+    }
+
+    /// Who runs the deployer (its ARN), for the apply lock.
+    pub async fn caller_arn(&self) -> Result<String, AwsError> {
+        let out = self
+            .sts()
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| AwsError::new("reading the caller identity", &e))?;
+        Ok(out.arn().unwrap_or_default().to_owned())
     }
 
     /// The account running the deployer.

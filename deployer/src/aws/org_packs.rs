@@ -14,7 +14,13 @@ use aws_sdk_config::types::{
 
 use super::stacksets::{Polling, TargetResult};
 use super::{Aws, AwsError};
-use crate::packs::organization::{ObservedOrgPack, OrgPackSpec, TEMPLATE_HASH_PARAMETER};
+use crate::ownership::{Claim, Foreign};
+use crate::packs::organization::{
+    DEPLOYMENT_PARAMETER, ObservedOrgPack, OrgPackSpec, TEMPLATE_HASH_PARAMETER,
+};
+
+/// Region -> pack name -> the pack.
+pub type PacksByRegion = BTreeMap<String, BTreeMap<String, ObservedOrgPack>>;
 
 const NO_SUCH_PACK: &str = "NoSuchOrganizationConformancePackException";
 /// Codes that say the caller may not manage organisation packs (not the management account nor
@@ -25,7 +31,8 @@ const NOT_ALLOWED: [&str; 3] = [
     "AccessDeniedException",
 ];
 
-/// The organisation packs whose name starts with `prefix`, in each region.
+/// The organisation packs whose name starts with `prefix`, in each region: those `claim` owns,
+/// and those it does not (reported, never touched).
 ///
 /// `required` is whether the settings deploy any: when they do not, a caller that may not read
 /// organisation packs has none of Custos's to remove, and that is no error.
@@ -34,12 +41,14 @@ pub async fn observe(
     regions: &[String],
     prefix: &str,
     required: bool,
-) -> Result<BTreeMap<String, BTreeMap<String, ObservedOrgPack>>, AwsError> {
+    claim: &Claim,
+) -> Result<(PacksByRegion, Vec<Foreign>), AwsError> {
     observe_with(
         |region| aws.config_service(region),
         regions,
         prefix,
         required,
+        claim,
     )
     .await
 }
@@ -50,13 +59,28 @@ pub async fn observe_with(
     regions: &[String],
     prefix: &str,
     required: bool,
-) -> Result<BTreeMap<String, BTreeMap<String, ObservedOrgPack>>, AwsError> {
+    claim: &Claim,
+) -> Result<(PacksByRegion, Vec<Foreign>), AwsError> {
     let mut out = BTreeMap::new();
+    let mut foreign = Vec::new();
     for region in regions {
         match observe_region(&client(region), prefix).await {
-            Ok(packs) if packs.is_empty() => {}
             Ok(packs) => {
-                out.insert(region.clone(), packs);
+                let mut own = BTreeMap::new();
+                for (name, pack) in packs {
+                    let owner =
+                        claim.org_pack(pack.template_hash.as_deref(), pack.deployment.as_deref());
+                    match Foreign::new("organization conformance pack", &name, Some(region), &owner)
+                    {
+                        Some(other) => foreign.push(other),
+                        None => {
+                            own.insert(name, pack);
+                        }
+                    }
+                }
+                if !own.is_empty() {
+                    out.insert(region.clone(), own);
+                }
             }
             Err(e) if !required && NOT_ALLOWED.iter().any(|c| e.is(c)) => {
                 tracing::debug!(region, error = %e, "organisation packs not readable here");
@@ -72,7 +96,7 @@ pub async fn observe_with(
             Err(e) => return Err(e),
         }
     }
-    Ok(out)
+    Ok((out, foreign))
 }
 
 /// One region's packs.
@@ -92,16 +116,18 @@ pub async fn observe_region(
             if !name.starts_with(prefix) {
                 continue;
             }
-            let template_hash = pack
-                .conformance_pack_input_parameters()
-                .iter()
-                .find(|p| p.parameter_name() == TEMPLATE_HASH_PARAMETER)
-                .map(|p| p.parameter_value().to_owned());
+            let parameter = |wanted: &str| {
+                pack.conformance_pack_input_parameters()
+                    .iter()
+                    .find(|p| p.parameter_name() == wanted)
+                    .map(|p| p.parameter_value().to_owned())
+            };
             packs.insert(
                 name.to_owned(),
                 ObservedOrgPack {
-                    template_hash,
+                    template_hash: parameter(TEMPLATE_HASH_PARAMETER),
                     excluded_accounts: pack.excluded_accounts().iter().cloned().collect(),
+                    deployment: parameter(DEPLOYMENT_PARAMETER),
                 },
             );
         }
@@ -109,22 +135,32 @@ pub async fn observe_region(
     Ok(packs)
 }
 
-/// Creates or updates `spec` in the client's region, with its fingerprint.
-pub async fn put(client: &Client, spec: &OrgPackSpec) -> Result<(), AwsError> {
-    let fingerprint = ConformancePackInputParameter::builder()
-        .parameter_name(TEMPLATE_HASH_PARAMETER)
-        .parameter_value(&spec.template_hash)
-        .build()
-        .map_err(|e| AwsError {
-            message: format!("building the parameters of {}: {e}", spec.name),
-            code: None,
-        })?;
+/// Creates or updates `spec` in the client's region, with its fingerprint and its owner,
+/// excluding `excluded` (the region's exclusions).
+pub async fn put(
+    client: &Client,
+    spec: &OrgPackSpec,
+    excluded: &BTreeSet<String>,
+) -> Result<(), AwsError> {
+    let parameter = |name: &str, value: &str| {
+        ConformancePackInputParameter::builder()
+            .parameter_name(name)
+            .parameter_value(value)
+            .build()
+            .map_err(|e| AwsError {
+                message: format!("building the parameters of {}: {e}", spec.name),
+                code: None,
+            })
+    };
+    let fingerprint = parameter(TEMPLATE_HASH_PARAMETER, &spec.template_hash)?;
+    let owner = parameter(DEPLOYMENT_PARAMETER, &spec.deployment)?;
     client
         .put_organization_conformance_pack()
         .organization_conformance_pack_name(&spec.name)
         .template_body(&spec.body)
         .conformance_pack_input_parameters(fingerprint)
-        .set_excluded_accounts(Some(spec.excluded_accounts.iter().cloned().collect()))
+        .conformance_pack_input_parameters(owner)
+        .set_excluded_accounts(Some(excluded.iter().cloned().collect()))
         .send()
         .await
         .map_err(|e| AwsError::new(&format!("putting organization pack {}", spec.name), &e))?;

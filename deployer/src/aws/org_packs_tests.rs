@@ -36,7 +36,23 @@ fn fast() -> Polling {
     }
 }
 
+fn claim() -> Claim {
+    Claim {
+        deployment_id: "111111111111".into(),
+        adopt: false,
+    }
+}
+
 fn pack(name: &str, hash: Option<&str>, excluded: &[&str]) -> OrganizationConformancePack {
+    owned_pack(name, hash, None, excluded)
+}
+
+fn owned_pack(
+    name: &str,
+    hash: Option<&str>,
+    owner: Option<&str>,
+    excluded: &[&str],
+) -> OrganizationConformancePack {
     let mut builder = OrganizationConformancePack::builder()
         .organization_conformance_pack_name(name)
         .organization_conformance_pack_arn(format!(
@@ -49,6 +65,15 @@ fn pack(name: &str, hash: Option<&str>, excluded: &[&str]) -> OrganizationConfor
             ConformancePackInputParameter::builder()
                 .parameter_name(TEMPLATE_HASH_PARAMETER)
                 .parameter_value(hash)
+                .build()
+                .unwrap(),
+        );
+    }
+    if let Some(owner) = owner {
+        builder = builder.conformance_pack_input_parameters(
+            ConformancePackInputParameter::builder()
+                .parameter_name(DEPLOYMENT_PARAMETER)
+                .parameter_value(owner)
                 .build()
                 .unwrap(),
         );
@@ -72,6 +97,7 @@ fn spec() -> OrgPackSpec {
         template_hash: template_hash(body),
         excluded_accounts: BTreeSet::from(["555555555555".to_owned(), "666666666666".to_owned()]),
         regions: BTreeSet::from(["eu-west-1".to_owned()]),
+        deployment: "111111111111".into(),
     }
 }
 
@@ -109,6 +135,7 @@ async fn observing_reads_every_page_keeps_custos_packs_and_their_fingerprint() {
                 ObservedOrgPack {
                     template_hash: Some("h1".into()),
                     excluded_accounts: BTreeSet::from(["555555555555".to_owned()]),
+                    deployment: None,
                 }
             ),
             ("custos-extra".to_owned(), ObservedOrgPack::default()),
@@ -136,10 +163,10 @@ async fn a_caller_that_may_not_manage_organisation_packs_is_refused_only_when_it
     let regions = ["eu-west-1".to_owned(), "us-east-1".to_owned()];
 
     // No pack of the settings is organisation-wide: nothing of Custos's can be there to remove.
-    let none = observe_with(|_| client.clone(), &regions, "custos-", false).await;
-    assert_eq!(none.unwrap(), BTreeMap::new());
+    let none = observe_with(|_| client.clone(), &regions, "custos-", false, &claim()).await;
+    assert_eq!(none.unwrap(), (BTreeMap::new(), Vec::new()));
 
-    let error = observe_with(|_| client.clone(), &regions, "custos-", true)
+    let error = observe_with(|_| client.clone(), &regions, "custos-", true, &claim())
         .await
         .unwrap_err();
     assert!(error.is("OrganizationAccessDeniedException"));
@@ -153,7 +180,50 @@ async fn a_caller_that_may_not_manage_organisation_packs_is_refused_only_when_it
 }
 
 #[tokio::test]
-async fn a_pack_is_put_with_its_template_fingerprint_and_exclusions() {
+async fn only_the_packs_of_this_deployment_are_its_own() {
+    let page = mock!(Client::describe_organization_conformance_packs).then_output(|| {
+        DescribeOrganizationConformancePacksOutput::builder()
+            .organization_conformance_packs(owned_pack(
+                "custos-baseline",
+                Some("h1"),
+                Some("111111111111"),
+                &[],
+            ))
+            .organization_conformance_packs(owned_pack(
+                "custos-staging",
+                Some("h2"),
+                Some("staging"),
+                &[],
+            ))
+            .organization_conformance_packs(pack("custos-earlier", Some("h3"), &[]))
+            .organization_conformance_packs(pack("custos-by-hand", None, &[]))
+            .build()
+    });
+    let client = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&page]);
+    let regions = ["eu-west-1".to_owned()];
+    let (own, foreign) = observe_with(|_| client.clone(), &regions, "custos-", true, &claim())
+        .await
+        .unwrap();
+    assert_eq!(
+        own["eu-west-1"].keys().collect::<Vec<_>>(),
+        ["custos-baseline"]
+    );
+    let left: Vec<(&str, bool)> = foreign
+        .iter()
+        .map(|f| (f.name.as_str(), f.adoptable))
+        .collect();
+    assert_eq!(
+        left,
+        [
+            ("custos-by-hand", false),
+            ("custos-earlier", true),
+            ("custos-staging", false)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_pack_is_put_with_its_fingerprint_owner_and_exclusions() {
     let want = spec();
     let expected = want.clone();
     let put_call = mock!(Client::put_organization_conformance_pack)
@@ -161,9 +231,11 @@ async fn a_pack_is_put_with_its_template_fingerprint_and_exclusions() {
             let parameters = r.conformance_pack_input_parameters();
             r.organization_conformance_pack_name() == Some("custos-baseline")
                 && r.template_body() == Some(expected.body.as_str())
-                && parameters.len() == 1
+                && parameters.len() == 2
                 && parameters[0].parameter_name() == TEMPLATE_HASH_PARAMETER
                 && parameters[0].parameter_value() == expected.template_hash
+                && parameters[1].parameter_name() == DEPLOYMENT_PARAMETER
+                && parameters[1].parameter_value() == "111111111111"
                 && r.excluded_accounts() == ["555555555555", "666666666666"]
         })
         .then_output(|| {
@@ -173,7 +245,7 @@ async fn a_pack_is_put_with_its_template_fingerprint_and_exclusions() {
         });
     let client = mock_client!(aws_sdk_config, RuleMode::Sequential, [&put_call]);
 
-    put(&client, &want).await.unwrap();
+    put(&client, &want, &want.excluded_accounts).await.unwrap();
     assert_eq!(put_call.num_calls(), 1);
 }
 

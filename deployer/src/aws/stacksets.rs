@@ -13,12 +13,30 @@ use tokio::task::JoinSet;
 use aws_sdk_cloudformation::Client;
 
 use super::AwsError;
-use crate::desired::{InstanceKey, PermissionModel, StackSetSpec};
+use crate::desired::{InstanceKey, OWNERSHIP_TAG, PermissionModel, StackSetSpec};
+use crate::ownership::{Claim, Foreign};
 use crate::plan::{AccountFilter, InstanceChange, ObservedInstance, ObservedStackSet};
 use crate::settings::{Deployment, RegionConcurrency};
 
-/// Every stack set Custos creates carries this tag.
-pub const MANAGED_TAG: (&str, &str) = ("custos:managed", "true");
+/// The CloudFormation clients of a run: reads retry as the SDK does; writes are sent once per
+/// attempt of the deployer's own, which never sends a write again before it has found out
+/// whether the last one was carried out (the SDK's retry would send it again after an answer
+/// was lost, and a service that ignores idempotency tokens would start a second operation).
+#[derive(Debug, Clone)]
+pub struct StackSets {
+    pub reads: Client,
+    pub writes: Client,
+}
+
+impl StackSets {
+    /// One client for both (tests with mocked answers).
+    pub fn same(client: Client) -> Self {
+        Self {
+            reads: client.clone(),
+            writes: client,
+        }
+    }
+}
 
 /// Who administers the stack sets. With a delegated administrator of StackSets, service-managed
 /// stack sets are addressed with `CallAs=DELEGATED_ADMIN` (they belong to the management
@@ -47,12 +65,12 @@ impl Caller {
     }
 }
 
-/// How often an operation's status is read while it runs.
+/// How often an operation's status is read while it runs, and for how long.
 #[derive(Debug, Clone, Copy)]
 pub struct Polling {
     pub first: Duration,
     pub longest: Duration,
-    /// How long to wait for another operation on the same stack set to finish.
+    /// The longest wait for one operation (ours, or another on the same stack set).
     pub give_up_after: Duration,
 }
 
@@ -61,7 +79,17 @@ impl Default for Polling {
         Self {
             first: Duration::from_millis(500),
             longest: Duration::from_secs(15),
-            give_up_after: Duration::from_hours(3),
+            give_up_after: Duration::from_hours(1),
+        }
+    }
+}
+
+impl Polling {
+    /// The default pauses, waiting at most `minutes` for an operation.
+    pub fn with_timeout_minutes(minutes: u32) -> Self {
+        Self {
+            give_up_after: Duration::from_mins(u64::from(minutes)),
+            ..Self::default()
         }
     }
 }
@@ -82,12 +110,14 @@ pub struct OperationOutcome {
     pub results: Vec<TargetResult>,
 }
 
-/// The Custos stack sets (name starting with `prefix`) and their instances.
+/// The stack sets named with `prefix` that `claim` owns, with their instances, and those it
+/// does not own (listed, never read further).
 pub async fn observe(
     client: &Client,
     prefix: &str,
     caller: Caller,
-) -> Result<BTreeMap<String, ObservedStackSet>, AwsError> {
+    claim: &Claim,
+) -> Result<(BTreeMap<String, ObservedStackSet>, Vec<Foreign>), AwsError> {
     let mut names = Vec::new();
     for call_as in caller.scopes() {
         let mut pages = client
@@ -109,17 +139,41 @@ pub async fn observe(
         }
     }
     let mut out = BTreeMap::new();
+    let mut foreign = Vec::new();
     for (name, call_as) in names {
-        out.insert(name.clone(), observe_one(client, &name, call_as).await?);
+        match observe_one(client, &name, call_as, claim).await? {
+            Ok(set) => {
+                out.insert(name.clone(), set);
+            }
+            Err(other) => foreign.push(other),
+        }
     }
-    Ok(out)
+    Ok((out, foreign))
 }
 
+/// A stack set's tags, as `DescribeStackSet` gives them.
+fn tags_of(set: Option<&aws_sdk_cloudformation::types::StackSet>) -> BTreeMap<String, String> {
+    set.map(|s| {
+        s.tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// The stack set if `claim` owns it; else what is reported about it.
 async fn observe_one(
     client: &Client,
     name: &str,
     call_as: CallAs,
-) -> Result<ObservedStackSet, AwsError> {
+    claim: &Claim,
+) -> Result<Result<ObservedStackSet, Foreign>, AwsError> {
     let described = client
         .describe_stack_set()
         .stack_set_name(name)
@@ -128,6 +182,11 @@ async fn observe_one(
         .await
         .map_err(|e| AwsError::new(&format!("describing stack set {name}"), &e))?;
     let set = described.stack_set();
+    let tags = tags_of(set);
+    let owner = claim.stack_set(tags.get(OWNERSHIP_TAG).map(String::as_str));
+    if let Some(foreign) = Foreign::new("stack set", name, None, &owner) {
+        return Ok(Err(foreign));
+    }
     let permission_model = match set.and_then(|s| s.permission_model()) {
         Some(PermissionModels::ServiceManaged) => PermissionModel::ServiceManaged,
         _ => PermissionModel::SelfManaged,
@@ -159,7 +218,7 @@ async fn observe_one(
         );
     }
     read_overrides(client, name, &call_as, &mut instances).await?;
-    Ok(ObservedStackSet {
+    Ok(Ok(ObservedStackSet {
         name: name.to_owned(),
         permission_model,
         description: set
@@ -187,8 +246,9 @@ async fn observe_one(
             .and_then(|s| s.auto_deployment())
             .and_then(AutoDeployment::retain_stacks_on_account_removal)
             .unwrap_or(false),
+        tags,
         instances,
-    })
+    }))
 }
 
 /// Per-instance parameter overrides are only in `DescribeStackInstance`; read them a few at a
@@ -269,49 +329,280 @@ pub fn preferences(d: &Deployment) -> StackSetOperationPreferences {
         .build()
 }
 
-pub async fn create_stack_set(
-    client: &Client,
-    spec: &StackSetSpec,
-    caller: Caller,
-) -> Result<(), AwsError> {
-    let mut request = client
-        .create_stack_set()
-        .stack_set_name(&spec.name)
-        .call_as(caller.call_as(spec.permission_model))
-        .description(&spec.description)
-        .template_body(&spec.body)
-        .set_parameters(Some(parameters(&spec.parameters)))
-        .capabilities(Capability::CapabilityNamedIam)
-        .tags(
-            Tag::builder()
-                .key(MANAGED_TAG.0)
-                .value(MANAGED_TAG.1)
-                .build(),
-        );
-    request = match spec.permission_model {
-        PermissionModel::ServiceManaged => request
-            .permission_model(PermissionModels::ServiceManaged)
-            .auto_deployment(
-                AutoDeployment::builder()
-                    .enabled(true)
-                    .retain_stacks_on_account_removal(spec.retain_stacks_on_account_removal)
-                    .build(),
-            ),
-        PermissionModel::SelfManaged => request.permission_model(PermissionModels::SelfManaged),
-    };
-    request
-        .send()
-        .await
-        .map_err(|e| AwsError::new(&format!("creating stack set {}", spec.name), &e))?;
-    Ok(())
+fn tag_list(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
 }
 
-pub async fn update_stack_set(
+/// One write, as the deployer sends it: the id that makes it idempotent (a stack set
+/// operation's `OperationId`, or `CreateStackSet`'s `ClientRequestToken`), chosen and recorded
+/// before the first attempt, and how long to wait.
+#[derive(Debug, Clone)]
+pub struct Write {
+    pub id: String,
+    pub call_as: CallAs,
+    pub polling: Polling,
+}
+
+/// How a failed attempt of a write is settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attempt {
+    /// An earlier attempt with the same id was carried out.
+    AlreadyStarted,
+    /// Another operation runs on the stack set: wait, then send.
+    Busy,
+    /// Refused before being carried out (throttled): send again.
+    Refused,
+    /// No answer, or a server error: it may have been carried out; look before sending again.
+    Unknown,
+    /// A definite answer: stop.
+    Failed,
+}
+
+const THROTTLING: [&str; 5] = [
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "SlowDown",
+];
+
+fn attempt_outcome<E, R>(error: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> Attempt
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
+    R: std::fmt::Debug + HasStatus,
+{
+    use aws_smithy_runtime_api::client::result::SdkError;
+    match error {
+        SdkError::ServiceError(context) => {
+            let code = context.err().code().unwrap_or_default();
+            if code == "OperationIdAlreadyExistsException" {
+                Attempt::AlreadyStarted
+            } else if code == "OperationInProgressException" {
+                Attempt::Busy
+            } else if THROTTLING.contains(&code) {
+                Attempt::Refused
+            } else if context.raw().status_code() >= 500 {
+                Attempt::Unknown
+            } else {
+                Attempt::Failed
+            }
+        }
+        SdkError::ConstructionFailure(_) => Attempt::Failed,
+        _ => Attempt::Unknown,
+    }
+}
+
+/// The status of a raw HTTP response.
+pub trait HasStatus {
+    fn status_code(&self) -> u16;
+}
+
+impl HasStatus for aws_smithy_runtime_api::client::orchestrator::HttpResponse {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
+/// Attempts of one write before giving up (as the SDK's standard retry).
+const MAX_ATTEMPTS: u32 = 8;
+
+/// Whether the write an attempt may have carried out was carried out.
+enum Found {
+    Yes,
+    No,
+}
+
+/// Sends a write until it is known to be carried out: an attempt that got no answer is looked
+/// up (`lookup`) before anything is sent again; another operation on the stack set is waited
+/// for, at most `polling.give_up_after`.
+async fn send_once<T, E, R, F, Fut, L, LFut>(
+    stack_set: &str,
+    what: &str,
+    polling: Polling,
+    send: F,
+    lookup: L,
+) -> Result<(), AwsError>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>>,
+    E: std::error::Error + aws_smithy_types::error::metadata::ProvideErrorMetadata + 'static,
+    R: std::fmt::Debug + HasStatus,
+    L: Fn() -> LFut,
+    LFut: Future<Output = Result<Found, AwsError>>,
+{
+    let mut attempts = 0;
+    let mut busy_for = Duration::ZERO;
+    let mut pause = polling.first;
+    loop {
+        attempts += 1;
+        let Err(error) = send().await else {
+            return Ok(());
+        };
+        let outcome = attempt_outcome(&error);
+        let error = AwsError::new(what, &error);
+        match outcome {
+            Attempt::AlreadyStarted => return Ok(()),
+            Attempt::Failed => return Err(error),
+            Attempt::Busy if busy_for >= polling.give_up_after => {
+                return Err(AwsError {
+                    message: format!(
+                        "{what}: another operation on {stack_set} was still running after {} \
+                         minutes; nothing was sent",
+                        busy_for.as_secs() / 60
+                    ),
+                    code: error.code,
+                });
+            }
+            Attempt::Busy => {
+                tracing::info!(stack_set, "another operation is in progress; waiting");
+                tokio::time::sleep(pause).await;
+                busy_for += pause;
+                pause = (pause * 2).min(polling.longest);
+                continue;
+            }
+            Attempt::Unknown => {
+                tracing::warn!(stack_set, error = %error, "no answer: looking the write up");
+                if let Found::Yes = lookup().await.map_err(|e| AwsError {
+                    message: format!(
+                        "{what}: the answer was lost and the write could not be looked up, so it \
+                         was not sent again: {e}"
+                    ),
+                    code: e.code,
+                })? {
+                    return Ok(());
+                }
+            }
+            Attempt::Refused => {}
+        }
+        if attempts >= MAX_ATTEMPTS {
+            return Err(error);
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(polling.longest);
+    }
+}
+
+/// Whether operation `id` exists on `stack_set` (an attempt that got no answer started it).
+async fn operation_exists(
     client: &Client,
+    stack_set: &str,
+    id: &str,
+    call_as: &CallAs,
+) -> Result<Found, AwsError> {
+    match client
+        .describe_stack_set_operation()
+        .stack_set_name(stack_set)
+        .operation_id(id)
+        .call_as(call_as.clone())
+        .send()
+        .await
+    {
+        Ok(_) => Ok(Found::Yes),
+        Err(e) => {
+            let error = AwsError::new(&format!("looking up operation {id} of {stack_set}"), &e);
+            if error.is("OperationNotFoundException") {
+                Ok(Found::No)
+            } else {
+                Err(error)
+            }
+        }
+    }
+}
+
+/// Whether `name` exists as this deployment's stack set (tagged `owner`).
+async fn own_stack_set_exists(
+    client: &Client,
+    name: &str,
+    owner: Option<&str>,
+    call_as: &CallAs,
+) -> Result<Found, AwsError> {
+    match client
+        .describe_stack_set()
+        .stack_set_name(name)
+        .call_as(call_as.clone())
+        .send()
+        .await
+    {
+        Ok(out) => {
+            let tags = tags_of(out.stack_set());
+            if tags.get(OWNERSHIP_TAG).map(String::as_str) == owner {
+                Ok(Found::Yes)
+            } else {
+                Err(AwsError {
+                    message: format!(
+                        "a stack set named {name} exists and is not this deployment's ({OWNERSHIP_TAG}={})",
+                        tags.get(OWNERSHIP_TAG).map_or("none", String::as_str)
+                    ),
+                    code: None,
+                })
+            }
+        }
+        Err(e) => {
+            let error = AwsError::new(&format!("looking up stack set {name}"), &e);
+            if error.is("StackSetNotFoundException") {
+                Ok(Found::No)
+            } else {
+                Err(error)
+            }
+        }
+    }
+}
+
+pub async fn create_stack_set(
+    sets: &StackSets,
     spec: &StackSetSpec,
     caller: Caller,
+    write: &Write,
+) -> Result<(), AwsError> {
+    let call_as = caller.call_as(spec.permission_model);
+    let send = || {
+        let request = sets
+            .writes
+            .create_stack_set()
+            .stack_set_name(&spec.name)
+            .call_as(call_as.clone())
+            .description(&spec.description)
+            .template_body(&spec.body)
+            .set_parameters(Some(parameters(&spec.parameters)))
+            .capabilities(Capability::CapabilityNamedIam)
+            .set_tags(Some(tag_list(&spec.tags)))
+            .client_request_token(&write.id);
+        match spec.permission_model {
+            PermissionModel::ServiceManaged => request
+                .permission_model(PermissionModels::ServiceManaged)
+                .auto_deployment(
+                    AutoDeployment::builder()
+                        .enabled(true)
+                        .retain_stacks_on_account_removal(spec.retain_stacks_on_account_removal)
+                        .build(),
+                ),
+            PermissionModel::SelfManaged => request.permission_model(PermissionModels::SelfManaged),
+        }
+        .send()
+    };
+    let owner = spec.tags.get(OWNERSHIP_TAG).map(String::as_str);
+    let lookup = || own_stack_set_exists(&sets.reads, &spec.name, owner, &call_as);
+    let what = format!("creating stack set {}", spec.name);
+    match send_once(&spec.name, &what, write.polling, send, lookup).await {
+        // A retried create whose first attempt worked: ours if it carries our tag.
+        Err(e) if e.is("NameAlreadyExistsException") => match lookup().await? {
+            Found::Yes => Ok(()),
+            Found::No => Err(e),
+        },
+        other => other,
+    }
+}
+
+/// Updates the stack set (template, parameters, tags) and its instances; with `only`, the
+/// instances of those targets alone (the others are left as they are, marked outdated).
+pub async fn update_stack_set(
+    sets: &StackSets,
+    spec: &StackSetSpec,
     prefs: &StackSetOperationPreferences,
-    polling: Polling,
+    only: Option<&InstanceChange>,
+    write: &Write,
 ) -> Result<String, AwsError> {
     let auto = (spec.permission_model == PermissionModel::ServiceManaged).then(|| {
         AutoDeployment::builder()
@@ -319,22 +610,31 @@ pub async fn update_stack_set(
             .retain_stacks_on_account_removal(spec.retain_stacks_on_account_removal)
             .build()
     });
-    let start = || {
-        client
+    let send = || {
+        let mut request = sets
+            .writes
             .update_stack_set()
             .stack_set_name(&spec.name)
-            .call_as(caller.call_as(spec.permission_model))
+            .call_as(write.call_as.clone())
             .description(&spec.description)
             .template_body(&spec.body)
             .set_parameters(Some(parameters(&spec.parameters)))
             .capabilities(Capability::CapabilityNamedIam)
+            .set_tags(Some(tag_list(&spec.tags)))
             .set_auto_deployment(auto.clone())
             .operation_preferences(prefs.clone())
-            .send()
+            .operation_id(&write.id);
+        if let Some(only) = only {
+            request = request
+                .deployment_targets(targets(only))
+                .set_regions(Some(only.regions.iter().cloned().collect()));
+        }
+        request.send()
     };
+    let lookup = || operation_exists(&sets.reads, &spec.name, &write.id, &write.call_as);
     let what = format!("updating stack set {}", spec.name);
-    let out = when_idle(&spec.name, polling, &what, start).await?;
-    Ok(out.operation_id().unwrap_or_default().to_owned())
+    send_once(&spec.name, &what, write.polling, send, lookup).await?;
+    Ok(write.id.clone())
 }
 
 fn targets(change: &InstanceChange) -> DeploymentTargets {
@@ -356,133 +656,124 @@ fn targets(change: &InstanceChange) -> DeploymentTargets {
 }
 
 pub async fn create_instances(
-    client: &Client,
+    sets: &StackSets,
     change: &InstanceChange,
-    call_as: CallAs,
     prefs: &StackSetOperationPreferences,
-    polling: Polling,
+    write: &Write,
 ) -> Result<String, AwsError> {
-    let start = || {
-        client
+    let send = || {
+        sets.writes
             .create_stack_instances()
             .stack_set_name(&change.stack_set)
-            .call_as(call_as.clone())
+            .call_as(write.call_as.clone())
             .deployment_targets(targets(change))
             .set_regions(Some(change.regions.iter().cloned().collect()))
             .set_parameter_overrides(
                 (!change.overrides.is_empty()).then(|| parameters(&change.overrides)),
             )
             .operation_preferences(prefs.clone())
+            .operation_id(&write.id)
             .send()
     };
+    let lookup = || operation_exists(&sets.reads, &change.stack_set, &write.id, &write.call_as);
     let what = format!("adding instances to {}", change.stack_set);
-    let out = when_idle(&change.stack_set, polling, &what, start).await?;
-    Ok(out.operation_id().unwrap_or_default().to_owned())
+    send_once(&change.stack_set, &what, write.polling, send, lookup).await?;
+    Ok(write.id.clone())
 }
 
 pub async fn update_instances(
-    client: &Client,
+    sets: &StackSets,
     change: &InstanceChange,
-    call_as: CallAs,
     prefs: &StackSetOperationPreferences,
-    polling: Polling,
+    write: &Write,
 ) -> Result<String, AwsError> {
-    let start = || {
-        client
+    let send = || {
+        sets.writes
             .update_stack_instances()
             .stack_set_name(&change.stack_set)
-            .call_as(call_as.clone())
+            .call_as(write.call_as.clone())
             .deployment_targets(targets(change))
             .set_regions(Some(change.regions.iter().cloned().collect()))
             // The list sets the overrides exactly: a parameter left out takes the stack set's
             // value again.
             .set_parameter_overrides(Some(parameters(&change.overrides)))
             .operation_preferences(prefs.clone())
+            .operation_id(&write.id)
             .send()
     };
+    let lookup = || operation_exists(&sets.reads, &change.stack_set, &write.id, &write.call_as);
     let what = format!("updating instances of {}", change.stack_set);
-    let out = when_idle(&change.stack_set, polling, &what, start).await?;
-    Ok(out.operation_id().unwrap_or_default().to_owned())
+    send_once(&change.stack_set, &what, write.polling, send, lookup).await?;
+    Ok(write.id.clone())
 }
 
 pub async fn delete_instances(
-    client: &Client,
+    sets: &StackSets,
     change: &InstanceChange,
-    call_as: CallAs,
     prefs: &StackSetOperationPreferences,
-    polling: Polling,
+    write: &Write,
 ) -> Result<String, AwsError> {
-    let start = || {
-        client
+    let send = || {
+        sets.writes
             .delete_stack_instances()
             .stack_set_name(&change.stack_set)
-            .call_as(call_as.clone())
+            .call_as(write.call_as.clone())
             .deployment_targets(targets(change))
             .set_regions(Some(change.regions.iter().cloned().collect()))
             .retain_stacks(false)
             .operation_preferences(prefs.clone())
+            .operation_id(&write.id)
             .send()
     };
+    let lookup = || operation_exists(&sets.reads, &change.stack_set, &write.id, &write.call_as);
     let what = format!("removing instances of {}", change.stack_set);
-    let out = when_idle(&change.stack_set, polling, &what, start).await?;
-    Ok(out.operation_id().unwrap_or_default().to_owned())
+    send_once(&change.stack_set, &what, write.polling, send, lookup).await?;
+    Ok(write.id.clone())
 }
 
 /// Deletes an empty stack set; one already gone (a retried call whose first attempt worked)
 /// counts as deleted.
-pub async fn delete_stack_set(
-    client: &Client,
-    name: &str,
-    call_as: CallAs,
-    polling: Polling,
-) -> Result<(), AwsError> {
-    let start = || {
-        client
+pub async fn delete_stack_set(sets: &StackSets, name: &str, write: &Write) -> Result<(), AwsError> {
+    let send = || {
+        sets.writes
             .delete_stack_set()
             .stack_set_name(name)
-            .call_as(call_as.clone())
+            .call_as(write.call_as.clone())
             .send()
     };
+    // Deleting is idempotent: whether the lost attempt worked or not, sending again is safe.
+    let lookup = || async { Ok(Found::No) };
     let what = format!("deleting stack set {name}");
-    match when_idle(name, polling, &what, start).await {
+    match send_once(name, &what, write.polling, send, lookup).await {
         Err(e) if !e.is("StackSetNotFoundException") => Err(e),
         _ => Ok(()),
     }
 }
 
-/// Starts an operation; while another operation on the stack set runs, waits and tries again.
-async fn when_idle<T, E, R, F, Fut>(
+/// The status of an operation, read again after a transient failure (bounded).
+async fn operation_status(
+    client: &Client,
     stack_set: &str,
-    polling: Polling,
-    what: &str,
-    start: F,
-) -> Result<T, AwsError>
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>>,
-    E: std::error::Error + aws_smithy_types::error::metadata::ProvideErrorMetadata + 'static,
-    R: std::fmt::Debug,
-{
-    let mut waited = Duration::ZERO;
-    let mut pause = polling.first;
-    loop {
-        match start().await {
-            Ok(out) => return Ok(out),
-            Err(e) => {
-                let error = AwsError::new(what, &e);
-                if !error.is("OperationInProgressException") || waited >= polling.give_up_after {
-                    return Err(error);
-                }
-                tracing::info!(stack_set, "another operation is in progress; waiting");
-                tokio::time::sleep(pause).await;
-                waited += pause;
-                pause = (pause * 2).min(polling.longest);
-            }
-        }
-    }
+    operation_id: &str,
+    call_as: &CallAs,
+) -> Result<StackSetOperationStatus, AwsError> {
+    let out = client
+        .describe_stack_set_operation()
+        .stack_set_name(stack_set)
+        .call_as(call_as.clone())
+        .operation_id(operation_id)
+        .send()
+        .await
+        .map_err(|e| AwsError::new(&format!("reading operation {operation_id}"), &e))?;
+    Ok(out
+        .stack_set_operation()
+        .and_then(|o| o.status())
+        .cloned()
+        .unwrap_or(StackSetOperationStatus::Running))
 }
 
-/// Waits for an operation to end, then reads how each target ended.
+/// Waits for an operation to end, at most `polling.give_up_after`, then reads how each target
+/// ended. When the limit is reached, the error names the targets still running.
 pub async fn wait(
     client: &Client,
     stack_set: &str,
@@ -491,35 +782,64 @@ pub async fn wait(
     polling: Polling,
 ) -> Result<OperationOutcome, AwsError> {
     let mut pause = polling.first;
+    let mut waited = Duration::ZERO;
     let status = loop {
-        let out = client
-            .describe_stack_set_operation()
-            .stack_set_name(stack_set)
-            .call_as(call_as.clone())
-            .operation_id(operation_id)
-            .send()
-            .await
-            .map_err(|e| AwsError::new(&format!("reading operation {operation_id}"), &e))?;
-        let status = out
-            .stack_set_operation()
-            .and_then(|o| o.status())
-            .cloned()
-            .unwrap_or(StackSetOperationStatus::Running);
+        let status = operation_status(client, stack_set, operation_id, &call_as).await?;
         match status {
+            StackSetOperationStatus::Running
+            | StackSetOperationStatus::Queued
+            | StackSetOperationStatus::Stopping
+                if waited >= polling.give_up_after =>
+            {
+                let results = results(client, stack_set, operation_id, &call_as).await?;
+                let running: Vec<String> = results
+                    .iter()
+                    .filter(|r| matches!(r.status.as_str(), "RUNNING" | "PENDING"))
+                    .map(|r| format!("{}/{}", r.account, r.region))
+                    .collect();
+                return Err(AwsError {
+                    message: format!(
+                        "operation {operation_id} on {stack_set} is still {} after {} minutes \
+                         (the limit, operation-timeout-minutes); still running in: {}",
+                        status.as_str(),
+                        waited.as_secs() / 60,
+                        if running.is_empty() {
+                            "no target reported yet".to_owned()
+                        } else {
+                            running.join(", ")
+                        }
+                    ),
+                    code: Some("OperationTimedOut".to_owned()),
+                });
+            }
             StackSetOperationStatus::Running
             | StackSetOperationStatus::Queued
             | StackSetOperationStatus::Stopping => {
                 tokio::time::sleep(pause).await;
+                waited += pause;
                 pause = (pause * 2).min(polling.longest);
             }
             other => break other,
         }
     };
+    Ok(OperationOutcome {
+        status: status.as_str().to_owned(),
+        results: results(client, stack_set, operation_id, &call_as).await?,
+    })
+}
+
+/// How each target of an operation is doing (or ended), sorted by account and region.
+async fn results(
+    client: &Client,
+    stack_set: &str,
+    operation_id: &str,
+    call_as: &CallAs,
+) -> Result<Vec<TargetResult>, AwsError> {
     let mut results = Vec::new();
     let mut pages = client
         .list_stack_set_operation_results()
         .stack_set_name(stack_set)
-        .call_as(call_as)
+        .call_as(call_as.clone())
         .operation_id(operation_id)
         .into_paginator()
         .items()
@@ -538,10 +858,28 @@ pub async fn wait(
         });
     }
     results.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
-    Ok(OperationOutcome {
-        status: status.as_str().to_owned(),
-        results,
-    })
+    Ok(results)
+}
+
+/// Whether an operation is still under way (recorded by an earlier run that stopped).
+pub async fn in_flight(
+    client: &Client,
+    stack_set: &str,
+    operation_id: &str,
+    call_as: CallAs,
+) -> Result<bool, AwsError> {
+    match operation_status(client, stack_set, operation_id, &call_as).await {
+        Ok(status) => Ok(matches!(
+            status,
+            StackSetOperationStatus::Running
+                | StackSetOperationStatus::Queued
+                | StackSetOperationStatus::Stopping
+        )),
+        Err(e) if e.is("OperationNotFoundException") || e.is("StackSetNotFoundException") => {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]

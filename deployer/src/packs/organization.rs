@@ -12,6 +12,8 @@ use sha2::{Digest, Sha256};
 
 /// The input parameter that carries the template's fingerprint.
 pub const TEMPLATE_HASH_PARAMETER: &str = "CustosTemplateHash";
+/// The input parameter that says which deployment owns the pack (packs take no tags).
+pub const DEPLOYMENT_PARAMETER: &str = "CustosDeployment";
 /// `ExcludedAccounts` holds at most this many accounts.
 pub const MAX_EXCLUDED_ACCOUNTS: usize = 1000;
 
@@ -26,6 +28,9 @@ pub struct OrgPackSpec {
     /// skips): an organisation pack reaches all the others, and accounts that join later.
     pub excluded_accounts: BTreeSet<String>,
     pub regions: BTreeSet<String>,
+    /// The deployment that owns it (`CustosDeployment`).
+    #[serde(default)]
+    pub deployment: String,
 }
 
 /// An organisation conformance pack as `DescribeOrganizationConformancePacks` reports it.
@@ -34,6 +39,9 @@ pub struct ObservedOrgPack {
     /// The `CustosTemplateHash` it was put with; none for a pack put by other means.
     pub template_hash: Option<String>,
     pub excluded_accounts: BTreeSet<String>,
+    /// The `CustosDeployment` it was put with; none for a pack an earlier Custos put.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
 }
 
 /// The fingerprint of a template body.
@@ -46,6 +54,9 @@ pub fn update_reasons(spec: &OrgPackSpec, found: &ObservedOrgPack) -> Vec<String
     let mut reasons = Vec::new();
     if found.template_hash.as_deref() != Some(spec.template_hash.as_str()) {
         reasons.push("template changed".to_owned());
+    }
+    if found.deployment.as_deref() != Some(spec.deployment.as_str()) {
+        reasons.push(format!("adopted by deployment {}", spec.deployment));
     }
     let added: Vec<&String> = spec
         .excluded_accounts
@@ -92,6 +103,7 @@ mod tests {
             template_hash: template_hash("Resources: {}"),
             excluded_accounts: excluded.iter().map(|a| (*a).to_owned()).collect(),
             regions: BTreeSet::from(["eu-west-1".to_owned()]),
+            deployment: "111111111111".into(),
         }
     }
 
@@ -99,6 +111,7 @@ mod tests {
         ObservedOrgPack {
             template_hash: hash.map(str::to_owned),
             excluded_accounts: excluded.iter().map(|a| (*a).to_owned()).collect(),
+            deployment: Some("111111111111".into()),
         }
     }
 

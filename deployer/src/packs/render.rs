@@ -312,11 +312,16 @@ mod tests {
         assert_eq!(parts.len(), 1);
         let outcome = validate(&parts[0].body);
         assert_eq!(outcome.problems, vec![]);
-        assert_eq!(outcome.summary.parameters, 1);
+        assert_eq!(outcome.summary.parameters, 2);
         assert!(
             parts[0]
                 .body
                 .contains("  CustosTemplateHash:\n    Type: String")
+        );
+        assert!(
+            parts[0]
+                .body
+                .contains("  CustosDeployment:\n    Type: String")
         );
         let stack = parts[0].stack.as_deref().unwrap();
         assert!(stack.contains("Type: AWS::IAM::Role"));

@@ -49,6 +49,9 @@ pub struct OrganizationFile {
     /// deployer.
     #[serde(default)]
     pub call_as: CallAs,
+    /// Names this deployment: everything it creates carries it (`custos:managed=<id>`), and it
+    /// updates or deletes only what carries it. Default: the management account's id.
+    pub deployment_id: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -68,6 +71,19 @@ pub struct DeploymentFile {
     pub region_concurrency: Option<RegionConcurrency>,
     #[serde(default)]
     pub retain_stacks_on_account_removal: bool,
+    /// A run that deletes more than this share of the managed stack instances needs
+    /// `--allow-mass-delete`.
+    pub mass_delete_percentage: Option<Spanned<u32>>,
+    /// A run that deletes more than this many whole stack sets needs `--allow-mass-delete`.
+    pub mass_delete_stack_sets: Option<Spanned<u32>>,
+    /// How long one StackSets operation (or organisation pack) may run before the run gives up
+    /// waiting and reports what is still running.
+    pub operation_timeout_minutes: Option<Spanned<u32>>,
+    /// How long the apply lock outlives a run that stopped without releasing it.
+    pub lock_lease_minutes: Option<Spanned<u32>>,
+    /// Read the Custos rules and stacks back in each member account to find changes made by
+    /// hand.
+    pub detect_drift: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -101,11 +117,16 @@ pub enum Distribution {
 pub struct RemediationFile {
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// Days the rule and remediation log groups (the remediation records) are kept.
+    pub log_retention_days: Option<Spanned<u32>>,
 }
 
 impl Default for RemediationFile {
     fn default() -> Self {
-        Self { enabled: true }
+        Self {
+            enabled: true,
+            log_retention_days: None,
+        }
     }
 }
 

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use config_rule_sdk::RuleMeta;
 use config_rule_sdk::exemption::{Exemption, Source};
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 use toml::Spanned;
 
 pub use file::{Distribution, RegionConcurrency, RemediationMode};
@@ -25,6 +26,9 @@ use file::{ParametersFile, SettingsFile};
 /// The role assumed in member accounts unless `role-name` says otherwise.
 pub const DEFAULT_ROLE_NAME: &str = "OrganizationAccountAccessRole";
 const DEFAULT_BUCKET_PREFIX: &str = "custos-artifacts";
+const DEFAULT_LOG_RETENTION_DAYS: u32 = 365;
+/// S3's longest bucket name.
+const MAX_BUCKET_NAME: usize = 63;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
@@ -36,6 +40,16 @@ pub struct Settings {
     pub rules: BTreeMap<String, RuleSettings>,
     pub packs: BTreeMap<String, Pack>,
     pub status: Status,
+    pub remediation: Remediation,
+    /// SHA-256 (hex) of `deployer.toml` as read: a saved plan applies only to the same text.
+    pub source_digest: String,
+}
+
+/// What every rule's remediation shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Remediation {
+    /// Days the rule and remediation log groups keep their records.
+    pub log_retention_days: u32,
 }
 
 /// Where `status` and `audit` read compliance.
@@ -57,6 +71,9 @@ pub struct Organization {
     pub exclude_accounts: BTreeSet<String>,
     /// The caller is a delegated administrator of StackSets, not the management account.
     pub delegated_admin: bool,
+    /// The deployment's name, as `deployment-id` gives it; `None`: the management account's id
+    /// (known once the organisation is read, see `Settings::deployment_id`).
+    pub deployment_id: Option<String>,
 }
 
 /// A value with the place in `deployer.toml` it came from, for errors found later (an OU path
@@ -110,6 +127,27 @@ pub struct Deployment {
     pub failure_tolerance_percentage: u32,
     pub region_concurrency: RegionConcurrency,
     pub retain_stacks_on_account_removal: bool,
+    /// Deleting more than this percentage of the managed stack instances in one run needs
+    /// `--allow-mass-delete`.
+    pub mass_delete_percentage: u32,
+    /// Deleting more than this many whole stack sets in one run needs `--allow-mass-delete`.
+    pub mass_delete_stack_sets: u32,
+    /// The longest wait for one operation, in minutes.
+    pub operation_timeout_minutes: u32,
+    /// How long the apply lock outlives a run that ended without releasing it, in minutes.
+    pub lock_lease_minutes: u32,
+    /// Read the rules and stacks back in the member accounts to find changes made by hand.
+    pub detect_drift: bool,
+}
+
+impl Settings {
+    /// The deployment's name: `deployment-id`, else the management account's id.
+    pub fn deployment_id(&self, management_account: &str) -> String {
+        self.organization
+            .deployment_id
+            .clone()
+            .unwrap_or_else(|| management_account.to_owned())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,7 +221,8 @@ impl Settings {
             text,
             problems: Vec::new(),
         };
-        let settings = check.settings(&file, catalog);
+        let mut settings = check.settings(&file, catalog);
+        settings.source_digest = hex::encode(sha2::Sha256::digest(text.as_bytes()));
         if check.problems.is_empty() {
             Ok(settings)
         } else {
@@ -233,7 +272,8 @@ impl Checker<'_> {
     fn settings(&mut self, file: &SettingsFile, catalog: &Catalog) -> Settings {
         let organization = self.organization(&file.organization);
         let deployment = self.deployment(&file.deployment);
-        let artifacts = self.artifacts(&file.artifacts);
+        let artifacts = self.artifacts(&file.artifacts, &organization.regions);
+        let remediation = self.remediation(&file.remediation);
         let notifications = self.notifications(&file.notifications);
         let mut rules = self.rules(&file.rules, catalog, file.remediation.enabled);
         self.exemptions(&file.exemptions, &mut rules);
@@ -247,7 +287,31 @@ impl Checker<'_> {
             rules,
             packs,
             status,
+            remediation,
+            source_digest: String::new(),
         }
+    }
+
+    fn remediation(&mut self, r: &file::RemediationFile) -> Remediation {
+        let log_retention_days = match &r.log_retention_days {
+            Some(days) if !values::LOG_RETENTION_DAYS.contains(days.get_ref()) => {
+                self.problem(
+                    days.span(),
+                    format!(
+                        "expected a retention CloudWatch Logs accepts (days: {})",
+                        values::LOG_RETENTION_DAYS
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+                DEFAULT_LOG_RETENTION_DAYS
+            }
+            Some(days) => *days.get_ref(),
+            None => DEFAULT_LOG_RETENTION_DAYS,
+        };
+        Remediation { log_retention_days }
     }
 
     fn status(&mut self, s: &file::StatusFile) -> Status {
@@ -322,6 +386,17 @@ impl Checker<'_> {
                  `include-management-account = true`",
             );
         }
+        let deployment_id = org.deployment_id.as_ref().and_then(|id| {
+            let ok = values::is_deployment_id(id.get_ref());
+            if !ok {
+                self.problem(
+                    id.span(),
+                    "expected a deployment id of 1-40 letters, digits and hyphens, starting with a \
+                     letter or digit",
+                );
+            }
+            ok.then(|| id.get_ref().clone())
+        });
         Organization {
             role_name,
             regions: regions.into_iter().collect(),
@@ -330,6 +405,7 @@ impl Checker<'_> {
             include_management_account: org.include_management_account,
             exclude_accounts,
             delegated_admin: org.call_as == file::CallAs::DelegatedAdmin,
+            deployment_id,
         }
     }
 
@@ -354,29 +430,64 @@ impl Checker<'_> {
             Some(v) => *v.get_ref(),
             None => default,
         };
+        let max_concurrent_percentage = percentage(d.max_concurrent_percentage.as_ref(), 25, 1);
+        let failure_tolerance_percentage =
+            percentage(d.failure_tolerance_percentage.as_ref(), 10, 0);
+        let mass_delete_percentage = percentage(d.mass_delete_percentage.as_ref(), 10, 0);
+        let mut minutes = |value: Option<&Spanned<u32>>, default: u32| match value {
+            Some(v) if !(1..=24 * 60).contains(v.get_ref()) => {
+                self.problem(v.span(), "expected a number of minutes from 1 to 1440");
+                default
+            }
+            Some(v) => *v.get_ref(),
+            None => default,
+        };
+        let operation_timeout_minutes = minutes(d.operation_timeout_minutes.as_ref(), 60);
+        let lock_lease_minutes = minutes(d.lock_lease_minutes.as_ref(), 15);
         Deployment {
-            max_concurrent_percentage: percentage(d.max_concurrent_percentage.as_ref(), 25, 1),
-            failure_tolerance_percentage: percentage(
-                d.failure_tolerance_percentage.as_ref(),
-                10,
-                0,
-            ),
+            max_concurrent_percentage,
+            failure_tolerance_percentage,
             region_concurrency: d.region_concurrency.unwrap_or(RegionConcurrency::Parallel),
             retain_stacks_on_account_removal: d.retain_stacks_on_account_removal,
+            mass_delete_percentage,
+            mass_delete_stack_sets: d
+                .mass_delete_stack_sets
+                .as_ref()
+                .map_or(0, |v| *v.get_ref()),
+            operation_timeout_minutes,
+            lock_lease_minutes,
+            detect_drift: d.detect_drift.unwrap_or(true),
         }
     }
 
-    fn artifacts(&mut self, a: &file::ArtifactsFile) -> Artifacts {
+    fn artifacts(&mut self, a: &file::ArtifactsFile, regions: &[String]) -> Artifacts {
         let bucket_prefix = match &a.bucket_prefix {
             Some(prefix) if !values::is_bucket_prefix(prefix.get_ref()) => {
                 self.problem(
                     prefix.span(),
                     "expected a bucket name prefix of 3-30 lowercase letters, digits and hyphens \
-                     (the account id and region are appended)",
+                     (the account id, the region and the deployment's random part are appended)",
                 );
                 DEFAULT_BUCKET_PREFIX.to_owned()
             }
-            Some(prefix) => prefix.get_ref().clone(),
+            Some(prefix) => {
+                let longest = regions.iter().max_by_key(|r| r.len());
+                if let Some(region) = longest {
+                    let length = crate::desired::bucket_name_length(prefix.get_ref(), region);
+                    if length > MAX_BUCKET_NAME {
+                        self.problem(
+                            prefix.span(),
+                            format!(
+                                "in {region} the artifact bucket name would be {length} characters \
+                                 (prefix, account id, region and a {}-character random part); S3 \
+                                 allows {MAX_BUCKET_NAME}: shorten the prefix",
+                                crate::desired::BUCKET_SUFFIX_LENGTH
+                            ),
+                        );
+                    }
+                }
+                prefix.get_ref().clone()
+            }
             None => DEFAULT_BUCKET_PREFIX.to_owned(),
         };
         Artifacts {

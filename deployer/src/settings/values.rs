@@ -23,6 +23,19 @@ pub fn is_region(name: &str) -> bool {
         && !parts[parts.len() - 1].is_empty()
 }
 
+/// A deployment's name, written in tags and parameters: 1-40 letters, digits and hyphens.
+pub fn is_deployment_id(id: &str) -> bool {
+    (1..=40).contains(&id.len())
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !id.starts_with('-')
+}
+
+/// The retention periods CloudWatch Logs accepts, in days.
+pub const LOG_RETENTION_DAYS: [u32; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
 pub fn is_account_id(id: &str) -> bool {
     id.len() == 12 && id.chars().all(|c| c.is_ascii_digit())
 }

@@ -96,7 +96,7 @@ pub(crate) fn needed(
             format!("arn:aws:iam::{account}:role/{}", field("RoleName")?),
             account,
         )],
-        "cloudformation" if matches!(op, "ListStackSets" | "CreateStackSet") => {
+        "cloudformation" if matches!(op, "ListStackSets" | "ListStacks" | "CreateStackSet") => {
             vec![one(&format!("cloudformation:{op}"), "*".into(), account)]
         }
         "cloudformation" => vec![one(
@@ -134,41 +134,59 @@ pub(crate) fn needed(
                 management,
             )]
         }
-        "config" if op == "DescribeConfigurationRecorderStatus" => vec![one(
-            "config:DescribeConfigurationRecorderStatus",
-            format!("arn:aws:config:{region}:{account}:configuration-recorder/default/0a1b2c3d"),
+        "config" => config(e, &call, account)?,
+        "dynamodb" => vec![one(
+            &format!("dynamodb:{op}"),
+            format!(
+                "arn:aws:dynamodb:{region}:{account}:table/{}",
+                field("TableName")?
+            ),
             account,
         )],
-        "config"
-            if matches!(
-                op,
-                "DescribeOrganizationConformancePacks"
-                    | "DescribeOrganizationConformancePackStatuses"
-            ) =>
-        {
-            vec![one(&format!("config:{op}"), "*".into(), account)]
-        }
-        "config"
-            if matches!(
-                op,
-                "PutOrganizationConformancePack"
-                    | "DeleteOrganizationConformancePack"
-                    | "GetOrganizationConformancePackDetailedStatus"
-            ) =>
-        {
-            let name = field("OrganizationConformancePackName")?;
-            vec![one(
-                &format!("config:{op}"),
-                format!(
-                    "arn:aws:config:{region}:{account}:organization-conformance-pack/{name}-a1b2c3d4"
-                ),
-                account,
-            )]
-        }
         "s3" => s3(e, &call)?,
         _ => return Err(format!("{call}: no IAM mapping for this call")),
     };
     Ok(needs)
+}
+
+/// The Config calls: the recorder's status, drift's reads, organisation packs.
+fn config(e: &Exchange, call: &str, account: &str) -> Result<Vec<Needed>, String> {
+    let region = e.region.as_str();
+    let op = e.operation.as_str();
+    let one = |resource: String| Needed {
+        call: call.to_owned(),
+        action: format!("config:{op}"),
+        resource,
+        account: account.to_owned(),
+    };
+    Ok(vec![match op {
+        "DescribeConfigurationRecorderStatus" => one(format!(
+            "arn:aws:config:{region}:{account}:configuration-recorder/default/0a1b2c3d"
+        )),
+        // AWS authorises these on no resource narrower than `*`.
+        "DescribeConfigRules"
+        | "DescribeOrganizationConformancePacks"
+        | "DescribeOrganizationConformancePackStatuses" => one("*".into()),
+        // Drift reads the remediations of the rules by name. The engine asks about one
+        // resource: one of the type stands for all (the policy grants the type).
+        "DescribeRemediationConfigurations" => one(format!(
+            "arn:aws:config:{region}:{account}:remediation-configuration/custos-rule/0a1b2c3d"
+        )),
+        "PutOrganizationConformancePack"
+        | "DeleteOrganizationConformancePack"
+        | "GetOrganizationConformancePackDetailedStatus" => {
+            let name = e
+                .fields
+                .get("OrganizationConformancePackName")
+                .ok_or_else(|| {
+                    format!("{call}: no OrganizationConformancePackName in the request")
+                })?;
+            one(format!(
+                "arn:aws:config:{region}:{account}:organization-conformance-pack/{name}-a1b2c3d4"
+            ))
+        }
+        _ => return Err(format!("{call}: no IAM mapping for this call")),
+    }])
 }
 
 /// S3 speaks REST: the operation is the method and the query on a path-style `/bucket/key`.
