@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
@@ -76,7 +76,11 @@ impl Deployer {
 
     /// `deployer ARGS` with the demo's settings; the exit code and what it printed.
     pub fn run(&self, args: &[&str]) -> Result<Ran> {
-        let out = Command::new(&self.binary)
+        self.run_with(args, Stdio::piped())
+    }
+
+    fn run_with(&self, args: &[&str], stderr: Stdio) -> Result<Ran> {
+        let child = Command::new(&self.binary)
             .arg("--config")
             .arg(&self.config)
             .arg("--rules-dir")
@@ -86,7 +90,13 @@ impl Deployer {
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             // Its stdout is captured: its tables fit the demo's own terminal.
             .env("COLUMNS", screen_width().to_string())
-            .output()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .with_context(|| format!("running {}", self.binary.display()))?;
+        let out = child
+            .wait_with_output()
             .with_context(|| format!("running {}", self.binary.display()))?;
         Ok(Ran {
             code: out.status.code().unwrap_or(-1),
@@ -97,9 +107,18 @@ impl Deployer {
 
     /// `deployer --output json ARGS`, which must exit with one of `ok_codes`.
     pub fn json(&self, args: &[&str], ok_codes: &[i32]) -> Result<Value> {
+        self.json_with(args, ok_codes, Stdio::piped())
+    }
+
+    /// `json`, with the deployer's progress shown as it goes (long runs such as `apply`).
+    pub fn json_showing_progress(&self, args: &[&str], ok_codes: &[i32]) -> Result<Value> {
+        self.json_with(args, ok_codes, Stdio::inherit())
+    }
+
+    fn json_with(&self, args: &[&str], ok_codes: &[i32], stderr: Stdio) -> Result<Value> {
         let mut all = vec!["--output", "json"];
         all.extend_from_slice(args);
-        let ran = self.run(&all)?;
+        let ran = self.run_with(&all, stderr)?;
         if !ok_codes.contains(&ran.code) {
             bail!(
                 "deployer {} exited {}:\n{}{}",

@@ -134,7 +134,7 @@ fn preview(deployer: &Deployer, member: &estate::Member) -> Result<()> {
 fn rollout(deployer: &Deployer) -> Result<()> {
     heading(3, "Rollout: deployer apply --org --yes");
     let bootstrap = deployer.bootstrap_dir.to_string_lossy().into_owned();
-    let applied = deployer.json(
+    let applied = deployer.json_showing_progress(
         &["apply", "--org", "--yes", "--bootstrap-dir", &bootstrap],
         &[0],
     )?;
