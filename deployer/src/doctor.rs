@@ -236,7 +236,8 @@ async fn check_code(member: &Aws, region: &str, expected: &ExpectedCode) -> Opti
             let have = config.code_sha256().unwrap_or_default();
             (have != wanted).then(|| {
                 format!(
-                    "function {} runs code {have} (CodeSha256), not the zip the deployer built                      ({wanted}, sha256 {})",
+                    "function {} runs code {have} (CodeSha256), not the zip the deployer built \
+                     ({wanted}, sha256 {})",
                     expected.function, expected.sha256
                 )
             })

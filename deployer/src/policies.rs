@@ -127,6 +127,7 @@ pub fn minimum_policies(settings: &Settings) -> MinimumPolicies {
     administering.push(recorder_statement());
     // The management account can be a target too; its stacks are read with these credentials.
     administering.extend(drift_statements());
+    administering.push(code_statement(settings));
     if organization_packs {
         administering.extend(organization_pack_statements());
     }
@@ -141,6 +142,7 @@ pub fn minimum_policies(settings: &Settings) -> MinimumPolicies {
         recorder_statement(),
     ];
     member.extend(drift_statements());
+    member.push(code_statement(settings));
     if settings.artifacts.distribution == Distribution::PerAccount {
         member.extend(artifact_statements(prefix));
     }
@@ -248,6 +250,21 @@ pub fn text(policies: &MinimumPolicies, role_name: &str) -> String {
         pretty(&policies.administering),
         pretty(&policies.member),
     )
+}
+
+/// `doctor --org`: each function's code digest, compared with the zip the deployer built; the
+/// functions are those of the rules in `deployer.toml`, by name.
+fn code_statement(settings: &Settings) -> Value {
+    let functions: Vec<String> = crate::desired::binaries(settings)
+        .iter()
+        .map(|f| format!("arn:aws:lambda:*:*:function:{f}"))
+        .collect();
+    json!({
+        "Sid": "CompareFunctionCode",
+        "Effect": "Allow",
+        "Action": "lambda:GetFunctionConfiguration",
+        "Resource": functions,
+    })
 }
 
 /// Drift: the Custos stacks, Config rules and remediations of an account, read back. Stacks and

@@ -1231,6 +1231,9 @@ async fn call_log(emulator: &Emulator) -> CallLog {
         (0, &json!("succeeded")),
         "{applied:#}"
     );
+    // Deployed: doctor also compares each function's code with the zip the deployer built.
+    let (code, checked) = run(&deployer, &["doctor", "--org"]);
+    assert!(code == 0 || code == 1, "{checked:#}");
     // A changed parameter: the stack sets are updated.
     deployer.write_settings(&call_log_settings("approved-by"));
     let (code, updated) = run(&deployer, &apply);

@@ -9,7 +9,8 @@
 //!   are each refused, with their own reason, writing nothing;
 //! - of two applies started together, one proceeds, the other stops at once, writing nothing;
 //! - deleting the instances of 3 of 12 accounts needs `--allow-mass-delete`;
-//! - a Config rule changed by hand in a member is reported by `plan` and repaired by `apply`.
+//! - a Config rule changed by hand in a member is reported by `plan` and repaired by `apply`;
+//! - a function whose code was replaced in a member is named by `doctor --org`.
 //!
 //! As in `deployer.rs`, artifacts are per account (the emulator reads Lambda code from the
 //! stack's own account only). Where the emulator does not enforce what AWS does (a bucket
@@ -643,4 +644,60 @@ async fn a_rule_changed_by_hand_in_a_member_is_reported_and_repaired() {
     assert_eq!(sse_algorithm(&there).await.as_deref(), Some("AES256"));
     let (code, after) = run(&deployer, &["plan", "--org"]);
     assert_eq!(code, 0, "repaired: {after:#}");
+}
+
+/// `doctor --org` after an apply: the problems with functions it lists for `account` (the
+/// small organisation records nothing, which doctor also says).
+fn doctor_problems(deployer: &Deployer, account: &str) -> (i32, Vec<String>) {
+    let (code, checks) = deployer.run(&["doctor", "--org"]);
+    let problems = checks
+        .as_array()
+        .unwrap_or_else(|| panic!("doctor prints its checks: {checks:#}"))
+        .iter()
+        .filter(|c| c["account"] == account)
+        .flat_map(|c| c["missing"].as_array().cloned().unwrap_or_default())
+        .filter_map(|m| m.as_str().map(str::to_owned))
+        .filter(|m| m.starts_with("function "))
+        .collect();
+    (code, problems)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_names_a_function_whose_code_is_not_what_the_deployer_built() {
+    let emulator = Emulator::from_env();
+    let (org, _, members) = small_organisation(&emulator, 2).await;
+    let deployer = deployer(&emulator, &org, emulator.url()).await;
+    deployer.write_settings(&settings("AES256", &[]));
+    let (code, applied) = run(&deployer, &["apply", "--org", "--yes"]);
+    assert_eq!(code, 0, "{applied:#}");
+    let member = &members[0];
+    let (_, before) = doctor_problems(&deployer, member);
+    assert!(before.is_empty(), "as deployed: {before:#?}");
+
+    // Someone with access to the member replaces the rule's code.
+    let there = inspector(&emulator, member).await;
+    aws_sdk_lambda::Client::new(&there)
+        .update_function_code()
+        .function_name(RULE)
+        .zip_file(aws_sdk_lambda::primitives::Blob::new(
+            b"not the rule".to_vec(),
+        ))
+        .send()
+        .await
+        .unwrap();
+
+    let (code, after) = doctor_problems(&deployer, member);
+    println!("safety: code: doctor exit {code}: {after:#?}");
+    assert_eq!(code, 1);
+    assert_eq!(after.len(), 1, "{after:#?}");
+    assert!(
+        after[0].starts_with(&format!("function {RULE} runs code "))
+            && after[0].contains("not the zip the deployer built"),
+        "{after:#?}"
+    );
+    let (_, other) = doctor_problems(&deployer, &members[1]);
+    assert!(
+        other.is_empty(),
+        "the other member is as deployed: {other:#?}"
+    );
 }

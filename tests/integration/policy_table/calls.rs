@@ -143,6 +143,20 @@ pub(crate) fn needed(
             ),
             account,
         )],
+        "lambda" => {
+            let path = e.subject.clone().unwrap_or_default();
+            let function = path
+                .strip_prefix("/2015-03-31/functions/")
+                .and_then(|rest| rest.strip_suffix("/configuration"))
+                .filter(|_| op == "GET")
+                .ok_or_else(|| format!("{call} {path}: no IAM mapping for this call"))?;
+            vec![Needed {
+                call: "Lambda:GetFunctionConfiguration".to_owned(),
+                action: "lambda:GetFunctionConfiguration".to_owned(),
+                resource: format!("arn:aws:lambda:{region}:{account}:function:{function}"),
+                account: account.to_owned(),
+            }]
+        }
         "s3" => s3(e, &call)?,
         _ => return Err(format!("{call}: no IAM mapping for this call")),
     };
