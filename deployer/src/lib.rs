@@ -1,7 +1,9 @@
-//! The Custos deployer: settings -> inventory (reads) -> render -> plan (pure) -> apply (writes).
+//! The Custos deployer: settings -> render -> desired -> observe (reads) -> plan (pure) -> guard
+//! -> apply (writes).
 //!
-//! Pure modules (settings, render, desired, plan) never call AWS; `aws` holds every SDK call;
-//! `inventory`, `apply`, `doctor` and `destroy` join the two.
+//! Pure modules (settings, render, desired, plan, guard, digest) never call AWS; `aws` holds most
+//! SDK calls; `workflow` (read and plan), `apply`, `commands` (each verb; destroy is an apply
+//! that wants nothing) and `doctor` join the two.
 
 pub mod apply;
 pub mod audit;

@@ -1,4 +1,4 @@
-//! The organisation as plain data: what inventory reads and `desired` resolves names against.
+//! The organisation as plain data: what `workflow` reads and `desired` resolves names against.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -10,7 +10,7 @@ use crate::ownership::Foreign;
 use crate::packs::organization::{self, ObservedOrgPack, OrgPackSpec};
 use crate::render::TemplateId;
 
-/// What inventory found: this deployment's stack sets, the artifacts already uploaded, its
+/// What `workflow::observe` found: this deployment's stack sets, the artifacts already uploaded, its
 /// organisation conformance packs, the Custos-named objects it does not own, and what was
 /// changed by hand in the member accounts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -30,7 +30,7 @@ pub struct SettingsFile {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct OrganizationFile {
-    /// Role assumed in member accounts to read them (inventory, doctor, artifact copies).
+    /// Role assumed in member accounts to read them (plan, doctor, artifact uploads).
     pub role_name: Option<Spanned<String>>,
     pub regions: Spanned<Vec<Spanned<String>>>,
     /// OUs the rules are deployed to, with every account below them, now and later.
