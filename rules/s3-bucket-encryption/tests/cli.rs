@@ -79,3 +79,44 @@ fn a_missing_event_file_is_a_clean_error() {
     let stderr = rule().failure("no-such-event.json");
     assert!(stderr.contains("cannot read"), "{stderr}");
 }
+
+#[test]
+fn replay_answers_every_line_and_names_the_lines_that_failed() {
+    let rule = rule();
+    let lines = [
+        rule.line("change-unencrypted.json"),
+        rule.line("change-aes256.json"),
+        rule.line("truncated.json"),
+        rule.line("deleted.json"),
+        rule.line("invalid-parameter.json"),
+    ];
+    let out = rule.replay(&lines);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "a line failed: {stderr}");
+    let results: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), 5, "one result line per event: {stdout}");
+    let verdict = |i: usize| results[i]["evaluations"][0]["ComplianceType"].clone();
+    assert_eq!(verdict(0), "NON_COMPLIANT");
+    assert_eq!(verdict(1), "COMPLIANT");
+    assert_eq!(results[2]["line"], 3);
+    assert!(
+        results[2]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("not JSON")
+    );
+    assert_eq!(verdict(3), "NOT_APPLICABLE");
+    assert!(results[4]["error"].is_string(), "{}", results[4]);
+    assert!(
+        stderr.starts_with(
+            "replayed 5 events: 1 COMPLIANT, 1 NON_COMPLIANT, 1 NOT_APPLICABLE; 2 failed (line 3: not JSON"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("; line 5: "), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -20,6 +20,7 @@ pub mod notify;
 pub mod observed;
 pub mod params;
 pub mod remediation;
+pub mod replay;
 pub mod retry;
 pub mod rule;
 pub mod runtime;

@@ -19,6 +19,7 @@ use crate::meta::RuleMeta;
 use crate::notify::{Notifier, TOPIC_ENV};
 use crate::observed;
 use crate::remediation::{self, Outcome, Remediation, RemediationTrigger};
+use crate::replay;
 use crate::rule::{PeriodicRule, Rule, RunContext};
 use crate::sink;
 
@@ -29,17 +30,43 @@ pub enum Mode {
     DryRun,
 }
 
-/// Runs a rule outside Lambda on a Config event file.
+/// Runs a rule outside Lambda on a Config event file, or replays a file of recorded events.
 #[derive(Debug, Parser)]
-#[command(about = "Run this Config rule on a Config Lambda event file.")]
+#[command(
+    about = "Run this Config rule on a Config Lambda event file.",
+    subcommand_negates_reqs = true,
+    args_conflicts_with_subcommands = true
+)]
 struct LocalArgs {
     /// A Config rule Lambda event (JSON), as Config sends it.
-    #[arg(long, value_name = "FILE")]
-    event: PathBuf,
+    #[arg(long, value_name = "FILE", required = true)]
+    event: Option<PathBuf>,
     /// Print the evaluations as JSON and put nothing. Oversized and periodic events still read
     /// from AWS.
     #[arg(long)]
     dry_run: bool,
+    #[command(subcommand)]
+    replay: Option<Replay>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Replay {
+    /// Run the rule on recorded events, one JSON event a line: one result line per event, a
+    /// summary on stderr, exit status 1 when any line failed.
+    Replay {
+        /// The events, one Config rule Lambda event (JSON) a line.
+        #[arg(long, value_name = "FILE")]
+        events: PathBuf,
+        /// Put nothing (as for --event).
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+impl LocalArgs {
+    fn mode(dry_run: bool) -> Mode {
+        if dry_run { Mode::DryRun } else { Mode::Put }
+    }
 }
 
 /// Handles one change-triggered invocation.
@@ -429,25 +456,42 @@ where
         )))
         .await;
     }
-    let (event, mode) = local_event().unwrap_or_else(|e| fail(&e));
+    let args = LocalArgs::parse();
+    if let Some(Replay::Replay { events, dry_run }) = &args.replay {
+        let mode = LocalArgs::mode(*dry_run);
+        std::process::exit(replay_file(events, |event| handle(event, mode)).await);
+    }
+    let (event, mode) = local_event(&args).unwrap_or_else(|e| fail(&e));
     std::process::exit(report(Box::pin(handle(event, mode)).await));
 }
 
 /// `--event FILE [--dry-run]`: reads the event, or says on stderr why it cannot.
-fn local_event() -> Result<(Value, Mode), String> {
-    let args = LocalArgs::parse();
-    let text = std::fs::read_to_string(&args.event)
-        .map_err(|e| format!("cannot read {}: {e}", args.event.display()))?;
-    let event = serde_json::from_str(&text)
-        .map_err(|e| format!("{} is not JSON: {e}", args.event.display()))?;
-    Ok((
-        event,
-        if args.dry_run {
-            Mode::DryRun
-        } else {
-            Mode::Put
-        },
-    ))
+fn local_event(args: &LocalArgs) -> Result<(Value, Mode), String> {
+    let path = args.event.as_deref().ok_or("--event FILE is required")?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let event =
+        serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+    Ok((event, LocalArgs::mode(args.dry_run)))
+}
+
+/// `replay --events FILE`: the result lines on stdout, the summary on stderr; the exit status.
+async fn replay_file<H, F>(path: &std::path::Path, handle: H) -> i32
+where
+    H: Fn(Value) -> F,
+    F: Future<Output = Result<Vec<Evaluation>, RuleError>>,
+{
+    let file = std::fs::File::open(path)
+        .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", path.display())));
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match replay::replay(std::io::BufReader::new(file), handle, &mut out).await {
+        Ok(tally) => {
+            eprintln!("{tally}");
+            i32::from(tally.failed())
+        }
+        Err(e) => fail(&format!("replaying {}: {e}", path.display())),
+    }
 }
 
 /// Prints the evaluations as a JSON array on stdout, or the error on stderr; the exit status.

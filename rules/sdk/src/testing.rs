@@ -424,15 +424,10 @@ pub mod cli {
         }
 
         pub fn output(&self, event: &str) -> Output {
-            Command::new(&self.binary)
+            self.command()
                 .arg("--event")
                 .arg(self.events.join(event))
                 .arg("--dry-run")
-                .env_remove("AWS_ENDPOINT_URL")
-                .env_remove("AWS_ACCESS_KEY_ID")
-                .env_remove("AWS_SECRET_ACCESS_KEY")
-                .env_remove("AWS_LAMBDA_RUNTIME_API")
-                .env("AWS_EC2_METADATA_DISABLED", "true")
                 .output()
                 .expect("the rule binary runs")
         }
@@ -468,6 +463,47 @@ pub mod cli {
             assert!(!stderr.contains("panicked"), "{event}: {stderr}");
             assert!(stderr.starts_with("error: "), "{event}: {stderr}");
             stderr
+        }
+
+        /// `events/FILE` as one line of a replay file.
+        pub fn line(&self, event: &str) -> String {
+            let text = std::fs::read_to_string(self.events.join(event)).expect("the event file");
+            match serde_json::from_str::<Value>(&text) {
+                Ok(json) => json.to_string(),
+                // A broken event stays broken, on one line.
+                Err(_) => text.replace('\n', " "),
+            }
+        }
+
+        /// `BINARY replay --events FILE --dry-run` on a file holding `lines`.
+        pub fn replay(&self, lines: &[String]) -> Output {
+            // Tests of one binary run in parallel: each file of its own.
+            static FILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let file = std::env::temp_dir()
+                .join(format!("custos-replay-{}-{n}.jsonl", std::process::id()));
+            std::fs::write(&file, lines.join("\n")).expect("the replay file is written");
+            let out = self
+                .command()
+                .arg("replay")
+                .arg("--events")
+                .arg(&file)
+                .arg("--dry-run")
+                .output();
+            let _ = std::fs::remove_file(&file);
+            out.expect("the rule binary runs")
+        }
+
+        /// The binary, with nothing of AWS or Lambda to reach.
+        fn command(&self) -> Command {
+            let mut command = Command::new(&self.binary);
+            command
+                .env_remove("AWS_ENDPOINT_URL")
+                .env_remove("AWS_ACCESS_KEY_ID")
+                .env_remove("AWS_SECRET_ACCESS_KEY")
+                .env_remove("AWS_LAMBDA_RUNTIME_API")
+                .env("AWS_EC2_METADATA_DISABLED", "true");
+            command
         }
     }
 }
