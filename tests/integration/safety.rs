@@ -52,6 +52,20 @@ parameters = {{ sseAlgorithm = "{sse}" }}
     )
 }
 
+/// An organisation of `members` member accounts in the target OU, with the rule applied
+/// (AES256); the organisation, its members and the deployer that applied it.
+async fn applied_organisation(
+    emulator: &Emulator,
+    members: usize,
+) -> (Organization, Vec<String>, Deployer) {
+    let (org, _, members) = small_organisation(emulator, members).await;
+    let deployer = deployer(emulator, &org, emulator.url()).await;
+    deployer.write_settings(&settings("AES256", &[]));
+    let (code, applied) = run(&deployer, &["apply", "--org", "--yes"]);
+    assert_eq!(code, 0, "the first apply: {applied:#}");
+    (org, members, deployer)
+}
+
 /// An administrator's configuration in `account` (whatever the access role's state).
 async fn inspector(emulator: &Emulator, account: &str) -> SdkConfig {
     let user = workspace_tests::unique_name("inspector");
@@ -132,11 +146,7 @@ fn assert_plan_leaves_alone(deployer: &Deployer, lost: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_account_unreachable_after_an_apply_keeps_its_instances_until_reached_again() {
     let emulator = Emulator::from_env();
-    let (org, _, members) = small_organisation(&emulator, 3).await;
-    let deployer = deployer(&emulator, &org, emulator.url()).await;
-    deployer.write_settings(&settings("AES256", &[]));
-    let (code, first) = run(&deployer, &["apply", "--org", "--yes"]);
-    assert_eq!(code, 0, "{first:#}");
+    let (org, members, deployer) = applied_organisation(&emulator, 3).await;
 
     // Its trust changed: the deployer can no longer act in it or read it.
     let lost = &members[0];
@@ -390,11 +400,7 @@ fn assert_refused(code: i32, json: &Value, why: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stale_or_edited_plan_is_refused_and_writes_nothing() {
     let emulator = Emulator::from_env();
-    let (org, _, members) = small_organisation(&emulator, 2).await;
-    let deployer = deployer(&emulator, &org, emulator.url()).await;
-    deployer.write_settings(&settings("AES256", &[]));
-    let (code, first) = run(&deployer, &["apply", "--org", "--yes"]);
-    assert_eq!(code, 0, "{first:#}");
+    let (org, members, deployer) = applied_organisation(&emulator, 2).await;
     deployer.write_settings(&settings("aws:kms", &[]));
     let plan_file = deployer.dir.path().join("plan.json");
     let make_plan = || {
@@ -526,11 +532,7 @@ async fn of_two_applies_started_together_one_proceeds() {
 #[tokio::test(flavor = "multi_thread")]
 async fn deleting_three_of_twelve_accounts_needs_allow_mass_delete() {
     let emulator = Emulator::from_env();
-    let (org, _, members) = small_organisation(&emulator, 12).await;
-    let deployer = deployer(&emulator, &org, emulator.url()).await;
-    deployer.write_settings(&settings("AES256", &[]));
-    let (code, first) = run(&deployer, &["apply", "--org", "--yes"]);
-    assert_eq!(code, 0, "{first:#}");
+    let (org, members, deployer) = applied_organisation(&emulator, 12).await;
 
     let dropped: Vec<&str> = members[..3].iter().map(String::as_str).collect();
     deployer.write_settings(&settings("AES256", &dropped));
@@ -585,11 +587,7 @@ async fn deleting_three_of_twelve_accounts_needs_allow_mass_delete() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rule_changed_by_hand_in_a_member_is_reported_and_repaired() {
     let emulator = Emulator::from_env();
-    let (org, _, members) = small_organisation(&emulator, 2).await;
-    let deployer = deployer(&emulator, &org, emulator.url()).await;
-    deployer.write_settings(&settings("AES256", &[]));
-    let (code, first) = run(&deployer, &["apply", "--org", "--yes"]);
-    assert_eq!(code, 0, "{first:#}");
+    let (_, members, deployer) = applied_organisation(&emulator, 2).await;
 
     // A member's administrator loosens the rule.
     let member = &members[0];
@@ -665,11 +663,7 @@ fn doctor_problems(deployer: &Deployer, account: &str) -> (i32, Vec<String>) {
 #[tokio::test(flavor = "multi_thread")]
 async fn doctor_names_a_function_whose_code_is_not_what_the_deployer_built() {
     let emulator = Emulator::from_env();
-    let (org, _, members) = small_organisation(&emulator, 2).await;
-    let deployer = deployer(&emulator, &org, emulator.url()).await;
-    deployer.write_settings(&settings("AES256", &[]));
-    let (code, applied) = run(&deployer, &["apply", "--org", "--yes"]);
-    assert_eq!(code, 0, "{applied:#}");
+    let (_, members, deployer) = applied_organisation(&emulator, 2).await;
     let member = &members[0];
     let (_, before) = doctor_problems(&deployer, member);
     assert!(before.is_empty(), "as deployed: {before:#?}");
