@@ -1,8 +1,11 @@
-# Thin aliases; the logic lives in scripts/ and in Rust.
+# Thin aliases; the logic lives in scripts/ and in Rust. Targets that need the emulator or the
+# linters install them first (scripts/setup: about a second when all is there).
 .PHONY: build test demo lint fmt lint-templates package bench fuzz resilience
 
+# The binaries (target/debug) and the tests, built as make test and make demo build them: one
+# feature set, so the three share every compiled crate.
 build:
-	cargo build --workspace --locked
+	cargo test --workspace --locked --no-run
 
 # Starts a private local AWS emulator (installing it on first use), runs every test, stops it.
 test:
@@ -20,7 +23,7 @@ fmt:
 
 # cfn-lint and checkov on every rendered template (part of `make test`).
 lint-templates:
-	scripts/lint-templates
+	scripts/setup test && scripts/lint-templates
 
 # Release arm64 Lambda zips of every rule with cargo-lambda, and their sizes.
 package:
@@ -29,7 +32,7 @@ package:
 # Throughput beside rdklib, cold start and memory, API-call accounting on a private emulator:
 # one table (see BENCHMARKS.md). Slow the first time (release builds); not part of `make test`.
 bench:
-	scripts/bench
+	scripts/setup demo && scripts/bench
 
 # Proptest at scale on the event decoder and deployer.toml parsing: 5 minutes each.
 fuzz:
@@ -37,4 +40,4 @@ fuzz:
 
 # The fault-injection tests with 10 seeds each (make test runs a few), with their figures.
 resilience:
-	scripts/resilience
+	scripts/setup demo && scripts/resilience
