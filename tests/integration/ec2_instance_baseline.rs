@@ -3,8 +3,8 @@
 //! document's step would send, and Config's verdict read back before and after.
 //!
 //! Config's remediation executions and SSM Automation never run on the emulator, so the harness
-//! plays both: it builds the step's input from `rule.toml`'s parameter mapping and the stored
-//! rule's parameters. AWS refusals the emulator does not make (a group of another VPC) are
+//! plays both: it builds the step's input from `rule.toml`'s parameter mapping (the instance id
+//! alone); the function reads the stored rule's parameters itself. AWS refusals the emulator does not make (a group of another VPC) are
 //! covered with mocked EC2 responses in the rule crate.
 
 use std::collections::BTreeMap;
@@ -218,22 +218,34 @@ impl Loop {
 
     /// Runs the remediation Lambda's handler in-process, as the SSM step invokes it.
     async fn remediate(&self, instance_id: &str, notifier: Option<&Notifier>) -> Response {
+        self.invoke(self.ssm_input(instance_id), notifier)
+            .await
+            .unwrap()
+    }
+
+    /// Invokes the remediation Lambda's handler in-process with any input, as anyone allowed
+    /// to invoke the function could; the settings come from the rule stored in Config.
+    async fn invoke(
+        &self,
+        input: Value,
+        notifier: Option<&Notifier>,
+    ) -> Result<Response, config_rule_sdk::RuleError> {
         let scope = AwsScope::new(self.account.config.clone(), Some(self.account.id.clone()));
         let invoked = Invoked {
             account: &self.account.id,
             region: REGION,
             now: workspace_tests::now(),
+            config_rule: &self.meta.name,
         };
         lambda::handle(
             &BaselineRemediation::new(),
             &self.meta,
             &scope,
-            self.ssm_input(instance_id),
+            input,
             invoked,
             notifier,
         )
         .await
-        .unwrap()
     }
 }
 
@@ -338,6 +350,79 @@ async fn an_exempt_instance_is_not_applicable_and_the_remediation_leaves_it_alon
     let (tags, groups) = live(&ec2, &exempt).await;
     assert_eq!(tags.len(), 1, "no tag was added: {tags:?}");
     assert_eq!(groups, vec![net.web_group]);
+}
+
+#[tokio::test]
+async fn a_direct_invocation_cannot_steer_the_remediation() {
+    // Anyone allowed to invoke the function names an instance and nothing more: the settings
+    // are the Config rule's as stored, and an instance the rule finds COMPLIANT is not touched.
+    let account = Emulator::from_env().new_account().await.unwrap();
+    let ec2 = aws_sdk_ec2::Client::new(&account.config);
+    let net = network(&ec2).await;
+    let good = launch(
+        &ec2,
+        &net,
+        &[("Owner", "alice"), ("CostCenter", "4410")],
+        &[&net.admin_group],
+    )
+    .await;
+    let run = Loop::new(account, &net.admin_group).await;
+    let before = live(&ec2, &good).await;
+
+    let steered = run
+        .invoke(
+            json!({"InstanceId": &good, "AdminSecurityGroupId": &net.web_group}),
+            None,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    let named = run
+        .invoke(json!({"InstanceId": &good}), None)
+        .await
+        .unwrap();
+
+    println!("steered input: {steered}");
+    println!("instance id alone: {} ({:?})", named.outcome, named.reason);
+    assert!(
+        steered.contains("AdminSecurityGroupId") && steered.contains("takes only InstanceId"),
+        "{steered}"
+    );
+    assert_eq!(named.outcome, "already-compliant");
+    assert!(
+        named
+            .reason
+            .as_deref()
+            .unwrap()
+            .starts_with("the rule finds it COMPLIANT"),
+        "{named:?}"
+    );
+    assert_eq!(live(&ec2, &good).await, before, "nothing was changed");
+}
+
+#[tokio::test]
+async fn a_quarantined_instance_is_reported_but_the_remediation_leaves_it_alone() {
+    let account = Emulator::from_env().new_account().await.unwrap();
+    let ec2 = aws_sdk_ec2::Client::new(&account.config);
+    let net = network(&ec2).await;
+    let isolated = launch(
+        &ec2,
+        &net,
+        &[("custos:quarantine", "IR-4711")],
+        &[&net.web_group],
+    )
+    .await;
+    let run = Loop::new(account, &net.admin_group).await;
+
+    let reported = run.evaluate(&[&isolated]).await;
+    let response = run.remediate(&isolated, None).await;
+
+    println!("quarantined: {} ({:?})", response.outcome, response.reason);
+    assert_eq!(reported[&isolated].0, "NON_COMPLIANT");
+    assert_eq!(response.outcome, "quarantined");
+    let (tags, groups) = live(&ec2, &isolated).await;
+    assert_eq!(tags.len(), 1, "no tag was added: {tags:?}");
+    assert_eq!(groups, vec![net.web_group], "the admin group was not added");
 }
 
 /// The messages the emulator delivered to `topic`.

@@ -56,9 +56,9 @@ async fn non_compliant(config: &ConfigService, rule: &str) -> Result<Vec<String>
         .collect())
 }
 
-/// The document's input: each parameter as `rule.toml` maps it (`RESOURCE_ID`, `param:NAME`
-/// from the stored rule's parameters, `first:NAME` the first of a comma list, or a literal).
-/// Parameters the rule leaves unset are left to the document's defaults.
+/// The document's input: each parameter as `rule.toml` maps it, from the stored rule's
+/// parameters (`ssm::document_input`). Parameters the rule leaves unset are left to the
+/// document's defaults.
 pub fn document_input(
     meta: &RuleMeta,
     rule: &DeployedRule,
@@ -70,25 +70,11 @@ pub fn document_input(
         .remediation
         .as_ref()
         .with_context(|| format!("{} has no remediation", meta.name))?;
-    let mut input = BTreeMap::new();
-    for (name, source) in &mapping.parameters {
-        let value = if source == "RESOURCE_ID" {
-            Some(resource_id.to_owned())
-        } else if let Some(parameter) = source.strip_prefix("param:") {
-            stored.get(parameter).cloned()
-        } else if let Some(parameter) = source.strip_prefix("first:") {
-            stored
-                .get(parameter)
-                .and_then(|list| list.split(',').map(str::trim).find(|s| !s.is_empty()))
-                .map(str::to_owned)
-        } else {
-            Some(source.clone())
-        };
-        if let Some(value) = value.filter(|v| !v.is_empty()) {
-            input.insert(name.clone(), value);
-        }
-    }
-    Ok(input)
+    Ok(crate::ssm::document_input(
+        &mapping.parameters,
+        &stored,
+        resource_id,
+    ))
 }
 
 async fn s3(config: &ConfigService) -> Result<Vec<Action>> {
@@ -136,6 +122,7 @@ async fn ec2_baseline(config: &ConfigService) -> Result<Vec<Action>> {
             account: &account.id,
             region: REGION,
             now: crate::now(),
+            config_rule: &meta.name,
         };
         let response = lambda::handle(
             &BaselineRemediation::new(),
