@@ -311,6 +311,63 @@ async fn assert_rules_everywhere(org: &Organization, members: &[String]) {
     );
 }
 
+/// The base stack's topic is encrypted with the base stack's own KMS key, read back from the
+/// member: the topic's `KmsMasterKeyId` is the key CloudFormation made, and a record published
+/// to it goes through that key (the emulator encrypts with it, and fails without it).
+async fn assert_topic_encrypted(org: &Organization, account: &str) {
+    let config = org.assume_role(account, ACCESS_ROLE).await.unwrap();
+    let regional = config
+        .to_builder()
+        .region(aws_config::Region::new(REGIONS[0]))
+        .build();
+    let stacks = custos_stacks(&config, REGIONS[0]).await;
+    let base = stacks
+        .iter()
+        .find(|s| s.starts_with("StackSet-custos-base-"))
+        .expect("a base stack");
+    let cloudformation = aws_sdk_cloudformation::Client::new(&regional);
+    let resources = cloudformation
+        .describe_stack_resources()
+        .stack_name(base)
+        .send()
+        .await
+        .unwrap();
+    let physical = |logical: &str| {
+        resources
+            .stack_resources()
+            .iter()
+            .find(|r| r.logical_resource_id() == Some(logical))
+            .and_then(|r| r.physical_resource_id())
+            .unwrap_or_else(|| panic!("{logical} in {base}: {resources:?}"))
+            .to_owned()
+    };
+    let key = physical("NotificationKey");
+    let topic = format!(
+        "arn:aws:sns:{}:{account}:{}",
+        REGIONS[0],
+        deployer::render::TOPIC_NAME
+    );
+    let sns = aws_sdk_sns::Client::new(&regional);
+    let attributes = sns
+        .get_topic_attributes()
+        .topic_arn(&topic)
+        .send()
+        .await
+        .unwrap();
+    let master = attributes
+        .attributes()
+        .and_then(|a| a.get("KmsMasterKeyId"))
+        .cloned();
+    assert_eq!(master, Some(key), "{attributes:?}");
+    sns.publish()
+        .topic_arn(&topic)
+        .subject("Custos test")
+        .message("a record, encrypted at rest")
+        .send()
+        .await
+        .expect("a publish through the topic's key");
+}
+
 /// `rule` is gone from every account and region; the other rules stay.
 async fn assert_rule_gone(org: &Organization, members: &[String], rule: &str) {
     let stack_set = format!("custos-rule-{rule}");
@@ -383,6 +440,7 @@ async fn the_rules_reach_every_account_and_region_and_leave_no_trace() {
     assert!(first["write_calls"].as_u64().unwrap() > 0);
 
     assert_rules_everywhere(&org, &members).await;
+    assert_topic_encrypted(&org, &members[0]).await;
 
     // Nothing changed: no write call at all.
     let again = deployer.apply();

@@ -127,6 +127,15 @@ impl Principal {
         if let Some(org) = &self.org {
             context.insert("aws:PrincipalOrgID".to_owned(), json!(org));
         }
+        // Custos roles use KMS only as SNS does for them, publishing to the encrypted topic.
+        if action.starts_with("kms:")
+            && let Some(region) = resource.split(':').nth(3)
+        {
+            context.insert(
+                "kms:ViaService".to_owned(),
+                json!(format!("sns.{region}.amazonaws.com")),
+            );
+        }
         Request {
             id: String::new(),
             principal: self.arn.clone(),
@@ -688,6 +697,132 @@ fn topic_row(rendered: &Rendered, member: &str, org: &Organization) -> Row {
     }
 }
 
+/// The base stack of `member`, which holds the notification topic and its key.
+fn base_stack(rendered: &Rendered, member: &str) -> Stack {
+    Stack::new(
+        rendered.body("base.yaml"),
+        "StackSet-custos-base-0f1e2d3c",
+        member,
+        REGION,
+        &BTreeMap::new(),
+        &[],
+    )
+}
+
+/// The base stack's topic is encrypted with its key, whose rotation is on.
+fn assert_topic_under_key(base: &Stack) {
+    assert_eq!(
+        base.property("NotificationTopic", &["KmsMasterKeyId"]),
+        json!(base.physical_name_of("NotificationKey")),
+        "the topic is encrypted with this key"
+    );
+    assert_eq!(
+        base.property("NotificationKey", &["EnableKeyRotation"]),
+        json!("true")
+    );
+}
+
+/// Row 5b: who uses the notification topic's key.
+fn key_row(rendered: &Rendered, member: &str, org: &Organization) -> Row {
+    let base = base_stack(rendered, member);
+    let policy = base.property("NotificationKey", &["KeyPolicy"]);
+    let key = base.arn("NotificationKey");
+    assert_topic_under_key(&base);
+    let vpc = rule_stack(rendered, "vpc-creation-approved", member, REGION);
+    let own_rule = vpc.arn("ComplianceNotification");
+    let events = |account: &str, source: &str, action: &str| {
+        service_asks(
+            "events.amazonaws.com",
+            account,
+            source,
+            action,
+            &key,
+            member,
+            Some(&policy),
+        )
+    };
+    let s3 = rule_stack(rendered, "s3-bucket-encryption", member, REGION);
+    let function_role = Principal {
+        arn: s3.arn("FunctionRole"),
+        account: member.to_owned(),
+        org: Some(org.id.clone()),
+        policies: s3.role_policies("FunctionRole"),
+    };
+    let ec2 = rule_stack(rendered, "ec2-instance-baseline", member, REGION);
+    let remediation_role = Principal {
+        arn: ec2.arn("RemediationFunctionRole"),
+        account: member.to_owned(),
+        org: Some(org.id.clone()),
+        policies: ec2.role_policies("RemediationFunctionRole"),
+    };
+    let mut direct = function_role.asks("kms:Decrypt", &key, member, Some(&policy));
+    direct.context.remove("kms:ViaService");
+    let local_admin = Principal::role(member, "Admin", Some(&org.id), vec![administrator_access()]);
+    let outsider = Principal::role(
+        STRANGER,
+        "Admin",
+        Some(OTHER_ORG),
+        vec![administrator_access()],
+    );
+    let stranger_rule =
+        format!("arn:aws:events:{REGION}:{STRANGER}:rule/custos-vpc-creation-approved");
+    let mut cases = Vec::new();
+    for action in ["kms:GenerateDataKey", "kms:Decrypt"] {
+        cases.extend([
+            case(
+                format!("EventBridge of the same account: {action}"),
+                events(member, &own_rule, action),
+                Expect::Allowed,
+            ),
+            case(
+                format!("a Custos rule function's role, publishing a record through SNS: {action}"),
+                function_role.asks(action, &key, member, Some(&policy)),
+                Expect::Allowed,
+            ),
+            case(
+                format!("a Custos remediation function's role, through SNS: {action}"),
+                remediation_role.asks(action, &key, member, Some(&policy)),
+                Expect::Allowed,
+            ),
+            case(
+                format!("EventBridge of another account: {action}"),
+                events(STRANGER, &stranger_rule, action),
+                Expect::Denied("aws:SourceAccount"),
+            ),
+            case(
+                format!("an administrator of another account: {action}"),
+                outsider.asks(action, &key, member, Some(&policy)),
+                Expect::Denied("does not apply"),
+            ),
+            case(
+                format!("an anonymous caller: {action}"),
+                anonymous_asks(action, &key, member, &policy),
+                Expect::Denied("does not apply"),
+            ),
+            case(
+                format!("an administrator of the same account, not a Custos role: {action}"),
+                local_admin.asks(action, &key, member, Some(&policy)),
+                Expect::Denied("aws:PrincipalArn"),
+            ),
+        ]);
+    }
+    cases.push(case(
+        "a Custos rule function's role calling KMS itself, not through SNS",
+        direct,
+        Expect::Denied("kms:ViaService"),
+    ));
+    cases.push(case(
+        "an administrator of the same account administers the key",
+        local_admin.asks("kms:PutKeyPolicy", &key, member, Some(&policy)),
+        Expect::Allowed,
+    ));
+    Row {
+        path: "EventBridge of the same account and the Custos roles use the notification topic's key",
+        must: "Allowed; another account, anonymous, other roles: Denied",
+        cases,
+    }
+}
+
 /// The actions an SSM document's steps call: `aws:invokeLambdaFunction` -> lambda:InvokeFunction,
 /// `aws:executeAwsApi` -> its Service:Api.
 fn document_actions(stack: &Stack) -> Vec<String> {
@@ -897,6 +1032,8 @@ const UNDECLARED_WRITES: [(&str, &str); 6] = [
 /// Row 7: each rule function's role does what rule.toml declares, and no undeclared write.
 fn function_row(rendered: &Rendered, member: &str, org: &Organization) -> Row {
     let mut cases = Vec::new();
+    // KMS needs the key's policy too: the roles' KMS grants are for the topic's key.
+    let key_policy = base_stack(rendered, member).property("NotificationKey", &["KeyPolicy"]);
     for rule in rule_names(rendered) {
         let stack = rule_stack(rendered, &rule, member, REGION);
         let meta = rule_meta(&rule);
@@ -927,14 +1064,15 @@ fn function_row(rendered: &Rendered, member: &str, org: &Organization) -> Row {
                                 continue;
                             }
                             let (inside, outside) = sample(&pattern, member);
+                            let resource_policy = action.starts_with("kms:").then_some(&key_policy);
                             cases.push(case(
                                 format!("{rule} {logical}: {action} on {inside}"),
-                                role.asks(&action, &inside, member, None),
+                                role.asks(&action, &inside, member, resource_policy),
                                 Expect::Allowed,
                             ));
                             cases.push(case(
                                 format!("{rule} {logical}: {action} in another account"),
-                                role.asks(&action, &outside, STRANGER, None),
+                                role.asks(&action, &outside, STRANGER, resource_policy),
                                 Expect::Denied("does not apply"),
                             ));
                         }
@@ -1518,6 +1656,7 @@ async fn the_policy_table() {
     ];
     rows.push(config_row(&rendered, &member.id));
     rows.push(topic_row(&rendered, &member.id, &org));
+    rows.push(key_row(&rendered, &member.id, &org));
     rows.push(automation_row(&rendered, &member.id, &org));
     rows.push(function_row(&rendered, &member.id, &org));
     rows.push(remediation_function_row(&rendered, &member.id, &org));

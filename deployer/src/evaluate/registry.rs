@@ -100,6 +100,8 @@ fn access_key_behaviour(
         iam_access_key_behaviour::Clients {
             iam: clients::iam(member),
             cloudtrail: clients::cloudtrail(member, region),
+            // Read-only: no deactivation, so no count of them.
+            ssm: None,
             notifier: None,
         },
     )

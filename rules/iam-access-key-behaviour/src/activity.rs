@@ -83,6 +83,14 @@ pub enum Deactivation {
     /// An active exemption on the user; the note names owner, reason and expiry.
     Exempt(String),
     Failed(String),
+    /// This run is not in the deactivation region (named): it only reports.
+    OtherRegion(String),
+    /// `maxDeactivationsPerDay` (given) keys were already deactivated in the account today.
+    DailyCapReached(u32),
+    /// A dry run (`deactivationDryRun`): the key would be deactivated; nothing was changed.
+    WouldDeactivate,
+    /// Not attempted, for the reason given (the day's count could not be read or kept).
+    Skipped(String),
 }
 
 /// One active access key and what it did.
@@ -185,6 +193,16 @@ fn deactivation_text(d: Option<&Deactivation>) -> String {
         Some(Deactivation::AlreadyInactive) => " (key already inactive)".to_owned(),
         Some(Deactivation::Exempt(note)) => format!(" (not deactivated: {note})"),
         Some(Deactivation::Failed(why)) => format!(" (deactivation not confirmed: {why})"),
+        Some(Deactivation::OtherRegion(home)) => {
+            format!(" (not deactivated: keys are deactivated from {home} only)")
+        }
+        Some(Deactivation::DailyCapReached(max)) => format!(
+            " (not deactivated: {max} keys already deactivated in this account today, the most maxDeactivationsPerDay allows)"
+        ),
+        Some(Deactivation::WouldDeactivate) => {
+            " (dry run: would be deactivated, nothing changed)".to_owned()
+        }
+        Some(Deactivation::Skipped(why)) => format!(" (not deactivated: {why})"),
     }
 }
 
@@ -283,6 +301,9 @@ mod tests {
             baseline_days: Count(30),
             deactivate: Parsed(false),
             max_lookup_requests: Count(600),
+            deactivation_region: crate::params::RegionName("us-east-1".into()),
+            max_deactivations_per_day: Count(5),
+            dry_run: Parsed(false),
         }
     }
 

@@ -1,14 +1,97 @@
 //! Remediation: deactivate one access key (`UpdateAccessKey Status=Inactive`), through the SDK's
-//! re-read, exemption check, plan, act, re-read and record.
+//! re-read, exemption check, plan, act, re-read and record; and the day's count of
+//! deactivations, kept in Parameter Store.
+//!
+//! The count lives in the account it is about, beside nothing else: one `String` parameter in
+//! the deactivation region, which the rule's role alone may read and write
+//! (`ssm:GetParameter`/`ssm:PutParameter` on that one ARN). It survives every run and needs no
+//! IAM write beyond `UpdateAccessKey` (a tag would need `iam:Tag*`, which could also write
+//! `custos:exempt`), and unlike the records in the log or on the topic it is one read away.
 
 use std::collections::BTreeMap;
 use std::fmt;
+
+use aws_sdk_ssm::types::ParameterType;
+use chrono::NaiveDate;
 
 use config_rule_sdk::remediation::Remediation;
 use config_rule_sdk::{AwsScope, RuleError};
 use serde::Serialize;
 
 use crate::activity::RESOURCE_TYPE;
+use crate::limiter::DailyCount;
+
+/// The parameter that keeps the day's count of deactivations.
+pub const COUNT_PARAMETER: &str = "/custos/iam-access-key-behaviour/deactivations";
+
+/// The day's count of deactivations in one account, as read at the start of a run.
+#[derive(Debug)]
+pub struct Counter<'a> {
+    ssm: &'a aws_sdk_ssm::Client,
+    day: NaiveDate,
+    /// The parameter's version when read; `None` when there is none yet.
+    version: Option<i64>,
+    pub used: u32,
+}
+
+impl<'a> Counter<'a> {
+    /// Reads the count of `day`.
+    pub async fn read(ssm: &'a aws_sdk_ssm::Client, day: NaiveDate) -> Result<Self, RuleError> {
+        let (text, version) = match ssm.get_parameter().name(COUNT_PARAMETER).send().await {
+            Ok(out) => {
+                let p = out.parameter();
+                (
+                    p.and_then(|p| p.value()).map(str::to_owned),
+                    p.map(aws_sdk_ssm::types::Parameter::version),
+                )
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(aws_sdk_ssm::operation::get_parameter::GetParameterError::is_parameter_not_found) =>
+            {
+                (None, None)
+            }
+            Err(e) => return Err(RuleError::aws("GetParameter", e)),
+        };
+        let used = DailyCount::of_day(text.as_deref(), day).map_err(RuleError::Gather)?;
+        Ok(Self {
+            ssm,
+            day,
+            version,
+            used,
+        })
+    }
+
+    /// Counts one more deactivation. Fails when another run wrote the count since it was read:
+    /// the caller then stops deactivating.
+    pub async fn add_one(&mut self) -> Result<(), RuleError> {
+        let next = DailyCount {
+            day: self.day,
+            deactivated: self.used + 1,
+        };
+        let out = self
+            .ssm
+            .put_parameter()
+            .name(COUNT_PARAMETER)
+            .value(next.text())
+            .r#type(ParameterType::String)
+            .overwrite(true)
+            .send()
+            .await
+            .map_err(|e| RuleError::aws("PutParameter", e))?;
+        let expected = self.version.unwrap_or(0) + 1;
+        self.version = Some(out.version());
+        self.used = next.deactivated;
+        if out.version() == expected {
+            Ok(())
+        } else {
+            Err(RuleError::Gather(format!(
+                "{COUNT_PARAMETER} was written by another run at the same time (version {}, expected {expected})",
+                out.version()
+            )))
+        }
+    }
+}
 
 /// Deactivates `access_key_id` of `user_name`. The remediated resource is the user (Config's
 /// resource id: its `UserId`); the state read and recorded is the key's status.

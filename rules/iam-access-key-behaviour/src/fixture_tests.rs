@@ -52,7 +52,12 @@ fn rule_toml_declares_the_periodic_trigger_and_exactly_the_calls_made() {
     );
     assert_eq!(
         meta.permissions.remediation,
-        ["iam:UpdateAccessKey", "sns:Publish"]
+        [
+            "iam:UpdateAccessKey",
+            "ssm:GetParameter",
+            "ssm:PutParameter",
+            "sns:Publish"
+        ]
     );
     // The remediation runs inline; Config's RemediationConfiguration is not used.
     assert!(meta.remediation.is_none());

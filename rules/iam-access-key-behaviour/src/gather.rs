@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use config_rule_sdk::exemption::Registry;
 use config_rule_sdk::notify::Notifier;
-use config_rule_sdk::remediation::{self, Context, Outcome, RemediationTrigger};
+use config_rule_sdk::remediation::{self, Context, Outcome, Preview, RemediationTrigger};
 use config_rule_sdk::{AwsScope, RuleError};
 
 use crate::activity::{Deactivation, Facts, KeyFacts, KeyReport, UserFacts, Windows};
-use crate::deactivate::DeactivateKey;
+use crate::deactivate::{Counter, DeactivateKey};
+use crate::limiter::under_cap;
 use crate::lookup::EventHistory;
 use crate::params::Params;
 
@@ -19,6 +20,9 @@ use crate::params::Params;
 pub struct Clients {
     pub iam: aws_sdk_iam::Client,
     pub cloudtrail: aws_sdk_cloudtrail::Client,
+    /// Keeps the day's count of deactivations; without it (read-only tools) no key is
+    /// deactivated.
+    pub ssm: Option<aws_sdk_ssm::Client>,
     /// Where remediation records are published, if anywhere.
     pub notifier: Option<Notifier>,
 }
@@ -29,6 +33,7 @@ impl Clients {
         Self {
             iam: aws_sdk_iam::Client::new(config),
             cloudtrail: aws_sdk_cloudtrail::Client::new(config),
+            ssm: Some(aws_sdk_ssm::Client::new(config)),
             notifier: topic_arn.map(|t| Notifier::new(aws_sdk_sns::Client::new(config), t)),
         }
     }
@@ -161,7 +166,7 @@ pub async fn gather_with(
     );
     let mut facts = Facts { windows, users };
     if params.deactivate.0 && run.may_act {
-        deactivate_suspicious(clients, &mut facts, run).await;
+        deactivate_suspicious(clients, &mut facts, params, run).await;
     }
     Ok(facts)
 }
@@ -200,16 +205,55 @@ async fn key_facts(
     })
 }
 
-/// Deactivates every key judged to call new services, through the SDK's remediation (which
-/// re-reads the key and the user's tags first). A failure is reported on the key, not fatal:
-/// the evaluations are still put.
-async fn deactivate_suspicious(clients: &Clients, facts: &mut Facts, run: Run<'_>) {
+/// Deactivates the keys judged to call new services, through the SDK's remediation (which
+/// re-reads the key and the user's tags first): only in the deactivation region, at most
+/// `maxDeactivationsPerDay` a day in the account (counted across runs), and in a dry run not at
+/// all. What happened is reported on each key; nothing here fails the run, so the evaluations
+/// are still put.
+async fn deactivate_suspicious(
+    clients: &Clients,
+    facts: &mut Facts,
+    params: &Params,
+    run: Run<'_>,
+) {
     let region = run
         .aws
         .config()
         .region()
         .map(ToString::to_string)
         .unwrap_or_default();
+    let windows = facts.windows;
+    let mut suspicious: Vec<(&str, &str, &mut KeyFacts)> = facts
+        .users
+        .iter_mut()
+        .flat_map(|u| {
+            let (name, id) = (u.user_name.as_str(), u.user_id.as_str());
+            u.keys.iter_mut().map(move |k| (name, id, k))
+        })
+        .filter(|(_, _, k)| matches!(crate::activity::judge(k, &windows), KeyReport::New { .. }))
+        .collect();
+    if suspicious.is_empty() {
+        return;
+    }
+    let home = &params.deactivation_region.0;
+    if region != *home {
+        for (_, _, key) in &mut suspicious {
+            key.deactivation = Some(Deactivation::OtherRegion(home.clone()));
+        }
+        return;
+    }
+    let mut counter = match read_count(clients, run.end.date_naive()).await {
+        Ok(counter) => counter,
+        Err(e) => {
+            tracing::error!(error = %e, "the day's count of deactivations could not be read");
+            for (_, _, key) in &mut suspicious {
+                key.deactivation = Some(Deactivation::Skipped(format!(
+                    "the day's count of deactivations could not be read: {e}"
+                )));
+            }
+            return;
+        }
+    };
     let context = Context {
         rule: run.rule,
         account: run.aws.account_id().unwrap_or("unknown"),
@@ -218,40 +262,84 @@ async fn deactivate_suspicious(clients: &Clients, facts: &mut Facts, run: Run<'_
         trigger: RemediationTrigger::Inline,
         now: run.end,
     };
-    let windows = facts.windows;
-    for user in &mut facts.users {
-        for key in &mut user.keys {
-            if !matches!(crate::activity::judge(key, &windows), KeyReport::New { .. }) {
-                continue;
+    let max = params.max_deactivations_per_day.0;
+    // Keys a dry run would have deactivated count against the cap of its own report.
+    let mut would = 0;
+    let mut stopped: Option<String> = None;
+    for (user_name, user_id, key) in suspicious {
+        let remediation = DeactivateKey {
+            iam: &clients.iam,
+            user_name,
+            access_key_id: &key.access_key_id,
+        };
+        let outcome = if let Some(why) = &stopped {
+            Deactivation::Skipped(why.clone())
+        } else if !under_cap(counter.used + would, max) {
+            Deactivation::DailyCapReached(max)
+        } else if params.dry_run.0 {
+            let outcome = preview_one(&remediation, run, user_id, &context).await;
+            would += u32::from(outcome == Deactivation::WouldDeactivate);
+            outcome
+        } else {
+            let notifier = clients.notifier.as_ref().or(run.notifier);
+            let outcome =
+                remediation::remediate(&remediation, run.aws, user_id, &(), &context, notifier)
+                    .await;
+            if matches!(outcome, Ok(Outcome::Remediated(_)))
+                && let Err(e) = counter.add_one().await
+            {
+                tracing::error!(error = %e, "the day's count of deactivations could not be kept");
+                stopped = Some(format!(
+                    "the day's count of deactivations could not be kept ({e}), so deactivation stopped for this run"
+                ));
             }
-            let remediation = DeactivateKey {
-                iam: &clients.iam,
-                user_name: &user.user_name,
-                access_key_id: &key.access_key_id,
-            };
-            let outcome = remediation::remediate(
-                &remediation,
-                run.aws,
-                &user.user_id,
-                &(),
-                &context,
-                clients.notifier.as_ref().or(run.notifier),
-            )
-            .await;
-            key.deactivation = Some(match outcome {
-                Ok(Outcome::Remediated(_)) => Deactivation::Deactivated,
-                Ok(Outcome::AlreadyCompliant) => Deactivation::AlreadyInactive,
-                Ok(Outcome::Exempt(note)) => Deactivation::Exempt(note),
-                Err(e) => {
-                    tracing::error!(
-                        user = %user.user_name,
-                        access_key_id = %key.access_key_id,
-                        error = %e,
-                        "deactivation failed"
-                    );
-                    Deactivation::Failed(e.to_string())
-                }
-            });
+            deactivation_of(outcome, user_name, &key.access_key_id)
+        };
+        key.deactivation = Some(outcome);
+    }
+}
+
+/// The day's count, from Parameter Store.
+async fn read_count(clients: &Clients, day: chrono::NaiveDate) -> Result<Counter<'_>, RuleError> {
+    match &clients.ssm {
+        Some(ssm) => Counter::read(ssm, day).await,
+        None => Err(RuleError::Gather("no Parameter Store client".into())),
+    }
+}
+
+/// A dry run of one deactivation: what it would do, nothing changed.
+async fn preview_one(
+    remediation: &DeactivateKey<'_>,
+    run: Run<'_>,
+    user_id: &str,
+    context: &Context<'_>,
+) -> Deactivation {
+    match remediation::preview(remediation, run.aws, user_id, &(), context).await {
+        Ok(Preview::Would(_)) => Deactivation::WouldDeactivate,
+        Ok(Preview::AlreadyCompliant) => Deactivation::AlreadyInactive,
+        Ok(Preview::Exempt(note)) => Deactivation::Exempt(note),
+        Err(e) => Deactivation::Failed(e.to_string()),
+    }
+}
+
+/// What a deactivation's outcome says of the key.
+fn deactivation_of(
+    outcome: Result<Outcome, RuleError>,
+    user_name: &str,
+    access_key_id: &str,
+) -> Deactivation {
+    match outcome {
+        Ok(Outcome::Remediated(_)) => Deactivation::Deactivated,
+        Ok(Outcome::AlreadyCompliant) => Deactivation::AlreadyInactive,
+        Ok(Outcome::Exempt(note)) => Deactivation::Exempt(note),
+        Err(e) => {
+            tracing::error!(
+                user = %user_name,
+                access_key_id = %access_key_id,
+                error = %e,
+                "deactivation failed"
+            );
+            Deactivation::Failed(e.to_string())
         }
     }
 }

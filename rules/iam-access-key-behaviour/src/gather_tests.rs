@@ -5,7 +5,7 @@ use config_rule_sdk::remediation::RemediationRecord;
 
 use super::*;
 use crate::activity::Scan;
-use crate::params::Count;
+use crate::params::{Count, RegionName};
 use crate::test_support::{self as support, END, Shared, at, key, user};
 
 fn params(deactivate: bool) -> Params {
@@ -14,6 +14,9 @@ fn params(deactivate: bool) -> Params {
         baseline_days: Count(30),
         deactivate: Parsed(deactivate),
         max_lookup_requests: Count(600),
+        deactivation_region: RegionName("us-east-1".into()),
+        max_deactivations_per_day: Count(5),
+        dry_run: Parsed(false),
     }
 }
 
@@ -159,9 +162,9 @@ async fn a_suspicious_key_is_deactivated_once_recorded_and_published() {
         (record.account.as_str(), record.region.as_str()),
         ("111122223333", "us-east-1")
     );
-    assert_eq!(record.before["status"], "Active");
-    assert_eq!(record.after["status"], "Inactive");
-    assert_eq!(record.before["accessKeyId"], "AKIAALICE");
+    assert_eq!(record.changed, ["status"]);
+    assert_eq!(record.before, serde_json::json!({"status": "Active"}));
+    assert_eq!(record.after, serde_json::json!({"status": "Inactive"}));
     assert!(record.action.contains("AKIAALICE"), "{}", record.action);
 }
 
@@ -249,4 +252,198 @@ async fn keys_not_fully_read_are_never_deactivated() {
     let state = state.lock().unwrap();
     assert_eq!(state.lookups, 1);
     assert!(state.updates.is_empty());
+}
+
+/// Three users whose old keys started calling new services: ann, ben, cat.
+fn three_suspicious() -> Shared {
+    let suspicious = |name: &str| {
+        user(
+            name,
+            vec![key(
+                &format!("AKIA{}", name.to_uppercase()),
+                "2025-01-01T00:00:00Z",
+                &["s3", "iam"],
+                &["s3"],
+            )],
+        )
+    };
+    Shared::new(
+        support::State {
+            users: vec![suspicious("ann"), suspicious("ben"), suspicious("cat")],
+            ..Default::default()
+        }
+        .into(),
+    )
+}
+
+fn deactivations(facts: &Facts) -> Vec<(String, Option<Deactivation>)> {
+    facts
+        .users
+        .iter()
+        .filter_map(|u| Some((u.user_name.clone(), u.keys.first()?.deactivation.clone())))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn keys_are_deactivated_only_in_the_deactivation_region() {
+    let state = account();
+    let mut elsewhere = params(true);
+    elsewhere.deactivation_region = RegionName("eu-west-1".into());
+
+    // The run is in us-east-1 (the clients' region).
+    let facts = gather(&state, &elsewhere).await;
+
+    assert_eq!(
+        user_facts(&facts, "alice").keys[0].deactivation,
+        Some(Deactivation::OtherRegion("eu-west-1".into()))
+    );
+    let evaluated = crate::activity::evaluate(&facts, &elsewhere);
+    let alice = evaluated
+        .iter()
+        .find(|f| f.resource.resource_id == "AIDAALICE")
+        .unwrap();
+    assert!(
+        alice
+            .verdict
+            .annotation
+            .as_ref()
+            .unwrap()
+            .as_str()
+            .ends_with("(not deactivated: keys are deactivated from eu-west-1 only)"),
+        "{alice:?}"
+    );
+    let state = state.lock().unwrap();
+    assert!(
+        state.updates.is_empty(),
+        "nothing deactivated outside the home region"
+    );
+    assert!(state.published.is_empty());
+    assert!(state.count_writes.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn at_most_the_daily_cap_is_deactivated_counted_across_runs() {
+    let state = three_suspicious();
+    let mut capped = params(true);
+    capped.max_deactivations_per_day = Count(2);
+
+    let first = gather(&state, &capped).await;
+
+    assert_eq!(
+        deactivations(&first),
+        [
+            ("ann".into(), Some(Deactivation::Deactivated)),
+            ("ben".into(), Some(Deactivation::Deactivated)),
+            ("cat".into(), Some(Deactivation::DailyCapReached(2))),
+        ]
+    );
+    {
+        let s = state.lock().unwrap();
+        assert_eq!(s.updates.len(), 2);
+        assert_eq!(
+            s.count.as_ref().map(|(v, _)| v.as_str()),
+            Some(r#"{"day":"2026-06-01","deactivated":2}"#),
+            "the count is kept in the account, for the next run"
+        );
+    }
+
+    // Another run the same day (a new invocation: new clients, the account's state kept): cat's
+    // key is still active and suspicious, and the day's cap is spent.
+    let second = gather(&state, &capped).await;
+
+    assert_eq!(
+        deactivations(&second),
+        [("cat".into(), Some(Deactivation::DailyCapReached(2)))],
+        "ann and ben have no active key left"
+    );
+    assert_eq!(
+        state.lock().unwrap().updates.len(),
+        2,
+        "nothing more deactivated"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn yesterdays_count_does_not_hold_today_back() {
+    let state = three_suspicious();
+    state.lock().unwrap().count = Some((r#"{"day":"2026-05-31","deactivated":5}"#.into(), 7));
+
+    let facts = gather(&state, &params(true)).await;
+
+    assert!(
+        deactivations(&facts)
+            .iter()
+            .all(|(_, d)| *d == Some(Deactivation::Deactivated)),
+        "{facts:?}"
+    );
+    let s = state.lock().unwrap();
+    assert_eq!(
+        s.count,
+        Some((r#"{"day":"2026-06-01","deactivated":3}"#.into(), 10))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_dry_run_setting_reports_what_would_be_deactivated_and_changes_nothing() {
+    let state = three_suspicious();
+    let mut dry = params(true);
+    dry.dry_run = Parsed(true);
+    dry.max_deactivations_per_day = Count(2);
+
+    let facts = gather(&state, &dry).await;
+
+    assert_eq!(
+        deactivations(&facts),
+        [
+            ("ann".into(), Some(Deactivation::WouldDeactivate)),
+            ("ben".into(), Some(Deactivation::WouldDeactivate)),
+            ("cat".into(), Some(Deactivation::DailyCapReached(2))),
+        ],
+        "the report follows the cap as a real run would"
+    );
+    let annotation = crate::activity::judge_user(&facts.users[0], &facts.windows, &dry)
+        .annotation
+        .unwrap();
+    assert!(
+        annotation
+            .as_str()
+            .ends_with("(dry run: would be deactivated, nothing changed)"),
+        "{annotation:?}"
+    );
+    let s = state.lock().unwrap();
+    assert!(s.updates.is_empty(), "no key deactivated");
+    assert!(s.published.is_empty(), "no record");
+    assert!(s.count_writes.is_empty(), "the day's count untouched");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_count_that_cannot_be_read_deactivates_nothing() {
+    let state = account();
+    state.lock().unwrap().count = Some(("seven".into(), 1));
+
+    let facts = gather(&state, &params(true)).await;
+
+    let Some(Deactivation::Skipped(why)) = &user_facts(&facts, "alice").keys[0].deactivation else {
+        panic!("{facts:?}")
+    };
+    assert!(why.contains("could not be read"), "{why}");
+    assert!(state.lock().unwrap().updates.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_count_written_by_another_run_at_the_same_time_stops_deactivation() {
+    let state = three_suspicious();
+    state.lock().unwrap().count_written_by_another_run = true;
+
+    let facts = gather(&state, &params(true)).await;
+
+    let outcomes = deactivations(&facts);
+    assert_eq!(outcomes[0], ("ann".into(), Some(Deactivation::Deactivated)));
+    for (user, outcome) in &outcomes[1..] {
+        let Some(Deactivation::Skipped(why)) = outcome else {
+            panic!("{user}: {outcome:?}")
+        };
+        assert!(why.contains("written by another run"), "{why}");
+    }
+    assert_eq!(state.lock().unwrap().updates.len(), 1, "only ann's key");
 }

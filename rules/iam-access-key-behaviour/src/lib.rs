@@ -34,6 +34,15 @@
 //!   event history keeps 90 days; a baseline reaching further back is cut there, and the
 //!   annotation gives the length used.
 //! - `deactivateSuspiciousKeys` (default false): deactivate keys found calling new services.
+//! - `deactivationRegion` (default `us-east-1`): the one region whose runs deactivate. IAM is
+//!   global, so a rule deployed in several regions would otherwise act once per region, each
+//!   on its own region's event history (a regional failover would look like new services
+//!   everywhere). Elsewhere the rule reports, and the annotation says the key was not
+//!   deactivated there.
+//! - `maxDeactivationsPerDay` (default 5, 1 to 1000): the most keys deactivated in an account
+//!   per day (UTC), over every run; keys beyond it are reported, not deactivated.
+//! - `deactivationDryRun` (default false): report the keys that would be deactivated
+//!   ("dry run: would be deactivated"), changing nothing and recording nothing.
 //! - `maxLookupRequests` (default 600, about 5 minutes of lookups): keep the function's timeout
 //!   above `maxLookupRequests / 2` seconds.
 //!
@@ -47,7 +56,14 @@
 //! key is already inactive or the user is exempt (by tag or registry). Each deactivation writes
 //! a remediation record (trigger `inline`) to the log and publishes it to the topic named by
 //! `CUSTOS_NOTIFICATION_TOPIC_ARN`, when set. Keys whose activity was not fully read are never
-//! deactivated, and a local `--dry-run` deactivates nothing. The windows end, and records are
+//! deactivated, and a local `--dry-run` deactivates nothing.
+//!
+//! The day's count lives in the account, in the Parameter Store parameter
+//! `/custos/iam-access-key-behaviour/deactivations` of the deactivation region
+//! (`{"day":"2026-06-01","deactivated":2}`): the rule's role may read and write that parameter
+//! only, it survives across invocations, and it needs no IAM write (tags would need `iam:Tag*`,
+//! which could also write `custos:exempt`). A key counts once it is deactivated; a count that
+//! cannot be read, or that another run wrote at the same time, stops deactivation for the run. The windows end, and records are
 //! stamped, at the notification time. The annotation says what happened to the key.
 //!
 //! ## Reads

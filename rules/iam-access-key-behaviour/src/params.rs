@@ -20,6 +20,43 @@ pub struct Params {
     /// The most CloudTrail `LookupEvents` requests one run makes.
     #[serde(rename = "maxLookupRequests")]
     pub max_lookup_requests: Count<1, 100_000>,
+    /// The one region whose runs deactivate keys; elsewhere the rule only reports.
+    #[serde(rename = "deactivationRegion")]
+    pub deactivation_region: RegionName,
+    /// The most keys deactivated per account per day (UTC), over all runs.
+    #[serde(rename = "maxDeactivationsPerDay")]
+    pub max_deactivations_per_day: Count<1, 1000>,
+    /// Report what would be deactivated, and change nothing.
+    #[serde(rename = "deactivationDryRun")]
+    pub dry_run: Parsed<bool>,
+}
+
+/// An AWS region name such as `us-east-1`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionName(pub String);
+
+impl<'de> Deserialize<'de> for RegionName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let name = text.trim();
+        let parts: Vec<&str> = name.split('-').collect();
+        let shaped = parts.len() >= 3
+            && parts.iter().all(|p| {
+                !p.is_empty()
+                    && p.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            })
+            && parts
+                .last()
+                .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
+        if shaped {
+            Ok(Self(name.to_owned()))
+        } else {
+            Err(D::Error::custom(format!(
+                "`{text}` is not a region name such as us-east-1"
+            )))
+        }
+    }
 }
 
 /// A whole number from `MIN` to `MAX`, given as text.
@@ -62,6 +99,34 @@ mod tests {
         assert_eq!(p.baseline_days, Count(30));
         assert_eq!(p.deactivate, Parsed(false));
         assert_eq!(p.max_lookup_requests, Count(600));
+        assert_eq!(p.deactivation_region, RegionName("us-east-1".into()));
+        assert_eq!(p.max_deactivations_per_day, Count(5));
+        assert_eq!(p.dry_run, Parsed(false));
+    }
+
+    #[test]
+    fn the_home_region_and_the_daily_cap_are_checked() {
+        let p =
+            decode_json(json!({"deactivationRegion": "eu-west-2", "maxDeactivationsPerDay": "2"}))
+                .unwrap();
+        assert_eq!(p.deactivation_region, RegionName("eu-west-2".into()));
+        assert_eq!(p.max_deactivations_per_day, Count(2));
+        for bad in ["us_east_1", "Europe", "us-east", "us-east-1a"] {
+            let err = decode_json(json!({"deactivationRegion": bad})).unwrap_err();
+            assert_eq!(
+                err,
+                format!(
+                    "invalid parameter `deactivationRegion`: `{bad}` is not a region name such as us-east-1"
+                )
+            );
+        }
+        let err = decode_json(json!({"maxDeactivationsPerDay": "0"})).unwrap_err();
+        assert!(
+            err.starts_with(
+                "invalid parameter `maxDeactivationsPerDay`: `0` is not a whole number from 1"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

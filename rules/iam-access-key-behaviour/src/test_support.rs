@@ -12,7 +12,11 @@ use aws_sdk_iam::operation::list_users::ListUsersOutput;
 use aws_sdk_iam::operation::update_access_key::UpdateAccessKeyOutput;
 use aws_sdk_iam::types::{AccessKeyMetadata, StatusType, Tag, User};
 use aws_sdk_sns::operation::publish::PublishOutput;
-use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_sdk_ssm::operation::get_parameter::{GetParameterError, GetParameterOutput};
+use aws_sdk_ssm::operation::put_parameter::PutParameterOutput;
+use aws_sdk_ssm::types::Parameter;
+use aws_sdk_ssm::types::error::ParameterNotFound;
+use aws_smithy_mocks::{MockResponse, Rule, RuleMode, mock, mock_client};
 use chrono::{DateTime, Utc};
 use config_rule_sdk::notify::Notifier;
 
@@ -63,6 +67,12 @@ pub struct State {
     pub published: Vec<(String, String)>,
     /// LookupEvents calls.
     pub lookups: usize,
+    /// The Parameter Store count of deactivations: value and version.
+    pub count: Option<(String, i64)>,
+    /// PutParameter calls: name and value.
+    pub count_writes: Vec<(String, String)>,
+    /// Another run writes the count between this run's read and its first write.
+    pub count_written_by_another_run: bool,
 }
 
 pub type Shared = Arc<Mutex<State>>;
@@ -236,14 +246,51 @@ fn sns_rule(state: &Shared) -> Rule {
     })
 }
 
+fn ssm_rules(state: &Shared) -> Vec<Rule> {
+    let s = state.clone();
+    let get = mock!(aws_sdk_ssm::Client::get_parameter).then_compute_response(move |req| {
+        assert_eq!(req.name(), Some(crate::deactivate::COUNT_PARAMETER));
+        match s.lock().unwrap().count.clone() {
+            Some((value, version)) => MockResponse::Output(
+                GetParameterOutput::builder()
+                    .parameter(
+                        Parameter::builder()
+                            .name(crate::deactivate::COUNT_PARAMETER)
+                            .value(value)
+                            .version(version)
+                            .build(),
+                    )
+                    .build(),
+            ),
+            None => MockResponse::Error(GetParameterError::ParameterNotFound(
+                ParameterNotFound::builder().build(),
+            )),
+        }
+    });
+    let s = state.clone();
+    let put = mock!(aws_sdk_ssm::Client::put_parameter).then_compute_output(move |req| {
+        let mut state = s.lock().unwrap();
+        let name = req.name().unwrap().to_owned();
+        let value = req.value().unwrap().to_owned();
+        let others = i64::from(std::mem::take(&mut state.count_written_by_another_run));
+        let version = state.count.as_ref().map_or(0, |(_, v)| *v) + 1 + others;
+        state.count = Some((value.clone(), version));
+        state.count_writes.push((name, value));
+        PutParameterOutput::builder().version(version).build()
+    });
+    vec![get, put]
+}
+
 /// Clients that act on `state`; records are published when `with_topic`.
 pub fn clients(state: &Shared, with_topic: bool) -> Clients {
     let iam = iam_rules(state);
     let trail = cloudtrail_rule(state);
     let sns = sns_rule(state);
+    let ssm = ssm_rules(state);
     Clients {
         iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, &iam),
         cloudtrail: mock_client!(aws_sdk_cloudtrail, RuleMode::MatchAny, [&trail]),
+        ssm: Some(mock_client!(aws_sdk_ssm, RuleMode::MatchAny, &ssm)),
         notifier: with_topic
             .then(|| Notifier::new(mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&sns]), TOPIC)),
     }

@@ -31,7 +31,7 @@ fn a_baseline_beyond_event_history_is_named() {
 fn an_unknown_parameter_is_named_with_the_known_ones() {
     let stderr = failure("unknown-parameter.json");
     assert!(
-        stderr.contains("invalid parameter `deactivate`: not a parameter of iam-access-key-behaviour (known: baselineDays, deactivateSuspiciousKeys, maxLookupRequests, recentHours)"),
+        stderr.contains("invalid parameter `deactivate`: not a parameter of iam-access-key-behaviour (known: baselineDays, deactivateSuspiciousKeys, deactivationDryRun, deactivationRegion, maxDeactivationsPerDay, maxLookupRequests, recentHours)"),
         "{stderr}"
     );
 }

@@ -16,7 +16,9 @@
 //!
 //! A statement is reported when it:
 //! - allows every action (`*`, `*:*`, or patterns that between them name every action) on
-//!   `Resource: "*"`, or on all but a `NotResource` list: `... allows * on *`. Other resource
+//!   `Resource: "*"`, or on all but a `NotResource` list: `... allows * on *`. An ARN pattern
+//!   whose wildcards cover every ARN of its partition (`arn:*`, `arn:aws:*`, `arn:*:*`,
+//!   `arn:aws:*:*:*:*`) is every resource too: `... allows * on arn:*`. Other resource
 //!   patterns, even broad ones such as `arn:aws:s3:::*`, count as some resources;
 //! - allows all but a `NotAction` list on every resource, which is administrator access with
 //!   exceptions: `... allows * except iam:* on *`;

@@ -171,15 +171,18 @@ impl Statement {
 
     /// What this statement, if it allows, grants that the rule reports.
     fn grant(&self, forbidden: &[Pattern]) -> Option<Grant> {
-        let on_every_resource = match &self.resources {
+        // The pattern that covers every resource, as the annotation names it.
+        let every_resource = match &self.resources {
             Scope::Listed(resources) if resources.is_empty() => return None,
-            Scope::Listed(resources) => resources.iter().any(|r| is_every_resource(r)),
-            // `NotResource: "*"` leaves no resource.
+            Scope::Listed(resources) => resources.iter().find(|r| is_every_resource(r)).cloned(),
+            // `NotResource: "*"` (or `arn:*`) leaves no resource.
             Scope::AllExcept(resources) if resources.iter().any(|r| is_every_resource(r)) => {
                 return None;
             }
-            Scope::AllExcept(_) => true,
+            Scope::AllExcept(_) => Some("*".to_owned()),
         };
+        let on_every_resource = every_resource.is_some();
+        let on = every_resource.unwrap_or_default();
         let except_resources = match &self.resources {
             Scope::AllExcept(resources) => resources.clone(),
             Scope::Listed(_) => Vec::new(),
@@ -192,6 +195,7 @@ impl Statement {
                 if on_every_resource && names_every_action(actions) {
                     return Some(Grant::Everything {
                         except_actions: Vec::new(),
+                        on,
                         except_resources,
                     });
                 }
@@ -220,6 +224,7 @@ impl Statement {
                 if on_every_resource {
                     return Some(Grant::Everything {
                         except_actions: excluded_text,
+                        on,
                         except_resources,
                     });
                 }
@@ -239,9 +244,59 @@ impl Statement {
     }
 }
 
-/// `Resource: "*"` (any number of stars).
-fn is_every_resource(resource: &str) -> bool {
-    !resource.is_empty() && resource.chars().all(|c| c == '*')
+/// Whether a resource pattern covers every resource: `*` (any number of stars), or an ARN pattern
+/// whose wildcards leave service, region, account and resource free, such as `arn:*`,
+/// `arn:aws:*`, `arn:*:*` or `arn:aws:*:*:*:*`. `arn:aws:s3:::*` names some resources.
+pub(crate) fn is_every_resource(resource: &str) -> bool {
+    if resource.is_empty() {
+        return false;
+    }
+    if resource.chars().all(|c| c == '*') {
+        return true;
+    }
+    // A policy only reaches ARNs of its own partition: the one the pattern names, or aws.
+    let partition = resource
+        .strip_prefix("arn:")
+        .and_then(|rest| rest.split(':').next())
+        .filter(|p| !p.is_empty() && !p.contains(['*', '?']))
+        .unwrap_or("aws");
+    // ARNs made of a character the pattern lacks escape every literal of it but the `arn:`,
+    // partition and `:` structure every ARN has; a pattern that matches them all, with empty and
+    // filled region and account and a resource holding `:` and `/`, matches every ARN.
+    let Some(f) = ('!'..='~').find(|c| !matches!(c, ':' | '*' | '?') && !resource.contains(*c))
+    else {
+        return false;
+    };
+    let probes = [
+        format!("arn:{partition}:{f}:::{f}"),
+        format!("arn:{partition}:{f}::{f}:{f}"),
+        format!("arn:{partition}:{f}:{f}::{f}"),
+        format!("arn:{partition}:{f}:{f}:{f}:{f}"),
+        format!("arn:{partition}:{f}{f}:{f}{f}:{f}{f}:{f}{f}:{f}{f}/{f}{f}"),
+    ];
+    probes.iter().all(|arn| resource_matches(resource, arn))
+}
+
+/// Whether the resource pattern (`*` any run, `?` one character, case kept as IAM compares
+/// resources) matches `arn`.
+fn resource_matches(pattern: &str, arn: &str) -> bool {
+    let pattern: Vec<char> = pattern.chars().collect();
+    let text: Vec<char> = arn.chars().collect();
+    // matched[j]: the pattern so far matches text[..j].
+    let mut matched = vec![false; text.len() + 1];
+    matched[0] = true;
+    for p in &pattern {
+        let mut next = vec![false; text.len() + 1];
+        for j in 0..=text.len() {
+            next[j] = match p {
+                '*' => matched[j] || (j > 0 && next[j - 1]),
+                '?' => j > 0 && matched[j - 1],
+                c => j > 0 && matched[j - 1] && text[j - 1] == *c,
+            };
+        }
+        matched = next;
+    }
+    matched[text.len()]
 }
 
 /// Whether the patterns between them name every action (`*`, `*:*`, ...). Undecided counts as
@@ -316,6 +371,8 @@ pub enum Grant {
     /// all resources, or on all but a `NotResource` list.
     Everything {
         except_actions: Vec<String>,
+        /// The resource pattern that covers every resource: `*`, `arn:*`, ...
+        on: String,
         except_resources: Vec<String>,
     },
     /// Forbidden actions, by the pattern that allows them.
@@ -338,20 +395,21 @@ impl Finding {
 }
 
 impl fmt::Display for Finding {
-    /// `statement "AllowAll" allows * on *`,
+    /// `statement "AllowAll" allows * on *`, `statement #1 allows * on arn:aws:*`,
     /// `statement #2 allows iam:* (forbidden: iam:CreateUser)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} allows ", self.statement)?;
         match &self.grant {
             Grant::Everything {
                 except_actions,
+                on,
                 except_resources,
             } => {
                 f.write_str("*")?;
                 if !except_actions.is_empty() {
                     write!(f, " except {}", except_actions.join(", "))?;
                 }
-                f.write_str(" on *")?;
+                write!(f, " on {on}")?;
                 if !except_resources.is_empty() {
                     write!(f, " except {}", except_resources.join(", "))?;
                 }

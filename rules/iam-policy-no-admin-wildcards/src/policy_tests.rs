@@ -393,3 +393,55 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn arn_wildcards_that_cover_every_resource_are_every_resource() {
+    for every in [
+        "arn:*",
+        "arn:aws:*",
+        "arn:*:*",
+        "arn:aws:*:*:*:*",
+        "arn:*:*:*:*:*",
+        "arn:aws:*:*",
+        "arn:aws-cn:*",
+        "arn:aws:?*:*",
+        "arn:???:*",
+        "*:*",
+    ] {
+        assert!(is_every_resource(every), "{every}");
+        let document = json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": every}});
+        assert_eq!(
+            findings(&document, &[]),
+            [format!("statement #1 allows * on {every}")],
+            "{every}"
+        );
+    }
+}
+
+#[test]
+fn narrower_arn_patterns_are_some_resources() {
+    for some in [
+        "arn:aws:s3:::bucket/*",
+        "arn:aws:s3:::*",
+        "arn:aws:iam::*:*",
+        "arn:aws:*:us-east-1:*:*",
+        "arn:aws:*:*:123456789012:*",
+        "arn:aws:*:?*:*:*",
+        "arn:aws:*:*:*:*:*",
+        "arn:aws:*:*:*:*/*",
+        "arn:aws:*::*",
+        "arn:aws:*:",
+        "ARN:*",
+        "arn:aws:*a*",
+    ] {
+        assert!(!is_every_resource(some), "{some}");
+        let document = json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": some}});
+        assert_eq!(findings(&document, &[]), Vec::<String>::new(), "{some}");
+    }
+}
+
+#[test]
+fn not_resource_arn_star_leaves_no_resource() {
+    let document = json!({"Statement": {"Effect": "Allow", "Action": "*", "NotResource": "arn:*"}});
+    assert_eq!(findings(&document, &[]), Vec::<String>::new());
+}

@@ -2,7 +2,7 @@
 //! so they are recorded when their effect is evaluated: the change the fix causes reaches the
 //! rule as a new configuration item. When that item is COMPLIANT and Config's remediation of the
 //! resource succeeded after the previous item was recorded and no later than this one, the rule
-//! records the fix with Config's items before and after.
+//! records the fix with the fields of Config's items that it changed, before and after.
 //!
 //! The window makes the record happen once: later changes of the same resource have a previous
 //! item newer than the remediation.
@@ -16,7 +16,7 @@ use crate::error::RuleError;
 use crate::item::{ConfigurationItem, ResourceKey};
 use crate::meta::{RemediationKind, RuleMeta};
 use crate::notify::Notifier;
-use crate::remediation::{self, RemediationRecord, RemediationTrigger};
+use crate::remediation::{self, Changes, RemediationRecord, RemediationTrigger};
 
 /// One of Config's remediation executions of a resource, as
 /// `DescribeRemediationExecutionStatus` reports it.
@@ -52,10 +52,9 @@ pub fn causing_run(
         .max_by_key(|r| r.invoked)
 }
 
-/// What a record keeps of a configuration item: the state, not the envelope.
+/// What a record compares of a configuration item: the state, not the envelope.
 fn state_of(item: &ConfigurationItem) -> Value {
     json!({
-        "configurationItemCaptureTime": item.capture_time,
         "configuration": item.configuration,
         "supplementaryConfiguration": item.supplementary,
     })
@@ -74,13 +73,25 @@ pub fn record(
         .iter()
         .map(|(name, state)| format!("{name} {state}"))
         .collect();
-    let action = if steps.is_empty() {
+    let mut action = if steps.is_empty() {
         format!("Config's remediation ran SSM Automation {document}")
     } else {
         format!(
             "Config's remediation ran SSM Automation {document} ({})",
             steps.join(", ")
         )
+    };
+    // The fields of `configuration` and `supplementaryConfiguration` that the fix changed; with
+    // no earlier item there is nothing to compare, and the item is not copied whole.
+    let changes = if let Some(before) = before {
+        Changes::between(&state_of(before), &state_of(after), 2)
+    } else {
+        action.push_str("; Config holds no earlier item to compare with");
+        Changes {
+            changed: Vec::new(),
+            before: Value::Null,
+            after: Value::Null,
+        }
     };
     RemediationRecord {
         record: RemediationRecord::SCHEMA.to_owned(),
@@ -90,10 +101,12 @@ pub fn record(
         resource_type: after.key.resource_type.clone(),
         resource_id: after.key.resource_id.clone(),
         action,
-        before: before.map_or(Value::Null, state_of),
-        after: state_of(after),
+        changed: changes.changed,
+        before: changes.before,
+        after: changes.after,
         time: run.updated.unwrap_or(run.invoked),
         trigger: RemediationTrigger::Ssm,
+        cut: None,
     }
 }
 

@@ -172,9 +172,14 @@ async fn the_change_a_remediation_caused_is_recorded_with_configs_items_before_a
         record.action
     );
     assert_eq!(
-        record.before["supplementaryConfiguration"],
-        json!({}),
-        "before: the item recorded at 10:10, without encryption"
+        record.changed,
+        ["supplementaryConfiguration.ServerSideEncryptionConfiguration"],
+        "only the field the fix changed"
+    );
+    assert_eq!(
+        record.before,
+        json!({"supplementaryConfiguration": {"ServerSideEncryptionConfiguration": null}}),
+        "before: the item recorded at 10:10, without encryption; the unchanged configuration is not copied"
     );
     assert_eq!(
         record.after["supplementaryConfiguration"]["ServerSideEncryptionConfiguration"]["rules"][0]

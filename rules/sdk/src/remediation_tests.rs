@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_sns::operation::publish::PublishOutput;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use serde::Serialize;
+use serde_json::json;
 
 use super::*;
 
@@ -112,7 +113,7 @@ async fn a_non_compliant_resource_is_fixed_once_and_recorded_with_before_and_aft
     assert_eq!(record.before["encrypted"], false);
     assert_eq!(record.after["encrypted"], true);
     assert_eq!(record.action, "enabled default encryption AES256");
-    assert_eq!(record.record, "custos.remediation/v1");
+    assert_eq!(record.record, "custos.remediation/v2");
     assert_eq!(
         (record.account.as_str(), record.region.as_str()),
         ("111122223333", "eu-west-1")
@@ -212,4 +213,215 @@ async fn the_record_is_published_to_the_notification_topic() {
     let json_start = message.find('{').unwrap();
     let record: RemediationRecord = serde_json::from_str(&message[json_start..]).unwrap();
     assert_eq!(record.resource(), ResourceKey::new("AWS::S3::Bucket", "b4"));
+}
+
+#[tokio::test]
+async fn a_record_carries_identifiers_and_the_changed_fields_only() {
+    let fake = buckets(&[("b5", false, &[("team", "data"), ("cost-centre", "42")])]);
+    let registry = Registry::default();
+
+    let Outcome::Remediated(record) =
+        remediate(&fake, &scope(), "b5", &(), &context(&registry), None)
+            .await
+            .unwrap()
+    else {
+        panic!("expected a remediation")
+    };
+
+    assert_eq!(record.changed, ["encrypted"]);
+    assert_eq!(
+        record.before,
+        json!({"encrypted": false}),
+        "no tags: they did not change"
+    );
+    assert_eq!(record.after, json!({"encrypted": true}));
+    let mut fields: Vec<String> = serde_json::to_value(&*record)
+        .unwrap()
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "account",
+            "action",
+            "after",
+            "before",
+            "changed",
+            "record",
+            "region",
+            "resourceId",
+            "resourceType",
+            "rule",
+            "time",
+            "trigger"
+        ]
+    );
+}
+
+#[test]
+fn changes_are_found_as_deep_as_asked_and_kept_whole_below() {
+    let before = json!({
+        "configuration": {"name": "logs", "policy": "{...}", "acl": {"grants": [1]}},
+        "supplementaryConfiguration": {"Tags": {"a": "1"}}
+    });
+    let after = json!({
+        "configuration": {"name": "logs", "policy": "{...}", "acl": {"grants": [1, 2]}},
+        "supplementaryConfiguration": {
+            "Tags": {"a": "1"},
+            "ServerSideEncryptionConfiguration": {"rules": []}
+        }
+    });
+
+    let changes = Changes::between(&before, &after, 2);
+
+    assert_eq!(
+        changes.changed,
+        [
+            "configuration.acl",
+            "supplementaryConfiguration.ServerSideEncryptionConfiguration"
+        ]
+    );
+    assert_eq!(
+        changes.before,
+        json!({
+            "configuration": {"acl": {"grants": [1]}},
+            "supplementaryConfiguration": {"ServerSideEncryptionConfiguration": null}
+        })
+    );
+    assert_eq!(
+        changes.after,
+        json!({
+            "configuration": {"acl": {"grants": [1, 2]}},
+            "supplementaryConfiguration": {"ServerSideEncryptionConfiguration": {"rules": []}}
+        })
+    );
+
+    let top = Changes::between(&before, &after, 1);
+    assert_eq!(top.changed, ["configuration", "supplementaryConfiguration"]);
+    let none = Changes::between(&before, &before, 2);
+    assert!(none.changed.is_empty());
+    assert_eq!((none.before, none.after), (json!({}), json!({})));
+}
+
+/// A record whose changed field holds `size` bytes.
+fn record_with(size: usize) -> RemediationRecord {
+    RemediationRecord {
+        record: RemediationRecord::SCHEMA.to_owned(),
+        rule: "s3-bucket-encryption".into(),
+        account: "111122223333".into(),
+        region: "eu-west-1".into(),
+        resource_type: "AWS::S3::Bucket".into(),
+        resource_id: "b6".into(),
+        action: "enabled default encryption AES256".into(),
+        changed: vec!["policy".into()],
+        before: json!({"policy": null}),
+        after: json!({"policy": "p".repeat(size)}),
+        time: "2026-06-01T09:00:00Z".parse().unwrap(),
+        trigger: RemediationTrigger::Inline,
+        cut: None,
+    }
+}
+
+#[test]
+fn a_record_that_fits_is_published_whole() {
+    let record = record_with(1000);
+    assert_eq!(
+        record.message_within(SNS_MESSAGE_LIMIT, None),
+        record.message()
+    );
+}
+
+#[test]
+fn a_record_larger_than_sns_allows_is_cut_with_a_note_saying_where_the_full_one_is() {
+    let record = record_with(300 * 1024);
+    let log = LogLocation {
+        group: "/aws/lambda/s3-bucket-encryption".into(),
+        stream: "2026/06/01/[$LATEST]0123abcd".into(),
+    };
+
+    let message = record.message_within(SNS_MESSAGE_LIMIT, Some(&log));
+
+    assert!(record.message().len() > SNS_MESSAGE_LIMIT);
+    assert!(message.len() <= SNS_MESSAGE_LIMIT, "{}", message.len());
+    let published: RemediationRecord =
+        serde_json::from_str(&message[message.find('{').unwrap()..]).unwrap();
+    let note = published.cut.as_deref().expect("a cut record says so");
+    assert!(
+        note.contains("CloudWatch Logs group /aws/lambda/s3-bucket-encryption stream 2026/06/01/[$LATEST]0123abcd"),
+        "{note}"
+    );
+    assert!(message.contains(note), "the note is in the text as well");
+    assert_eq!(
+        (published.before, published.after),
+        (Value::Null, Value::Null)
+    );
+    assert_eq!(
+        published.changed,
+        ["policy"],
+        "the changed fields are still named"
+    );
+    assert_eq!(
+        (
+            published.resource_id.as_str(),
+            published.time,
+            published.trigger
+        ),
+        ("b6", record.time, RemediationTrigger::Inline)
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_record_is_published_cut_and_logged_whole() {
+    let published: Arc<Mutex<Vec<Published>>> = Arc::default();
+    let seen = published.clone();
+    let rule = mock!(aws_sdk_sns::Client::publish).then_compute_output(move |req| {
+        seen.lock().unwrap().push((
+            req.topic_arn().unwrap_or_default().to_owned(),
+            req.subject().unwrap_or_default().to_owned(),
+            req.message().unwrap_or_default().to_owned(),
+        ));
+        PublishOutput::builder().message_id("m-1").build()
+    });
+    let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&rule]);
+    let notifier = Notifier::new(
+        sns,
+        "arn:aws:sns:eu-west-1:111122223333:custos-notifications",
+    );
+
+    emit(&record_with(400 * 1024), Some(&notifier))
+        .await
+        .unwrap();
+
+    let published = published.lock().unwrap();
+    let message = &published[0].2;
+    assert!(message.len() <= SNS_MESSAGE_LIMIT, "{}", message.len());
+    assert!(
+        message.contains("The full record, with the values before and after, is in"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_preview_says_what_would_be_done_and_changes_nothing() {
+    let fake = buckets(&[("b7", false, &[]), ("b8", true, &[])]);
+    let registry = Registry::default();
+
+    let would = preview(&fake, &scope(), "b7", &(), &context(&registry))
+        .await
+        .unwrap();
+    let nothing = preview(&fake, &scope(), "b8", &(), &context(&registry))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        would,
+        Preview::Would("enabled default encryption AES256".into())
+    );
+    assert_eq!(nothing, Preview::AlreadyCompliant);
+    assert_eq!(*fake.applies.lock().unwrap(), 0, "nothing applied");
+    assert!(!fake.state.lock().unwrap()["b7"].encrypted);
 }

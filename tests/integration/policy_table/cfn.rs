@@ -108,6 +108,7 @@ impl Stack {
                 format!("arn:aws:iam::{a}:role{path}{name}")
             }
             "AWS::SNS::Topic" => format!("arn:aws:sns:{r}:{a}:{name}"),
+            "AWS::KMS::Key" => format!("arn:aws:kms:{r}:{a}:key/{name}"),
             "AWS::Logs::LogGroup" => format!("arn:aws:logs:{r}:{a}:log-group:{name}:*"),
             "AWS::Events::Rule" => format!("arn:aws:events:{r}:{a}:rule/{name}"),
             "AWS::Config::ConfigRule" => format!("arn:aws:config:{r}:{a}:config-rule/{name}"),
@@ -126,6 +127,11 @@ impl Stack {
             .or_else(|| given("Name"))
             .or_else(|| given("ConfigRuleName").map(|_| "config-rule-0a1b2c".to_owned()))
             .unwrap_or_else(|| format!("{}-{logical}-1A2B3C4D5E6F", self.name))
+    }
+
+    /// The physical name (for a key, its id) of resource `logical`.
+    pub(crate) fn physical_name_of(&self, logical: &str) -> String {
+        self.physical_name(logical)
     }
 
     /// What `!Ref logical` gives.
