@@ -446,6 +446,9 @@ impl RuleContext {
                     .and_then(|v| v.as_str().map(str::to_owned))
             })
             .unwrap_or_default();
+        // Long page-throughs are the declared periodic rules' own; see `exemption_recheck`.
+        let timeout = if periodic.is_some() { 900 } else { 60 };
+        let periodic = periodic.or_else(|| exemption_recheck(meta));
         let declared = declared_function_actions(rule);
         check_resources(meta)?;
         let (actions, publishes) = split_actions(&meta.name, &declared)?;
@@ -473,7 +476,7 @@ impl RuleContext {
                 meta.name
             ),
             // Periodic rules page through whole accounts: Lambda's longest timeout.
-            timeout: if periodic.is_some() { 900 } else { 60 },
+            timeout,
             code_key: "CodeKey",
             credential_actions: touches_credentials(&actions)
                 || inline
@@ -583,6 +586,15 @@ fn canonical_json(value: &serde_json::Value) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// The daily trigger of a change-triggered rule that honours exemptions: Config invokes a
+/// change rule only when the resource changes, so without it an exemption that expires would
+/// keep its resource NOT_APPLICABLE until the next change. On the scheduled run the SDK
+/// evaluates the exempt resources again (`config_rule_sdk::runtime`).
+fn exemption_recheck(meta: &config_rule_sdk::RuleMeta) -> Option<String> {
+    (meta.trigger.change && !meta.exemptions.sources.is_empty())
+        .then(|| "TwentyFour_Hours".to_owned())
 }
 
 /// The CloudFormation parameter that carries the exemption registry.
