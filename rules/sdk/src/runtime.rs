@@ -356,7 +356,10 @@ pub async fn handle_periodic<R: PeriodicRule>(
     mode: Mode,
 ) -> Result<Vec<Evaluation>, RuleError> {
     // Boxed: the handler's future is large (callers await it inside their own).
-    Box::pin(handle_periodic_notifying(rule, meta, event, edge, mode, None)).await
+    Box::pin(handle_periodic_notifying(
+        rule, meta, event, edge, mode, None,
+    ))
+    .await
 }
 
 /// Handles one scheduled invocation of a periodic rule; remediation records made while
