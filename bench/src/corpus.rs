@@ -78,7 +78,7 @@ pub fn s3(count: usize, seed: u64) -> Vec<String> {
                 15 => Some(json!({"sseAlgorithm": "aws:kms"})),
                 16 => Some(json!({"sseAlgorithm": "aws:kms:dsse", "kmsMasterKeyID": ALLOWED_KEY})),
                 17 => {
-                    tags["custos:exempt"] = json!(exemption_tag(S3, if seq.below(2) == 0 { "2026-12-31" } else { "2026-01-31" }));
+                    tags["custos:exempt"] = json!(exemption_tag(S3, if seq.below(2) == 0 { "2026-07-31" } else { "2026-01-31" }));
                     None
                 }
                 18 => {
@@ -156,7 +156,7 @@ pub fn ec2(count: usize, seed: u64) -> Vec<String> {
                 14 => state = ("stopped", 80),
                 15 => state = ("terminated", 48),
                 16 => state = ("shutting-down", 32),
-                17 => tags.push(("custos:exempt", exemption_tag(EC2, if seq.below(2) == 0 { "2026-12-31" } else { "2026-01-31" }))),
+                17 => tags.push(("custos:exempt", exemption_tag(EC2, if seq.below(2) == 0 { "2026-07-31" } else { "2026-01-31" }))),
                 18 => status = "ResourceDeleted",
                 _ => {
                     tags.retain(|(k, _)| *k != "Owner");

@@ -181,7 +181,12 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn load_settings(global: &GlobalArgs) -> anyhow::Result<Settings> {
     let rules_dir = rules_dir(global);
     let catalog = Catalog::discover(&rules_dir).context("reading the rules")?;
-    Ok(Settings::load(&global.config, &catalog)?)
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "exemptions may reach at most their rule's max-days ahead of today"
+    )]
+    let today = chrono::Utc::now().date_naive();
+    Ok(Settings::load_on(&global.config, &catalog, Some(today))?)
 }
 
 fn rules_dir(global: &GlobalArgs) -> PathBuf {

@@ -451,28 +451,6 @@ pub fn audit_tables(report: &crate::audit::Report, screen: Screen) -> String {
             ]);
         }
     }
-    let exemptions = report
-        .exemptions
-        .iter()
-        .map(|e| {
-            vec![
-                e.rule.clone(),
-                e.resource_id.clone(),
-                if e.account.is_empty() {
-                    "every target (deployer.toml)".to_owned()
-                } else {
-                    format!("{} {}", e.account, e.region)
-                },
-                e.owner.clone().unwrap_or_default(),
-                if e.active {
-                    e.until.to_string()
-                } else {
-                    format!("{} (expired)", e.until)
-                },
-                e.reason.clone(),
-            ]
-        })
-        .collect();
     format!(
         "pack {}\n{}\n\nresources to look at\n{}\n\nexemptions\n{}",
         report.pack,
@@ -489,11 +467,52 @@ pub fn audit_tables(report: &crate::audit::Report, screen: Screen) -> String {
             findings,
             screen
         ),
-        layout::table(
-            &["Rule", "Resource", "Where", "Owner", "Until", "Reason"],
-            exemptions,
-            screen
-        ),
+        exemption_table(&report.exemptions, screen),
+    )
+}
+
+/// The exemptions with where they come from, owner, expiry and days left.
+pub fn exemption_table(exemptions: &[crate::audit::ExemptionEntry], screen: Screen) -> String {
+    let rows = exemptions
+        .iter()
+        .map(|e| {
+            vec![
+                e.rule.clone(),
+                e.resource_id.clone(),
+                if e.account.is_empty() {
+                    "every target (deployer.toml)".to_owned()
+                } else {
+                    format!("{} {}", e.account, e.region)
+                },
+                e.source.clone(),
+                e.owner.clone().unwrap_or_default(),
+                if e.active {
+                    e.until.to_string()
+                } else {
+                    format!("{} (expired)", e.until)
+                },
+                if e.active {
+                    e.days_left.to_string()
+                } else {
+                    "0".to_owned()
+                },
+                e.reason.clone(),
+            ]
+        })
+        .collect();
+    layout::table(
+        &[
+            "Rule",
+            "Resource",
+            "Where",
+            "Source",
+            "Owner",
+            "Until",
+            "Days left",
+            "Reason",
+        ],
+        rows,
+        screen,
     )
 }
 

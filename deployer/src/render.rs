@@ -437,15 +437,7 @@ impl RuleContext {
                 default: spec.default.clone().unwrap_or_default(),
             });
         }
-        let periodic = meta
-            .trigger
-            .periodic
-            .map(|f| {
-                serde_json::to_value(f)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-            })
-            .unwrap_or_default();
+        let (periodic, timeout) = frequency_and_timeout(meta);
         let declared = declared_function_actions(rule);
         check_resources(meta)?;
         let (actions, publishes) = split_actions(&meta.name, &declared)?;
@@ -472,8 +464,7 @@ impl RuleContext {
                 "Runs the Custos rule {} with the actions its rule.toml declares.",
                 meta.name
             ),
-            // Periodic rules page through whole accounts: Lambda's longest timeout.
-            timeout: if periodic.is_some() { 900 } else { 60 },
+            timeout,
             code_key: "CodeKey",
             credential_actions: touches_credentials(&actions)
                 || inline
@@ -583,6 +574,28 @@ fn canonical_json(value: &serde_json::Value) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// The rule's `MaximumExecutionFrequency`, if it has a scheduled trigger, and its function's
+/// timeout. Periodic rules page through whole accounts: Lambda's longest timeout; the daily
+/// re-check of a change rule keeps the change rule's.
+fn frequency_and_timeout(meta: &config_rule_sdk::RuleMeta) -> (Option<String>, u32) {
+    let declared = meta.trigger.periodic.and_then(|f| {
+        serde_json::to_value(f)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+    });
+    let timeout = if declared.is_some() { 900 } else { 60 };
+    (declared.or_else(|| exemption_recheck(meta)), timeout)
+}
+
+/// The daily trigger of a change-triggered rule that honours exemptions: Config invokes a
+/// change rule only when the resource changes, so without it an exemption that expires would
+/// keep its resource NOT_APPLICABLE until the next change. On the scheduled run the SDK
+/// evaluates the exempt resources again (`config_rule_sdk::runtime`).
+fn exemption_recheck(meta: &config_rule_sdk::RuleMeta) -> Option<String> {
+    (meta.trigger.change && !meta.exemptions.sources.is_empty())
+        .then(|| "TwentyFour_Hours".to_owned())
 }
 
 /// The CloudFormation parameter that carries the exemption registry.

@@ -258,3 +258,30 @@ fn inline_remediation_actions_hold_only_while_the_rule_parameter_is_true() {
         declared.contains("- InlineRemediationOn\n                - Sid: InlineRemediationOn1")
     );
 }
+
+#[test]
+fn a_change_rule_that_honours_exemptions_is_also_run_daily() {
+    let rendered = render(&settings(None)).unwrap();
+    let rule = &rendered[&TemplateId::Rule("s3-bucket-encryption".into())].body;
+    assert!(rule.contains("            MessageType: ConfigurationItemChangeNotification"));
+    assert!(rule.contains(
+        "            MessageType: ScheduledNotification\n            MaximumExecutionFrequency: TwentyFour_Hours"
+    ));
+    // The change rule keeps its short timeout: only the scheduled re-check was added.
+    assert!(rule.contains("Timeout: 60"), "{rule}");
+}
+
+#[test]
+fn a_change_rule_that_honours_no_exemption_is_not_run_daily() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/s3-bucket-encryption/rule.toml"),
+    )
+    .unwrap();
+    let mut meta = config_rule_sdk::RuleMeta::from_toml(&text).unwrap();
+    assert_eq!(
+        exemption_recheck(&meta).as_deref(),
+        Some("TwentyFour_Hours")
+    );
+    meta.exemptions.sources.clear();
+    assert_eq!(exemption_recheck(&meta), None);
+}

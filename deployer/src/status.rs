@@ -149,10 +149,32 @@ pub async fn run(
     let rules: BTreeSet<String> = settings.rules.keys().cloned().collect();
     let readings = read(&aws, settings, &scope, &rules).await?;
     let matrix = Matrix::build(&rules, &scope.accounts, &scope.regions, &readings);
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "today, against which exemptions' days left are counted"
+    )]
+    let today = chrono::Utc::now().date_naive();
+    let exemptions = crate::audit::exemptions(
+        settings,
+        &rules,
+        &scope.accounts,
+        &scope.regions,
+        &readings,
+        today,
+    );
     match format {
-        OutputFormat::Json => print_json(&matrix)?,
+        OutputFormat::Json => print_json(&StatusJson {
+            matrix: &matrix,
+            exemptions: &exemptions,
+        })?,
         OutputFormat::Table => {
             println!("{}", output::compliance_table(&matrix, screen));
+            if !exemptions.is_empty() {
+                println!(
+                    "\nexemptions\n{}",
+                    output::exemption_table(&exemptions, screen)
+                );
+            }
             eprintln!(
                 "{} non-compliant resources, {} compliant, {} not applicable",
                 matrix.totals.non_compliant, matrix.totals.compliant, matrix.totals.not_applicable
@@ -161,6 +183,14 @@ pub async fn run(
         }
     }
     Ok(exit_status(&matrix))
+}
+
+/// `status --output json`: the matrix's fields, and the exemptions beside them.
+#[derive(serde::Serialize)]
+struct StatusJson<'a> {
+    #[serde(flatten)]
+    matrix: &'a Matrix,
+    exemptions: &'a [crate::audit::ExemptionEntry],
 }
 
 /// A report: non-compliance is its content, not a failure of the command; a place that could

@@ -26,6 +26,9 @@ use crate::deployer::{Deployer, custos_stacks, deployer_for, has_stack_of, repo}
 
 const RULE: &str = "s3-bucket-encryption";
 const REGION: &str = "us-east-1";
+/// The exemption's last day: within the rule's 90 days, so `plan` accepts it.
+static UNTIL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| workspace_tests::days_ahead(60));
 
 fn settings(exempt_bucket: &str, extra: &str) -> String {
     format!(
@@ -44,7 +47,7 @@ parameters = {{ sseAlgorithm = "AES256" }}
 [[exemptions]]
 rule = "{RULE}"
 resource-id = "{exempt_bucket}"
-until = 2099-12-31
+until = {until}
 reason = "replaced by the central log archive"
 owner = "platform-team"
 
@@ -52,7 +55,8 @@ owner = "platform-team"
 description = "What every account runs."
 rules = ["{RULE}"]
 {extra}
-"#
+"#,
+        until = UNTIL.as_str()
     )
 }
 
@@ -232,6 +236,36 @@ fn check_status(w: &World) {
     );
     assert_eq!(status["rows"].as_array().unwrap().len(), 2, "{status:#}");
     assert_eq!(status["totals"]["non_compliant"], 1);
+    // Every exemption, with its source, owner, expiry and days left: the registry entry of
+    // deployer.toml, and the same one as dev's rule reported it.
+    let exemptions: Vec<(&str, &str, &str, &str, i64)> = status["exemptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["account"].as_str().unwrap(),
+                e["source"].as_str().unwrap(),
+                e["owner"].as_str().unwrap_or_default(),
+                e["until"].as_str().unwrap(),
+                e["days_left"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let entry = |account| {
+        (
+            account,
+            "exemption registry",
+            "platform-team",
+            UNTIL.as_str(),
+            60,
+        )
+    };
+    assert_eq!(
+        exemptions,
+        [entry(""), entry(dev.id.as_str())],
+        "{status:#}"
+    );
 }
 
 /// The audit lists the resources to look at and the exemption, with owner and expiry.
@@ -287,8 +321,13 @@ fn check_audit(w: &World) {
     assert_eq!(
         exemptions,
         [
-            ("settings", "", "platform-team", "2099-12-31"),
-            ("annotation", dev.id.as_str(), "platform-team", "2099-12-31"),
+            ("settings", "", "platform-team", UNTIL.as_str()),
+            (
+                "annotation",
+                dev.id.as_str(),
+                "platform-team",
+                UNTIL.as_str()
+            ),
         ]
     );
 }
@@ -345,7 +384,7 @@ fn check_html(w: &World) {
         plain.as_str(),
         "bucket has no default encryption",
         "platform-team",
-        "2099-12-31",
+        UNTIL.as_str(),
     ] {
         assert!(dom.contains(seen), "the report does not show {seen}");
     }

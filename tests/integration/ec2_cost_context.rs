@@ -154,20 +154,22 @@ async fn a_price_override_an_exemption_tag_and_a_terminated_instance_on_a_later_
     let gpu = launch(&ec2, "p5.48xlarge").await;
     let exempt = launch(&ec2, "r6i.32xlarge").await;
     let temporary = launch(&ec2, "m5.large").await;
+    let launched = reported_launch(&ec2, &[&gpu, &exempt, &temporary]).await;
+    // Within the rule's 90 days of the runs below, which are timed from the launch.
+    let until = (launched + Duration::days(60)).date_naive();
     ec2.create_tags()
         .resources(&exempt)
         .tags(
             Tag::builder()
                 .key("custos:exempt")
-                .value(
-                    "ec2-cost-context; until=2099-12-31; reason=reserved capacity; owner=data-team",
-                )
+                .value(format!(
+                    "ec2-cost-context; until={until}; reason=reserved capacity; owner=data-team"
+                ))
                 .build(),
         )
         .send()
         .await
         .unwrap();
-    let launched = reported_launch(&ec2, &[&gpu, &exempt, &temporary]).await;
     let meta = RuleMeta::from_toml(RULE_TOML).unwrap();
     let parameters = BTreeMap::from([
         ("maxSpendUsd".to_owned(), "500".to_owned()),
@@ -195,7 +197,7 @@ async fn a_price_override_an_exemption_tag_and_a_terminated_instance_on_a_later_
     assert_eq!(first[&exempt].compliance, "NOT_APPLICABLE");
     assert_eq!(
         annotation(&first[&exempt]),
-        "exempt until 2099-12-31 (tag custos:exempt, owner data-team): reserved capacity"
+        format!("exempt until {until} (tag custos:exempt, owner data-team): reserved capacity")
     );
     assert_eq!(first[&temporary].compliance, "COMPLIANT");
 

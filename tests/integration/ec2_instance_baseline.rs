@@ -326,13 +326,14 @@ async fn an_exempt_instance_is_not_applicable_and_the_remediation_leaves_it_alon
     let account = Emulator::from_env().new_account().await.unwrap();
     let ec2 = aws_sdk_ec2::Client::new(&account.config);
     let net = network(&ec2).await;
+    let tag = format!(
+        "ec2-instance-baseline; until={}; reason=vendor appliance; owner=net-team",
+        workspace_tests::days_ahead(60)
+    );
     let exempt = launch(
         &ec2,
         &net,
-        &[(
-            "custos:exempt",
-            "ec2-instance-baseline; until=2099-12-31; reason=vendor appliance; owner=net-team",
-        )],
+        &[("custos:exempt", tag.as_str())],
         &[&net.web_group],
     )
     .await;

@@ -11,6 +11,7 @@ mod ec2_cost_context;
 mod ec2_instance_baseline;
 mod emulator_facts;
 mod evaluate;
+mod exemption_expiry;
 mod faults;
 mod iam_access_key_behaviour;
 mod iam_policy_no_admin_wildcards;

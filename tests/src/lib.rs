@@ -30,6 +30,13 @@ pub fn now() -> DateTime<Utc> {
     Utc::now()
 }
 
+/// The day `days` after today, as exemption entries write it (`until=YYYY-MM-DD`).
+pub fn days_ahead(days: i64) -> String {
+    (now() + chrono::Duration::days(days))
+        .date_naive()
+        .to_string()
+}
+
 /// `prefix-<12 hex digits>`: a name no other test or run uses (valid for S3 buckets when
 /// `prefix` is lowercase).
 pub fn unique_name(prefix: &str) -> String {

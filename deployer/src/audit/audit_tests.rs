@@ -182,17 +182,24 @@ fn exemptions_come_from_settings_and_annotations_with_owner_and_expiry() {
         .iter()
         .map(|e| {
             format!(
-                "{} {:?} [{}] owner={:?} until={} active={}",
-                e.resource_id, e.origin, e.account, e.owner, e.until, e.active
+                "{} {:?} [{}] {} owner={:?} until={} active={} left={}",
+                e.resource_id,
+                e.origin,
+                e.account,
+                e.source,
+                e.owner,
+                e.until,
+                e.active,
+                e.days_left
             )
         })
         .collect();
     assert_eq!(
         listed,
         [
-            "legacy-access-logs Settings [] owner=Some(\"platform-team\") until=2027-03-31 active=true",
-            "old-export Settings [] owner=None until=2026-01-31 active=false",
-            "web-assets Annotation [222222222222] owner=Some(\"team-web\") until=2027-01-31 active=true",
+            "legacy-access-logs Settings [] exemption registry owner=Some(\"platform-team\") until=2027-03-31 active=true left=120",
+            "old-export Settings [] exemption registry owner=None until=2026-01-31 active=false left=-304",
+            "web-assets Annotation [222222222222] tag custos:exempt owner=Some(\"team-web\") until=2027-01-31 active=true left=61",
         ]
     );
 }

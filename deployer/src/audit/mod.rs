@@ -50,8 +50,12 @@ pub struct ExemptionEntry {
     pub reason: String,
     /// `tag custos:exempt` or `exemption registry`.
     pub source: String,
-    /// False once `until` has passed: the resource is evaluated normally again.
+    /// False once `until` has passed. The rule then evaluates the resource normally at its next
+    /// evaluation: a configuration change, or its daily scheduled run (change-triggered rules
+    /// that honour exemptions get one), so within 24 hours.
     pub active: bool,
+    /// Days from the report's date to `until`: 0 on the last day, negative once expired.
+    pub days_left: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -121,9 +125,53 @@ fn configured_exemptions(
                 reason: e.reason.clone(),
                 source: Source::Registry.to_string(),
                 active: e.is_active(today),
+                days_left: (e.until - today).num_days(),
             });
         }
     }
+    out
+}
+
+/// Every exemption of `rules`: configured in deployer.toml (the registry), and as Config's
+/// NOT_APPLICABLE annotations report them per account and region (tags and registry alike).
+pub fn exemptions(
+    settings: &Settings,
+    rules: &BTreeSet<String>,
+    accounts: &BTreeMap<String, String>,
+    regions: &[String],
+    readings: &[Reading],
+    today: NaiveDate,
+) -> Vec<ExemptionEntry> {
+    let mut out = configured_exemptions(settings, rules, today);
+    for reading in readings {
+        if !accounts.contains_key(&reading.account)
+            || !rules.contains(&reading.rule)
+            || !regions.contains(&reading.region)
+        {
+            continue;
+        }
+        for r in &reading.results {
+            let note = (r.compliance == Compliance::NotApplicable)
+                .then(|| r.annotation.as_deref().and_then(parse_exemption_note))
+                .flatten();
+            if let Some(note) = note {
+                out.push(ExemptionEntry {
+                    rule: reading.rule.clone(),
+                    resource_id: r.resource_id.clone(),
+                    origin: ExemptionOrigin::Annotation,
+                    account: reading.account.clone(),
+                    region: reading.region.clone(),
+                    owner: note.owner,
+                    active: today <= note.until,
+                    days_left: (note.until - today).num_days(),
+                    until: note.until,
+                    reason: note.reason,
+                    source: note.source,
+                });
+            }
+        }
+    }
+    out.sort();
     out
 }
 
@@ -139,7 +187,7 @@ pub fn report(
 ) -> Report {
     let matrix = Matrix::build(rules, accounts, regions, readings);
     let mut findings = Vec::new();
-    let mut exemptions = configured_exemptions(settings, rules, today);
+    let exemptions = exemptions(settings, rules, accounts, regions, readings, today);
     for reading in readings {
         let Some(name) = accounts.get(&reading.account) else {
             continue;
@@ -155,25 +203,6 @@ pub fn report(
             .collect();
         resources
             .sort_by(|a, b| (a.compliance, &a.resource_id).cmp(&(b.compliance, &b.resource_id)));
-        for r in &resources {
-            let note = (r.compliance == Compliance::NotApplicable)
-                .then(|| r.annotation.as_deref().and_then(parse_exemption_note))
-                .flatten();
-            if let Some(note) = note {
-                exemptions.push(ExemptionEntry {
-                    rule: reading.rule.clone(),
-                    resource_id: r.resource_id.clone(),
-                    origin: ExemptionOrigin::Annotation,
-                    account: reading.account.clone(),
-                    region: reading.region.clone(),
-                    owner: note.owner,
-                    active: today <= note.until,
-                    until: note.until,
-                    reason: note.reason,
-                    source: note.source,
-                });
-            }
-        }
         if !resources.is_empty() {
             findings.push(Finding {
                 account: reading.account.clone(),
@@ -191,7 +220,6 @@ pub fn report(
     }
     findings
         .sort_by(|a, b| (&a.account, &a.region, &a.rule).cmp(&(&b.account, &b.region, &b.rule)));
-    exemptions.sort();
     Report {
         pack: pack.to_owned(),
         description: settings.packs.get(pack).and_then(|p| p.description.clone()),

@@ -105,7 +105,7 @@ fn s3_verdicts_from_aws_shaped_items() {
         &[
             s3("logs-aes", Some(&aes)),
             s3("data-kms", Some(&kms)),
-            // Exempt in deployer.toml until 2027-03-31.
+            // Exempt in deployer.toml until 2027-02-28 (within 90 days of today).
             s3("legacy-access-logs", Some(&kms)),
         ],
     );

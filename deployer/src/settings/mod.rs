@@ -11,6 +11,7 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use chrono::NaiveDate;
 use config_rule_sdk::RuleMeta;
 use config_rule_sdk::exemption::{Exemption, Source};
 use serde::{Deserialize, Serialize};
@@ -209,6 +210,17 @@ pub enum SettingsError {
 impl Settings {
     /// Parses and checks `text` (the contents of `path`) against the rules in `catalog`.
     pub fn parse(path: &Path, text: &str, catalog: &Catalog) -> Result<Self, SettingsError> {
+        Self::parse_on(path, text, catalog, None)
+    }
+
+    /// As [`Settings::parse`], and, given `today`, refuses exemptions whose `until` lies
+    /// further ahead than their rule allows (`[exemptions] max-days` in its rule.toml).
+    pub fn parse_on(
+        path: &Path,
+        text: &str,
+        catalog: &Catalog,
+        today: Option<NaiveDate>,
+    ) -> Result<Self, SettingsError> {
         let file: SettingsFile = toml::from_str(text).map_err(|e| {
             let span = e.span().unwrap_or(0..0);
             let message = e.message().trim_end().replace('\n', "; ");
@@ -219,6 +231,7 @@ impl Settings {
         let mut check = Checker {
             path,
             text,
+            today,
             problems: Vec::new(),
         };
         let mut settings = check.settings(&file, catalog);
@@ -233,11 +246,20 @@ impl Settings {
 
     /// Reads `path` and checks it.
     pub fn load(path: &Path, catalog: &Catalog) -> Result<Self, SettingsError> {
+        Self::load_on(path, catalog, None)
+    }
+
+    /// Reads `path` and checks it, exemption lengths against `today` when given.
+    pub fn load_on(
+        path: &Path,
+        catalog: &Catalog,
+        today: Option<NaiveDate>,
+    ) -> Result<Self, SettingsError> {
         let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        let mut settings = Self::parse(path, &text, catalog)?;
+        let mut settings = Self::parse_on(path, &text, catalog, today)?;
         let dir = path
             .parent()
             .unwrap_or_else(|| Path::new("."))
@@ -253,6 +275,8 @@ impl Settings {
 struct Checker<'a> {
     path: &'a Path,
     text: &'a str,
+    /// The day exemption lengths are measured from; `None`: not measured.
+    today: Option<NaiveDate>,
     problems: Vec<Diagnostic>,
 }
 
@@ -650,14 +674,42 @@ impl Checker<'_> {
                 e.reason.get_ref()
             );
             // The SDK reads the entry; refuse here what it would refuse at run time.
-            if let Err(message) = Exemption::parse(&entry, Source::Registry) {
-                self.problem(e.reason.span(), message);
-                continue;
-            }
+            let parsed = match Exemption::parse(&entry, Source::Registry) {
+                Ok(parsed) => parsed,
+                Err(message) => {
+                    self.problem(e.reason.span(), message);
+                    continue;
+                }
+            };
             let resource = e.resource_id.get_ref();
             for (name, settings) in rules.iter_mut() {
                 if rule != "all" && rule != name {
                     continue;
+                }
+                let policy = &settings.meta.exemptions;
+                if !policy.accepts(Source::Registry) {
+                    // `all` reaches only the rules that honour the registry.
+                    if rule != "all" {
+                        self.problem(
+                            e.rule.span(),
+                            format!("{name} honours no registry exemption (its rule.toml)"),
+                        );
+                    }
+                    continue;
+                }
+                if let Some(today) = self.today {
+                    let ahead = (parsed.until - today).num_days();
+                    if ahead > i64::from(policy.max_days) {
+                        self.problem(
+                            e.until.span(),
+                            format!(
+                                "{until} is {ahead} days ahead; {name} allows exemptions of at \
+                                 most {} days (renew it nearer the date)",
+                                policy.max_days
+                            ),
+                        );
+                        continue;
+                    }
                 }
                 if settings
                     .exemptions

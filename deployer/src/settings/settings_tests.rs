@@ -68,7 +68,7 @@ fn the_example_configuration_reads_as_written() {
     assert_eq!(encryption.remediation, RemediationMode::Automatic);
     assert_eq!(
         encryption.exemptions["legacy-access-logs"],
-        "s3-bucket-encryption; until=2027-03-31; reason=replaced by the central log archive in \
+        "s3-bucket-encryption; until=2027-02-28; reason=replaced by the central log archive in \
          Q1; owner=platform-team"
     );
     assert_eq!(
@@ -323,5 +323,75 @@ fn a_pack_name_must_leave_room_for_its_remediation_role() {
     );
     assert!(
         parse(&base.replace("[packs.baseline]", &format!("[packs.{}]", "a".repeat(32)))).is_ok()
+    );
+}
+
+fn day(text: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+}
+
+#[test]
+fn an_exemption_longer_than_its_rule_allows_is_refused_with_its_place() {
+    let text = format!(
+        "{MINIMAL}
+[rules.s3-bucket-encryption]
+
+[[exemptions]]
+rule = \"s3-bucket-encryption\"
+resource-id = \"b\"
+until = 2027-03-02
+reason = \"r\"
+"
+    );
+    let on = |today: &str| {
+        Settings::parse_on(
+            Path::new("deployer.toml"),
+            &text,
+            &catalog(),
+            Some(day(today)),
+        )
+    };
+    // 2026-12-01 + 90 days = 2027-03-01.
+    let err = on("2026-12-01").unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "deployer.toml:11:9: 2027-03-02 is 91 days ahead; s3-bucket-encryption allows \
+             exemptions of at most 90 days"
+        ),
+        "{err}"
+    );
+    assert!(on("2026-12-02").is_ok(), "at the limit");
+    assert!(
+        on("2027-06-01").is_ok(),
+        "expired entries are kept (and reported as expired)"
+    );
+}
+
+#[test]
+fn a_registry_entry_for_all_reaches_the_identity_rules_too() {
+    let text = format!(
+        "{MINIMAL}
+[rules.s3-bucket-encryption]
+[rules.iam-access-key-behaviour]
+
+[[exemptions]]
+rule = \"all\"
+resource-id = \"shared\"
+until = 2027-01-01
+reason = \"lab\"
+"
+    );
+    let settings = parse(&text).unwrap();
+    assert!(
+        settings.rules["s3-bucket-encryption"]
+            .exemptions
+            .contains_key("shared")
+    );
+    assert_eq!(
+        settings.rules["iam-access-key-behaviour"]
+            .exemptions
+            .get("shared"),
+        Some(&"all; until=2027-01-01; reason=lab".to_owned()),
+        "identity rules honour the registry, only"
     );
 }

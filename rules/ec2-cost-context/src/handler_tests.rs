@@ -226,7 +226,7 @@ async fn the_exemption_registry_and_a_dry_run_put_nothing_but_still_decide() {
     let (history, put) = (previously(&[]), put_evaluations(&batches));
     let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&history, &put]);
     let edge = Edge::with_config_client(sdk_config(), config);
-    let registry = json!({"i-00000000000000001": "ec2-cost-context; until=2026-12-31; reason=load test; owner=perf-team"});
+    let registry = json!({"i-00000000000000001": "ec2-cost-context; until=2026-03-31; reason=load test; owner=perf-team"});
 
     let evaluations = handle_periodic(
         &Ec2CostContext::with_client(ec2),
@@ -243,6 +243,6 @@ async fn the_exemption_registry_and_a_dry_run_put_nothing_but_still_decide() {
     assert_eq!(kinds, [Compliance::NonCompliant, Compliance::NotApplicable]);
     assert_eq!(
         evaluations[1].annotation.as_ref().unwrap().as_str(),
-        "exempt until 2026-12-31 (exemption registry, owner perf-team): load test"
+        "exempt until 2026-03-31 (exemption registry, owner perf-team): load test"
     );
 }

@@ -46,14 +46,15 @@
 //! - `maxLookupRequests` (default 600, about 5 minutes of lookups): keep the function's timeout
 //!   above `maxLookupRequests / 2` seconds.
 //!
-//! Exemptions: a `custos:exempt` tag on the user, or an entry of the `exemptions` registry keyed
-//! by the user's id (`AIDA…`, Config's resource id of an IAM user).
+//! Exemptions: only an entry of the `exemptions` registry keyed by the user's id (`AIDA…`,
+//! Config's resource id of an IAM user). A `custos:exempt` tag is not honoured (`[exemptions]`
+//! in rule.toml): a stolen key that can tag its own user must not silence this rule.
 //!
 //! ## Remediation
 //! Off by default. With `deactivateSuspiciousKeys=true`, each key found calling new services is
 //! deactivated (`UpdateAccessKey Status=Inactive`) right after the lookups, through the SDK's
 //! remediation: the key and the user's tags are read again first, and nothing is done when the
-//! key is already inactive or the user is exempt (by tag or registry). Each deactivation writes
+//! key is already inactive or the user is exempt (by the registry). Each deactivation writes
 //! a remediation record (trigger `inline`) to the log and publishes it to the topic named by
 //! `CUSTOS_NOTIFICATION_TOPIC_ARN`, when set. Keys whose activity was not fully read are never
 //! deactivated, and a local `--dry-run` deactivates nothing.

@@ -42,7 +42,8 @@ pub fn parameter_settings<P: serde::de::DeserializeOwned>(
         .as_deref()
         .map(Registry::parse)
         .transpose()?
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .with_policy(meta.exemptions.clone());
     Ok(Settings {
         params: params::decode(meta, &raw.rule)?,
         registry,
@@ -107,6 +108,7 @@ pub fn change<R: Rule>(
                 ordering,
             ));
         }
+        Check::Refused(e, why) => Some(e.refused_note(&why)),
         Check::Expired(e) => Some(e.expired_note()),
         Check::Malformed(note) => Some(note),
         Check::None => None,
@@ -145,6 +147,7 @@ pub fn periodic(
             today,
         ) {
             Check::Active(e) => Verdict::not_applicable(e.active_note()),
+            Check::Refused(e, why) => finding.verdict.with_prefix(&e.refused_note(&why)),
             Check::Expired(e) => finding.verdict.with_prefix(&e.expired_note()),
             Check::Malformed(note) => finding.verdict.with_prefix(&note),
             Check::None => finding.verdict,

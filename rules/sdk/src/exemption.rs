@@ -4,6 +4,10 @@
 //! Entry syntax (tag value or registry value):
 //! `<rule-name[,rule-name...] | all>; until=YYYY-MM-DD; reason=<text>[; owner=<who>]`,
 //! spaces around `;` optional. The exemption holds through the `until` day.
+//!
+//! What a rule honours is its [`Policy`] (`[exemptions]` in `rule.toml`, compiled into the
+//! binary, so no rule parameter can loosen it): which sources count, and how far ahead `until`
+//! may lie. `all` counts only from the registry: a tag saying `all` silences nothing.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -22,11 +26,73 @@ pub enum Scope {
     Rules(Vec<String>),
 }
 
-/// Where an exemption was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where an exemption was found. In `rule.toml`: `tags` or `registry`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
 pub enum Source {
+    #[serde(rename = "tags")]
     Tag,
+    #[serde(rename = "registry")]
     Registry,
+}
+
+/// Exemptions last at most this many days ahead of the evaluation, unless `rule.toml` says.
+pub const DEFAULT_MAX_DAYS: u32 = 90;
+
+/// Which exemptions a rule honours: `[exemptions]` in its `rule.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Policy {
+    /// The sources that count. Rules watching identities list only `registry`: a principal that
+    /// can tag itself must not silence the rule watching it.
+    #[serde(default = "both_sources")]
+    pub sources: Vec<Source>,
+    /// An exemption whose `until` lies further ahead than this, counted from the evaluation, is
+    /// not honoured.
+    #[serde(default = "default_max_days")]
+    pub max_days: u32,
+}
+
+fn both_sources() -> Vec<Source> {
+    vec![Source::Tag, Source::Registry]
+}
+
+fn default_max_days() -> u32 {
+    DEFAULT_MAX_DAYS
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            sources: both_sources(),
+            max_days: DEFAULT_MAX_DAYS,
+        }
+    }
+}
+
+impl Policy {
+    pub fn accepts(&self, source: Source) -> bool {
+        self.sources.contains(&source)
+    }
+
+    /// Why `e` is not honoured on `today` though it names the rule, if it is not.
+    pub fn refusal(&self, e: &Exemption, today: NaiveDate) -> Option<String> {
+        if !self.accepts(e.source) {
+            return Some(match e.source {
+                Source::Tag => "this rule accepts exemptions from the registry only".to_owned(),
+                Source::Registry => "this rule accepts tag exemptions only".to_owned(),
+            });
+        }
+        if e.source == Source::Tag && e.scope == Scope::All {
+            return Some("`all` is accepted from the registry only".to_owned());
+        }
+        let ahead = (e.until - today).num_days();
+        (ahead > i64::from(self.max_days)).then(|| {
+            format!(
+                "{ahead} days ahead, over this rule's limit of {} days",
+                self.max_days
+            )
+        })
+    }
 }
 
 impl fmt::Display for Source {
@@ -113,6 +179,17 @@ impl Exemption {
         )
     }
 
+    /// What an evaluation says when an exemption names the rule but is not honoured.
+    pub fn refused_note(&self, why: &str) -> String {
+        format!(
+            "{REFUSED_PREFIX} until {} ({}{}: {}): {why}; evaluated normally",
+            self.until,
+            self.source,
+            self.owner_text(),
+            self.reason
+        )
+    }
+
     /// What an evaluation says when an exemption has run out.
     pub fn expired_note(&self) -> String {
         format!(
@@ -125,9 +202,25 @@ impl Exemption {
     }
 }
 
-/// Exemptions from the registry parameter, by resource id.
+/// How the annotation of an exemption that is not honoured starts.
+pub const REFUSED_PREFIX: &str = "exemption not honoured";
+/// How the annotation of an honoured exemption starts ([`Exemption::active_note`]).
+pub const ACTIVE_PREFIX: &str = "exempt until ";
+
+/// Whether a result with this annotation may change with time alone: an honoured exemption
+/// (it expires) or one refused as too long (it comes within the limit). A scheduled run of a
+/// change-triggered rule evaluates these resources again.
+pub fn time_may_change(annotation: &str) -> bool {
+    annotation.starts_with(ACTIVE_PREFIX)
+        || (annotation.starts_with(REFUSED_PREFIX) && annotation.contains("days ahead"))
+}
+
+/// Exemptions from the registry parameter, by resource id, and the rule's [`Policy`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Registry(BTreeMap<String, Vec<Exemption>>);
+pub struct Registry {
+    entries: BTreeMap<String, Vec<Exemption>>,
+    policy: Policy,
+}
 
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -160,7 +253,21 @@ impl Registry {
                 .collect::<Result<Vec<_>, _>>()?;
             registry.insert(resource, parsed);
         }
-        Ok(Self(registry))
+        Ok(Self {
+            entries: registry,
+            policy: Policy::default(),
+        })
+    }
+
+    /// The same entries, judged by `policy`.
+    #[must_use]
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 }
 
@@ -169,13 +276,16 @@ impl Registry {
 pub enum Check {
     None,
     Active(Exemption),
+    /// Names the rule but is not honoured (source, `all` by tag, too long): why.
+    Refused(Exemption, String),
     Expired(Exemption),
     /// A `custos:exempt` tag that could not be read: ignored, and said so.
     Malformed(String),
 }
 
-/// Looks for an exemption of `resource_id` from `rule` on `today`. An active exemption wins over
-/// an expired one; a malformed tag is reported only when nothing else applies.
+/// Looks for an exemption of `resource_id` from `rule` on `today`, under the registry's policy.
+/// An honoured exemption wins over a refused one, a refused one over an expired one; a
+/// malformed tag is reported only when nothing else applies.
 pub fn check(
     rule: &str,
     resource_id: &str,
@@ -183,7 +293,11 @@ pub fn check(
     registry: &Registry,
     today: NaiveDate,
 ) -> Check {
-    let mut found: Vec<Exemption> = registry.0.get(resource_id).cloned().unwrap_or_default();
+    let mut found: Vec<Exemption> = registry
+        .entries
+        .get(resource_id)
+        .cloned()
+        .unwrap_or_default();
     let mut malformed = None;
     if let Some(value) = tags.get(TAG_KEY) {
         match Exemption::parse(value, Source::Tag) {
@@ -192,14 +306,22 @@ pub fn check(
         }
     }
     let relevant: Vec<Exemption> = found.into_iter().filter(|e| e.covers(rule)).collect();
-    if let Some(active) = relevant
-        .iter()
-        .filter(|e| e.is_active(today))
-        .max_by_key(|e| e.until)
-    {
-        return Check::Active(active.clone());
+    let policy = &registry.policy;
+    let (active, expired): (Vec<Exemption>, Vec<Exemption>) =
+        relevant.into_iter().partition(|e| e.is_active(today));
+    let mut refused = None;
+    for e in active {
+        match policy.refusal(&e, today) {
+            None => return Check::Active(e),
+            Some(why) => {
+                refused.get_or_insert((e, why));
+            }
+        }
     }
-    if let Some(expired) = relevant.into_iter().max_by_key(|e| e.until) {
+    if let Some((e, why)) = refused {
+        return Check::Refused(e, why);
+    }
+    if let Some(expired) = expired.into_iter().max_by_key(|e| e.until) {
         return Check::Expired(expired);
     }
     malformed.map_or(Check::None, Check::Malformed)
@@ -280,15 +402,15 @@ mod tests {
                 .unwrap();
         let none = BTreeMap::new();
         assert!(matches!(
-            check("r1", "bucket-a", &none, &registry, day("2026-06-01")),
+            check("r1", "bucket-a", &none, &registry, day("2026-12-01")),
             Check::Active(_)
         ));
         assert!(matches!(
-            check("r1", "bucket-b", &none, &registry, day("2026-06-01")),
+            check("r1", "bucket-b", &none, &registry, day("2026-12-01")),
             Check::Expired(_)
         ));
         assert_eq!(
-            check("r1", "bucket-c", &none, &registry, day("2026-06-01")),
+            check("r1", "bucket-c", &none, &registry, day("2026-12-01")),
             Check::None
         );
     }
@@ -300,5 +422,115 @@ mod tests {
             err.to_string(),
             "invalid parameter `exemptions`: bucket-a: has no until=YYYY-MM-DD"
         );
+    }
+
+    fn registry_only() -> Registry {
+        Registry::default().with_policy(Policy {
+            sources: vec![Source::Registry],
+            max_days: DEFAULT_MAX_DAYS,
+        })
+    }
+
+    #[test]
+    fn a_registry_only_rule_ignores_a_tag_and_says_why() {
+        let t = tags("iam-access-key-behaviour; until=2026-02-01; reason=pen test");
+        let c = check(
+            "iam-access-key-behaviour",
+            "AIDAX",
+            &t,
+            &registry_only(),
+            day("2026-01-15"),
+        );
+        let Check::Refused(e, why) = c else {
+            panic!("expected refused, got {c:?}")
+        };
+        assert_eq!(
+            e.refused_note(&why),
+            "exemption not honoured until 2026-02-01 (tag custos:exempt: pen test): this rule \
+             accepts exemptions from the registry only; evaluated normally"
+        );
+    }
+
+    #[test]
+    fn a_registry_only_rule_honours_the_registry() {
+        let registry = Registry::parse(r#"{"AIDAX": "all; until=2026-02-01; reason=drill"}"#)
+            .unwrap()
+            .with_policy(registry_only().policy().clone());
+        let t = tags("all; until=2026-02-01; reason=self-granted");
+        let c = check(
+            "iam-access-key-behaviour",
+            "AIDAX",
+            &t,
+            &registry,
+            day("2026-01-15"),
+        );
+        assert!(
+            matches!(c, Check::Active(ref e) if e.source == Source::Registry),
+            "{c:?}"
+        );
+    }
+
+    #[test]
+    fn all_is_honoured_from_the_registry_but_not_from_a_tag() {
+        let t = tags("all; until=2026-02-01; reason=everything");
+        let c = check(
+            "s3-bucket-encryption",
+            "b",
+            &t,
+            &Registry::default(),
+            day("2026-01-15"),
+        );
+        let Check::Refused(_, why) = c else {
+            panic!("expected refused, got {c:?}")
+        };
+        assert_eq!(why, "`all` is accepted from the registry only");
+        let registry = Registry::parse(r#"{"b": "all; until=2026-02-01; reason=r"}"#).unwrap();
+        let none = BTreeMap::new();
+        assert!(matches!(
+            check(
+                "s3-bucket-encryption",
+                "b",
+                &none,
+                &registry,
+                day("2026-01-15")
+            ),
+            Check::Active(_)
+        ));
+    }
+
+    #[test]
+    fn an_exemption_further_ahead_than_the_limit_is_not_honoured() {
+        let t = tags("r; until=2026-04-02; reason=long");
+        // 2026-01-01 + 90 days = 2026-04-01: one day over.
+        let c = check("r", "b", &t, &Registry::default(), day("2026-01-01"));
+        let Check::Refused(e, why) = c else {
+            panic!("expected refused, got {c:?}")
+        };
+        assert_eq!(why, "91 days ahead, over this rule's limit of 90 days");
+        assert!(time_may_change(&e.refused_note(&why)));
+        let at_limit = tags("r; until=2026-04-01; reason=long");
+        assert!(matches!(
+            check("r", "b", &at_limit, &Registry::default(), day("2026-01-01")),
+            Check::Active(_)
+        ));
+        let shorter = Registry::default().with_policy(Policy {
+            sources: both_sources(),
+            max_days: 30,
+        });
+        assert!(matches!(
+            check("r", "b", &at_limit, &shorter, day("2026-01-01")),
+            Check::Refused(..)
+        ));
+    }
+
+    #[test]
+    fn only_honoured_or_too_long_exemptions_may_change_with_time() {
+        let e = Exemption::parse("r; until=2026-01-31; reason=x", Source::Tag).unwrap();
+        assert!(time_may_change(&e.active_note()));
+        assert!(!time_may_change(&e.expired_note()));
+        assert!(!time_may_change(
+            &e.refused_note("`all` is accepted from the registry only")
+        ));
+        assert!(!time_may_change("bucket has no default encryption"));
     }
 }

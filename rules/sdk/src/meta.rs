@@ -23,6 +23,9 @@ pub struct RuleMeta {
     /// The IAM actions the rule and its remediation call, beyond what every rule needs.
     #[serde(default)]
     pub permissions: Permissions,
+    /// Which exemptions the rule honours (default: tags and registry, at most 90 days ahead).
+    #[serde(default)]
+    pub exemptions: crate::exemption::Policy,
 }
 
 /// When Config invokes the rule.
@@ -240,6 +243,21 @@ allowed = ["strict", "lax"]
             ["arn:${AWS::Partition}:config:${AWS::Region}:${AWS::AccountId}:config-rule/*"]
         );
         assert!(p.resources_of("config:PutEvaluations").is_empty());
+    }
+
+    #[test]
+    fn the_exemption_policy_defaults_to_both_sources_and_90_days() {
+        use crate::exemption::{Policy, Source};
+        assert_eq!(
+            RuleMeta::from_toml(EXAMPLE).unwrap().exemptions,
+            Policy::default()
+        );
+        let text = format!("{EXAMPLE}\n[exemptions]\nsources = [\"registry\"]\nmax-days = 30\n");
+        let policy = RuleMeta::from_toml(&text).unwrap().exemptions;
+        assert_eq!(policy.sources, [Source::Registry]);
+        assert_eq!(policy.max_days, 30);
+        let bad = format!("{EXAMPLE}\n[exemptions]\nsources = [\"tag\"]\n");
+        assert!(RuleMeta::from_toml(&bad).is_err());
     }
 
     #[test]

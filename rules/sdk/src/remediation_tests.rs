@@ -134,7 +134,7 @@ async fn an_exempt_resource_is_left_alone() {
         false,
         &[(
             "custos:exempt",
-            "all; until=2026-12-31; reason=vendor bucket",
+            "s3-bucket-encryption; until=2026-08-15; reason=vendor bucket",
         )],
     )]);
     let registry = Registry::default();

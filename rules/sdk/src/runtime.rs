@@ -77,7 +77,8 @@ pub async fn handle_change<R: Rule>(
     edge: &Edge,
     mode: Mode,
 ) -> Result<Vec<Evaluation>, RuleError> {
-    handle_change_notifying(rule, meta, event, edge, mode, None).await
+    // Boxed: the handler's future is large (callers await it inside their own).
+    Box::pin(handle_change_notifying(rule, meta, event, edge, mode, None)).await
 }
 
 /// Handles one change-triggered invocation; the records of SSM remediations observed in the
@@ -172,8 +173,12 @@ where
         region,
         ..
     } = decided;
-    let evaluation = &evaluations[0];
-    if evaluation.compliance_type == Compliance::NonCompliant
+    // A scheduled re-check remediates nothing: Config's own remediation follows the results.
+    let [evaluation] = evaluations.as_slice() else {
+        return Ok(evaluations);
+    };
+    if invocation.trigger != Trigger::Scheduled
+        && evaluation.compliance_type == Compliance::NonCompliant
         && remediation.inline(&settings.params)
     {
         let context = remediation::Context {
@@ -269,9 +274,15 @@ async fn decide_change<R: Rule>(
             }
         }
         Trigger::Scheduled => {
-            return Err(RuleError::UnexpectedTrigger(
-                "this rule is change-triggered and got a ScheduledNotification",
-            ));
+            let evaluations = Box::pin(recheck(rule, meta, &settings, &invocation, &scope)).await?;
+            return Ok(Decided {
+                invocation,
+                settings,
+                scope,
+                evaluations,
+                region: None,
+                observed_item: None,
+            });
         }
     };
     let region = item.region.clone();
@@ -300,6 +311,42 @@ async fn decide_change<R: Rule>(
     })
 }
 
+/// A scheduled invocation of a change-triggered rule (the daily trigger the deployer adds so
+/// exemptions lapse on time): every resource whose last result may change with time alone is
+/// evaluated again from its latest recorded item, at the invocation's time. Ordered by that time,
+/// as Config orders periodic results. A resource whose item cannot be read or decoded is logged
+/// and left as it was; the others are still evaluated.
+async fn recheck<R: Rule>(
+    rule: &R,
+    meta: &RuleMeta,
+    settings: &decide::Settings<R::Params>,
+    invocation: &Invocation,
+    scope: &AwsScope,
+) -> Result<Vec<Evaluation>, RuleError> {
+    let now = invocation.notification_time.ok_or(RuleError::MissingTime)?;
+    let rule_name = invocation.config_rule_name.as_deref().unwrap_or(&meta.name);
+    let client = scope.config_client();
+    let keys = sink::results_that_may_change(client, rule_name).await?;
+    let mut evaluations = Vec::with_capacity(keys.len());
+    for key in keys {
+        let decided = match aws::latest_item(client, &key).await {
+            Ok(item) => decide::change(rule, meta, settings, item, false, Some(now)),
+            Err(e) => Err(e),
+        };
+        match decided {
+            Ok(mut evaluation) => {
+                evaluation.ordering_timestamp = now;
+                evaluations.push(evaluation);
+            }
+            Err(e) => {
+                tracing::warn!(rule = %meta.name, resource = %key, error = %e, "not re-evaluated");
+            }
+        }
+    }
+    tracing::info!(rule = %meta.name, evaluations = evaluations.len(), "re-evaluated exemptions");
+    Ok(evaluations)
+}
+
 /// Handles one scheduled invocation of a periodic rule.
 pub async fn handle_periodic<R: PeriodicRule>(
     rule: &R,
@@ -308,7 +355,11 @@ pub async fn handle_periodic<R: PeriodicRule>(
     edge: &Edge,
     mode: Mode,
 ) -> Result<Vec<Evaluation>, RuleError> {
-    handle_periodic_notifying(rule, meta, event, edge, mode, None).await
+    // Boxed: the handler's future is large (callers await it inside their own).
+    Box::pin(handle_periodic_notifying(
+        rule, meta, event, edge, mode, None,
+    ))
+    .await
 }
 
 /// Handles one scheduled invocation of a periodic rule; remediation records made while

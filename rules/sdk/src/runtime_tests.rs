@@ -403,3 +403,95 @@ async fn a_record_that_cannot_be_made_fails_the_invocation_after_the_result_is_p
     );
     assert_eq!(put.num_calls(), 1, "the result was put before the record");
 }
+
+/// A result of `named` as `GetComplianceDetailsByConfigRule` returns it.
+fn named_result(id: &str, compliance: ComplianceType, annotation: &str) -> EvaluationResult {
+    EvaluationResult::builder()
+        .compliance_type(compliance)
+        .annotation(annotation)
+        .evaluation_result_identifier(
+            EvaluationResultIdentifier::builder()
+                .evaluation_result_qualifier(
+                    EvaluationResultQualifier::builder()
+                        .config_rule_name("periodic-config-rule")
+                        .resource_type("AWS::EC2::Instance")
+                        .resource_id(id)
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+}
+
+#[tokio::test]
+async fn a_scheduled_run_of_a_change_rule_re_evaluates_only_exempt_resources_at_its_time() {
+    let details = mock!(Client::get_compliance_details_by_config_rule).then_output(|| {
+        GetComplianceDetailsByConfigRuleOutput::builder()
+            .evaluation_results(named_result(
+                "i-exempt",
+                ComplianceType::NotApplicable,
+                "exempt until 2016-07-12 (tag custos:exempt, owner ops): migration",
+            ))
+            .evaluation_results(named_result(
+                "i-plain",
+                ComplianceType::NonCompliant,
+                "type t2.micro",
+            ))
+            .build()
+    });
+    let read = Arc::new(Mutex::new(Vec::new()));
+    let seen = read.clone();
+    let history = mock!(Client::get_resource_config_history).then_compute_output(move |req| {
+        let id = req.resource_id().unwrap_or_default().to_owned();
+        seen.lock().unwrap().push(id.clone());
+        GetResourceConfigHistoryOutput::builder()
+            .configuration_items(
+                SdkItem::builder()
+                    .resource_type(ResourceType::Instance)
+                    .resource_id(id)
+                    .account_id("123456789012")
+                    .aws_region("us-east-2")
+                    .configuration_item_status(ConfigurationItemStatus::Ok)
+                    .configuration_item_capture_time(aws_smithy_types::DateTime::from_secs(
+                        1_400_000_000,
+                    ))
+                    .configuration("{\"instanceType\":\"m5.large\"}")
+                    .tags(
+                        "custos:exempt",
+                        "named; until=2016-07-12; reason=migration; owner=ops",
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let client = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&details, &history]);
+
+    let out = handle_change(
+        &NamedInstances,
+        &meta("AWS::EC2::Instance"),
+        no_params(example("scheduled-notification.json")),
+        &edge(client),
+        Mode::DryRun,
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(
+        *read.lock().unwrap(),
+        ["i-exempt"],
+        "only the exempt one is read"
+    );
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].compliance_resource_id, "i-exempt");
+    assert_eq!(out[0].compliance_type, Compliance::NonCompliant);
+    assert_eq!(
+        out[0].annotation.as_ref().unwrap().as_str(),
+        "exemption expired 2016-07-12 (tag custos:exempt, owner ops: migration), evaluated \
+         normally; type m5.large"
+    );
+    assert_eq!(
+        out[0].ordering_timestamp.to_rfc3339(),
+        "2016-07-13T21:50:00.373+00:00",
+        "ordered by the scheduled run, not the old item"
+    );
+}

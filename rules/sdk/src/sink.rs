@@ -102,6 +102,43 @@ pub async fn previously_evaluated(
     Ok(keys)
 }
 
+/// The resources whose last result from `rule_name` may change with time alone (an honoured
+/// exemption, which expires; one refused as too long, which comes within the limit), read from
+/// `GetComplianceDetailsByConfigRule` by their annotations.
+pub async fn results_that_may_change(
+    client: &aws_sdk_config::Client,
+    rule_name: &str,
+) -> Result<BTreeSet<ResourceKey>, RuleError> {
+    let mut keys = BTreeSet::new();
+    let mut pages = client
+        .get_compliance_details_by_config_rule()
+        .config_rule_name(rule_name)
+        .compliance_types(ComplianceType::NotApplicable)
+        .compliance_types(ComplianceType::Compliant)
+        .compliance_types(ComplianceType::NonCompliant)
+        .limit(100)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| RuleError::aws("GetComplianceDetailsByConfigRule", e))?;
+        for result in page.evaluation_results() {
+            if !result
+                .annotation()
+                .is_some_and(crate::exemption::time_may_change)
+            {
+                continue;
+            }
+            let qualifier = result
+                .evaluation_result_identifier()
+                .and_then(|i| i.evaluation_result_qualifier());
+            if let Some((t, id)) = qualifier.and_then(|q| q.resource_type().zip(q.resource_id())) {
+                keys.insert(ResourceKey::new(t, id));
+            }
+        }
+    }
+    Ok(keys)
+}
+
 #[cfg(test)]
 #[path = "sink_tests.rs"]
 mod tests;

@@ -145,7 +145,8 @@ pub async fn handle(
         .as_deref()
         .map(Registry::parse)
         .transpose()?
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .with_policy(meta.exemptions.clone());
     let live = remediation.read(aws, id).await?;
     let (outcome, reason) = match assess(&live, &params) {
         Assessment::NonCompliant(_) => (None, String::new()),

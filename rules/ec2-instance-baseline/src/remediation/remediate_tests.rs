@@ -251,7 +251,7 @@ async fn an_instance_exempt_by_tag_is_read_but_never_written() {
     let state = fake(
         &[(
             "custos:exempt",
-            "ec2-instance-baseline; until=2026-12-31; reason=vendor appliance; owner=net-team",
+            "ec2-instance-baseline; until=2026-08-15; reason=vendor appliance; owner=net-team",
         )],
         &[],
     );
@@ -273,7 +273,7 @@ async fn an_instance_exempt_by_tag_is_read_but_never_written() {
     assert_eq!(
         outcome,
         Outcome::Exempt(
-            "exempt until 2026-12-31 (tag custos:exempt, owner net-team): vendor appliance".into()
+            "exempt until 2026-08-15 (tag custos:exempt, owner net-team): vendor appliance".into()
         )
     );
     let [_, create_tags, modify] = &rules;
