@@ -484,9 +484,14 @@ impl RuleContext {
             .collect();
         let (paths, input_template) = notify::compliance_change_transformer();
         let paths: BTreeMap<&str, &str> = paths.into_iter().collect();
+        // rule.toml's `notify` narrows the mail to those compliance types (none: every change).
+        let notified: Vec<&str> = meta.notify.iter().map(|c| c.as_str()).collect();
         Ok(Self {
             event_rule_name: event_rule_name(&meta.name)?,
-            event_pattern: canonical_json(&notify::compliance_change_pattern(&[&meta.name], &[])),
+            event_pattern: canonical_json(&notify::compliance_change_pattern(
+                &[&meta.name],
+                &notified,
+            )),
             input_paths: serde_json::to_string(&paths).unwrap_or_default(),
             input_template: input_template.to_owned(),
             name: meta.name.clone(),

@@ -12,8 +12,12 @@ use s3_bucket_encryption::remediation::EnableDefaultEncryption;
 use s3_bucket_encryption::{RULE_TOML, S3BucketEncryption};
 use serde_json::Value;
 use workspace_tests::config_service::{ConfigService, DeployedRule, events, function_arn};
-use workspace_tests::emulator::{Account, Emulator};
-use workspace_tests::{now, recorder, ssm, unique_name};
+use workspace_tests::emulator::{Account, Emulator, REGION};
+use workspace_tests::org::ACCESS_ROLE;
+use workspace_tests::{cloudformation, eventbridge, now, recorder, ssm, unique_name};
+
+use crate::deployer::deployer_for;
+use crate::faults::small_organisation;
 
 const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/5555aaaa-6666-bbbb-7777-cccc8888dddd";
 
@@ -221,11 +225,65 @@ async fn an_exempt_bucket_is_not_applicable_and_never_changed() {
     );
 }
 
-#[tokio::test]
+/// A member account in which the deployer applied the rule with `parameters` (a TOML inline
+/// table's contents), its remediation configuration created in Config from the deployed template
+/// (the emulator's CloudFormation only records it).
+async fn deployed_world(parameters: &str) -> World {
+    let emulator = Emulator::from_env();
+    let (org, _, members) = small_organisation(&emulator, 1).await;
+    let deployer = deployer_for(&emulator, &org).await;
+    deployer.write_settings(&format!(
+        r#"
+[organization]
+role-name = "{ACCESS_ROLE}"
+regions = ["{REGION}"]
+target-ous = ["Workloads"]
+
+[artifacts]
+distribution = "per-account"
+
+[rules.s3-bucket-encryption]
+parameters = {{ {parameters} }}
+"#
+    ));
+    let applied = deployer.apply();
+    assert_eq!(applied["status"], "succeeded", "{applied:#}");
+    let account = Account {
+        id: members[0].clone(),
+        config: org.assume_role(&members[0], ACCESS_ROLE).await.unwrap(),
+    };
+    let provisioned =
+        cloudformation::provision_remediations(&account.config, "StackSet-custos-rule-")
+            .await
+            .unwrap();
+    assert_eq!(provisioned, ["s3-bucket-encryption"]);
+    let meta = RuleMeta::from_toml(RULE_TOML).unwrap();
+    let config = ConfigService::new(&account);
+    let rule = config.deployed_rule(&meta.name).await.unwrap();
+    let topic = eventbridge::compliance_notification(&account.config, &meta.name)
+        .await
+        .unwrap()
+        .topic_arn;
+    World {
+        account,
+        config,
+        rule,
+        meta,
+        topic,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_ssm_document_step_makes_the_bucket_compliant() {
-    // Without inline mode the rule only reports; Config's remediation runs the AWS-owned
-    // document, whose step the harness carries out as SSM would.
-    let world = world(&[("sseAlgorithm", "AES256")]).await;
+    // Without inline mode the rule only reports; Config's remediation, as deployed, runs the
+    // AWS-owned document, whose step the harness carries out as SSM would.
+    let world = deployed_world(r#"sseAlgorithm = "AES256""#).await;
+    let remediation = world
+        .config
+        .remediation(&world.meta.name)
+        .await
+        .unwrap()
+        .expect("the deployed remediation configuration");
     let name = bucket(&world.account, &[]).await;
     assert_eq!(notify(&world, &name).await, Compliance::NonCompliant);
     assert_eq!(
@@ -234,10 +292,22 @@ async fn the_ssm_document_step_makes_the_bucket_compliant() {
         "reporting alone changes nothing"
     );
 
-    ssm::enable_s3_bucket_encryption(&world.account.config, &name, Some("AES256"), None)
-        .await
-        .unwrap();
+    let execution = remediation
+        .on_non_compliant(&name)
+        .expect("the deployed remediation is automatic");
+    assert_eq!(execution.document, "AWS-EnableS3BucketEncryption");
+    assert_eq!(execution.input["BucketName"], name);
+    assert_eq!(execution.input["SSEAlgorithm"], "AES256");
+    assert!(
+        !execution.input.contains_key("KMSMasterKey"),
+        "{execution:?}"
+    );
+    ssm::run(&world.account.config, &execution).await.unwrap();
 
+    assert_eq!(
+        default_encryption(&world.account, &name).await,
+        Some(("AES256".to_owned(), None))
+    );
     assert_eq!(notify(&world, &name).await, Compliance::Compliant);
     let reported = world
         .config
@@ -245,4 +315,31 @@ async fn the_ssm_document_step_makes_the_bucket_compliant() {
         .await
         .unwrap();
     assert_eq!(reported[&name].compliance, "COMPLIANT");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_deployed_remediation_encrypts_with_the_first_allowed_key() {
+    let other = KEY.replace("5555aaaa", "9999ffff");
+    let world = deployed_world(&format!(
+        r#"sseAlgorithm = "aws:kms", kmsKeyArns = ["{KEY}", "{other}"]"#
+    ))
+    .await;
+    let remediation = world
+        .config
+        .remediation(&world.meta.name)
+        .await
+        .unwrap()
+        .unwrap();
+    let name = bucket(&world.account, &[]).await;
+    assert_eq!(notify(&world, &name).await, Compliance::NonCompliant);
+
+    let execution = remediation.on_non_compliant(&name).unwrap();
+    assert_eq!(execution.input["KMSMasterKey"], KEY, "{execution:?}");
+    ssm::run(&world.account.config, &execution).await.unwrap();
+
+    assert_eq!(
+        default_encryption(&world.account, &name).await,
+        Some(("aws:kms".to_owned(), Some(KEY.to_owned())))
+    );
+    assert_eq!(notify(&world, &name).await, Compliance::Compliant);
 }

@@ -19,3 +19,28 @@ pub async fn enable_s3_bucket_encryption(
         .await
         .with_context(|| format!("AWS-EnableS3BucketEncryption on {bucket_name}"))
 }
+
+/// Carries out one run of an AWS-owned document Config started, with the input Config passed.
+/// (A shipped document that invokes a Custos Lambda is run by its test or the demo, which hold
+/// the Lambda's handler.)
+pub async fn run(
+    config: &SdkConfig,
+    execution: &crate::config_service::remediation::Execution,
+) -> Result<()> {
+    let input = &execution.input;
+    match execution.document.as_str() {
+        "AWS-EnableS3BucketEncryption" => {
+            let bucket = input
+                .get("BucketName")
+                .context("AWS-EnableS3BucketEncryption needs BucketName")?;
+            enable_s3_bucket_encryption(
+                config,
+                bucket,
+                input.get("SSEAlgorithm").map(String::as_str),
+                input.get("KMSMasterKey").map(String::as_str),
+            )
+            .await
+        }
+        other => anyhow::bail!("the harness does not carry out the document {other}"),
+    }
+}

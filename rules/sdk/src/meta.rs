@@ -23,6 +23,10 @@ pub struct RuleMeta {
     /// The IAM actions the rule and its remediation call, beyond what every rule needs.
     #[serde(default)]
     pub permissions: Permissions,
+    /// The compliance types whose changes are mailed to the administrators (the EventBridge
+    /// rule's filter); empty: every compliance change.
+    #[serde(default)]
+    pub notify: Vec<crate::Compliance>,
 }
 
 /// When Config invokes the rule.
@@ -80,6 +84,23 @@ pub struct ParameterSpec {
     /// The only values accepted, when the parameter is an enumeration.
     #[serde(default)]
     pub allowed: Vec<String>,
+    /// The rule cannot run without a value: the deployer refuses settings that give none.
+    #[serde(default)]
+    pub required: bool,
+    /// The shape of the value (of each item, for a comma-list), checked by the deployer.
+    #[serde(default)]
+    pub format: Option<ParameterFormat>,
+}
+
+/// Value shapes the deployer checks before rollout, so a typo fails `plan` rather than every
+/// invocation in every account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ParameterFormat {
+    /// `sg-` and 8 or 17 lowercase hexadecimal digits.
+    SecurityGroupId,
+    /// An IPv4 or IPv6 CIDR range: an address, `/`, a prefix length the family allows.
+    Cidr,
 }
 
 /// Remediation as the deployer renders it (`AWS::Config::RemediationConfiguration`).
@@ -239,6 +260,21 @@ allowed = ["strict", "lax"]
             ["arn:${AWS::Partition}:config:${AWS::Region}:${AWS::AccountId}:config-rule/*"]
         );
         assert!(p.resources_of("config:PutEvaluations").is_empty());
+    }
+
+    #[test]
+    fn notify_names_compliance_types_config_reports() {
+        let text = EXAMPLE.replace(
+            "resource-types = [\"AWS::S3::Bucket\"]",
+            "resource-types = [\"AWS::S3::Bucket\"]\nnotify = [\"NON_COMPLIANT\"]",
+        );
+        let meta = RuleMeta::from_toml(&text).unwrap();
+        assert_eq!(meta.notify, [crate::Compliance::NonCompliant]);
+        assert!(RuleMeta::from_toml(EXAMPLE).unwrap().notify.is_empty());
+        let err = RuleMeta::from_toml(&text.replace("NON_COMPLIANT", "BROKEN"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("BROKEN") && err.contains("line 5"), "{err}");
     }
 
     #[test]
