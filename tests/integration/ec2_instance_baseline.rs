@@ -21,12 +21,12 @@ use config_rule_sdk::runtime::Mode;
 use ec2_instance_baseline::remediation::BaselineRemediation;
 use ec2_instance_baseline::remediation::lambda::{self, Invoked, Response};
 use ec2_instance_baseline::{Ec2InstanceBaseline, RULE_TOML};
-use serde_json::{Value, json};
+use serde_json::json;
 use workspace_tests::config_service::remediation::{DeployedRemediation, Execution};
 use workspace_tests::config_service::{ConfigService, DeployedRule};
 use workspace_tests::emulator::{Account, Emulator, REGION};
 use workspace_tests::org::ACCESS_ROLE;
-use workspace_tests::{cloudformation, eventbridge, recorder};
+use workspace_tests::{cloudformation, eventbridge, recorder, ssm};
 
 use crate::deployer::deployer_for;
 use crate::faults::small_organisation;
@@ -247,18 +247,23 @@ impl Loop {
     }
 
     /// Runs the document's one step, `aws:invokeLambdaFunction`, as SSM would: the remediation
-    /// Lambda's handler, in-process, with the input Config passed the document.
+    /// Lambda's handler, in-process, with the payload the deployed document's step makes of
+    /// the input Config passed.
     async fn run(&self, execution: &Execution, notifier: Option<&Notifier>) -> Response {
         assert_eq!(
             Some(&execution.document),
             self.meta.remediation.as_ref().unwrap().document.as_ref(),
             "Config runs the shipped document"
         );
-        let payload = execution
-            .input
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect();
+        let document = cloudformation::deployed_document(
+            &self.account.config,
+            "StackSet-custos-rule-",
+            &execution.document,
+        )
+        .await
+        .unwrap()
+        .expect("the deployed document");
+        let payload = ssm::lambda_payload(&document, &execution.input).unwrap();
         let scope = AwsScope::new(self.account.config.clone(), Some(self.account.id.clone()));
         let invoked = Invoked {
             account: &self.account.id,
@@ -269,7 +274,7 @@ impl Loop {
             &BaselineRemediation::new(),
             &self.meta,
             &scope,
-            Value::Object(payload),
+            payload,
             invoked,
             notifier,
         )

@@ -22,6 +22,7 @@ const REMEDIATION: &str = "AWS::Config::RemediationConfiguration";
 
 /// One live stack, as its template and its account see it.
 struct Stack {
+    name: String,
     template: Node,
     account: String,
     region: String,
@@ -34,6 +35,49 @@ struct Stack {
 /// Puts into Config every remediation configuration of the live stacks in `config`'s account
 /// and region whose name starts with `stack_prefix`; returns the rules they remediate.
 pub async fn provision_remediations(config: &SdkConfig, stack_prefix: &str) -> Result<Vec<String>> {
+    let mut rules = Vec::new();
+    for stack in live_stacks(config, stack_prefix).await? {
+        for logical in stack.resources_of_type(REMEDIATION) {
+            let properties = stack.properties(&logical).await?;
+            let remediation = remediation_configuration(&properties)
+                .with_context(|| format!("{}: {logical}", stack.name))?;
+            rules.push(remediation.config_rule_name().to_owned());
+            aws_sdk_config::Client::new(config)
+                .put_remediation_configurations()
+                .remediation_configurations(remediation)
+                .send()
+                .await
+                .with_context(|| format!("PutRemediationConfigurations from {}", stack.name))?;
+        }
+    }
+    Ok(rules)
+}
+
+/// The content of the SSM document named `document` that a live stack (name starting with
+/// `stack_prefix`) deployed, worked out; `None` when no stack deploys it (an AWS-owned one).
+/// The emulator's CloudFormation records `AWS::SSM::Document` without creating it.
+pub async fn deployed_document(
+    config: &SdkConfig,
+    stack_prefix: &str,
+    document: &str,
+) -> Result<Option<Value>> {
+    for stack in live_stacks(config, stack_prefix).await? {
+        for logical in stack.resources_of_type("AWS::SSM::Document") {
+            let named = stack
+                .physical
+                .get(&logical)
+                .map(|physical| stack.named(&logical, physical));
+            if named.as_deref() == Some(document) {
+                let properties = stack.properties(&logical).await?;
+                return Ok(Some(properties["Content"].clone()));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The live stacks of `config`'s account and region whose name starts with `stack_prefix`.
+async fn live_stacks(config: &SdkConfig, stack_prefix: &str) -> Result<Vec<Stack>> {
     let cloudformation = aws_sdk_cloudformation::Client::new(config);
     let account = aws_sdk_sts::Client::new(config)
         .get_caller_identity()
@@ -52,7 +96,7 @@ pub async fn provision_remediations(config: &SdkConfig, stack_prefix: &str) -> R
         .send()
         .await
         .context("DescribeStacks")?;
-    let mut rules = Vec::new();
+    let mut live = Vec::new();
     for summary in stacks.stacks() {
         let Some(name) = summary.stack_name().filter(|n| n.starts_with(stack_prefix)) else {
             continue;
@@ -79,7 +123,8 @@ pub async fn provision_remediations(config: &SdkConfig, stack_prefix: &str) -> R
             .send()
             .await
             .with_context(|| format!("DescribeStackResources {name}"))?;
-        let stack = Stack {
+        live.push(Stack {
+            name: name.to_owned(),
             account: account.clone(),
             region: region.clone(),
             parameters: summary
@@ -104,21 +149,9 @@ pub async fn provision_remediations(config: &SdkConfig, stack_prefix: &str) -> R
                 .collect(),
             iam: aws_sdk_iam::Client::new(config),
             template,
-        };
-        for logical in stack.resources_of_type(REMEDIATION) {
-            let properties = stack.properties(&logical).await?;
-            let remediation = remediation_configuration(&properties)
-                .with_context(|| format!("{name}: {logical}"))?;
-            rules.push(remediation.config_rule_name().to_owned());
-            aws_sdk_config::Client::new(config)
-                .put_remediation_configurations()
-                .remediation_configurations(remediation)
-                .send()
-                .await
-                .with_context(|| format!("PutRemediationConfigurations from {name}"))?;
-        }
+        });
     }
-    Ok(rules)
+    Ok(live)
 }
 
 /// The resolved properties as Config's API takes them.

@@ -44,3 +44,56 @@ pub async fn run(
         other => anyhow::bail!("the harness does not carry out the document {other}"),
     }
 }
+
+/// The payload an `aws:invokeLambdaFunction` step of `document` (its content, as deployed)
+/// sends, for the input Config passed: each `{{ Parameter }}` of the step's `InputPayload`
+/// (or `Payload` text) is the input's value, else the parameter's default, as SSM fills it.
+pub fn lambda_payload(
+    document: &serde_json::Value,
+    input: &std::collections::BTreeMap<String, String>,
+) -> Result<serde_json::Value> {
+    use serde_json::Value;
+    let value_of = |name: &str| -> String {
+        input.get(name).cloned().unwrap_or_else(|| {
+            document["parameters"][name]["default"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+    };
+    let fill = |text: &str| -> String {
+        let mut out = text.to_owned();
+        while let Some(start) = out.find("{{") {
+            let Some(len) = out[start..].find("}}") else {
+                break;
+            };
+            let name = out[start + 2..start + len].trim().to_owned();
+            out.replace_range(start..start + len + 2, &value_of(&name));
+        }
+        out
+    };
+    let step = document["mainSteps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["action"] == "aws:invokeLambdaFunction")
+        .context("the document has no aws:invokeLambdaFunction step")?;
+    let inputs = &step["inputs"];
+    if let Some(payload) = inputs["InputPayload"].as_object() {
+        return Ok(Value::Object(
+            payload
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        Value::String(fill(v.as_str().unwrap_or_default())),
+                    )
+                })
+                .collect(),
+        ));
+    }
+    let text = inputs["Payload"]
+        .as_str()
+        .context("the step has neither InputPayload nor Payload")?;
+    serde_json::from_str(&fill(text)).context("the step's Payload is not JSON")
+}

@@ -20,7 +20,7 @@ use config_rule_sdk::meta::RemediationKind;
 use config_rule_sdk::notify::Notifier;
 use ec2_instance_baseline::remediation::BaselineRemediation;
 use ec2_instance_baseline::remediation::lambda::{self, Invoked};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::estate::Member;
 use crate::config_service::ConfigService;
@@ -123,11 +123,14 @@ async fn run(
     let notifier = topic
         .as_ref()
         .map(|t| Notifier::new(aws_sdk_sns::Client::new(&account.config), t));
-    let payload = execution
-        .input
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
+    let document = crate::cloudformation::deployed_document(
+        &account.config,
+        "StackSet-custos-rule-",
+        &execution.document,
+    )
+    .await?
+    .with_context(|| format!("no stack deploys the document {}", execution.document))?;
+    let payload = crate::ssm::lambda_payload(&document, &execution.input)?;
     let invoked = Invoked {
         account: &account.id,
         region: REGION,
@@ -137,7 +140,7 @@ async fn run(
         &BaselineRemediation::new(),
         meta,
         &scope,
-        Value::Object(payload),
+        payload,
         invoked,
         notifier.as_ref(),
     )
