@@ -332,6 +332,9 @@ struct FunctionContext {
     credential_actions: bool,
     /// Remediation actions granted only while the rule's `inlineRemediation` parameter is true.
     inline: Option<InlineContext>,
+    /// The environment variable naming the Config rule a remediation function reads its
+    /// settings from (set for remediation functions only).
+    config_rule_env: Option<&'static str>,
 }
 
 /// A rule that can remediate in its own function, switched by a boolean parameter.
@@ -395,6 +398,16 @@ struct RemediationParameter {
     /// `first:NAME`: the first item of a comma-list.
     first_item: bool,
     literal: Option<String>,
+    /// `param:A or VALUE if B`: when A is empty, VALUE if B is set (else the document's default).
+    otherwise: Option<Otherwise>,
+}
+
+/// The value a remediation parameter takes when its own rule parameter is empty.
+#[derive(Debug, Serialize)]
+struct Otherwise {
+    literal: String,
+    /// The CloudFormation parameter that must be non-empty for `literal` to apply.
+    cfn_ref: String,
 }
 
 /// The name of the remediation Lambda of a rule with a Lambda remediation.
@@ -469,6 +482,7 @@ impl RuleContext {
             publishes: publishes || inline.as_ref().is_some_and(|i| i.publishes),
             statements: statements("Declared", &with_sdk_actions(actions), &meta.permissions),
             inline,
+            config_rule_env: None,
         };
         let remediation = match (&meta.remediation, rule.remediation) {
             (Some(spec), RemediationMode::Automatic | RemediationMode::Manual) => {
@@ -480,7 +494,10 @@ impl RuleContext {
             .iter()
             .flat_map(|r| &r.parameters)
             .filter(|p| p.optional)
-            .filter_map(|p| p.cfn_ref.clone())
+            .flat_map(|p| {
+                let otherwise = p.otherwise.as_ref().map(|o| o.cfn_ref.clone());
+                p.cfn_ref.clone().into_iter().chain(otherwise)
+            })
             .collect();
         let (paths, input_template) = notify::compliance_change_transformer();
         let paths: BTreeMap<&str, &str> = paths.into_iter().collect();
@@ -726,6 +743,7 @@ fn remediation_context(
         statements: statements("Declared", &actions, &meta.permissions),
         publishes,
         inline: None,
+        config_rule_env: Some(config_rule_sdk::remediation::CONFIG_RULE_ENV),
     });
     Ok(RemediationContext {
         is_lambda,
@@ -818,7 +836,28 @@ fn remediation_parameter(
         optional: false,
         first_item: false,
         literal: None,
+        otherwise: None,
     };
+    let unknown = || RenderError::RemediationParameter {
+        rule: rule.to_owned(),
+        name: name.to_owned(),
+        value: value.to_owned(),
+    };
+    // `param:A or VALUE if B`: the document gets VALUE when A is empty and B is not, so its
+    // own default never stands in for what the rule requires.
+    let (value, otherwise) = match value.split_once(" or ") {
+        Some((head, tail)) if head.starts_with("param:") => {
+            let (literal, condition) = tail.split_once(" if ").ok_or_else(unknown)?;
+            let cfn_ref = cfn_parameter_name(condition.trim());
+            if by_cfn_name.get(&cfn_ref) != Some(&condition.trim()) {
+                return Err(unknown());
+            }
+            let literal = literal.trim().to_owned();
+            (head, Some(Otherwise { literal, cfn_ref }))
+        }
+        _ => (value, None),
+    };
+    parameter.otherwise = otherwise;
     let reference = value
         .strip_prefix("param:")
         .or_else(|| value.strip_prefix("first:"));

@@ -6,10 +6,12 @@
 //! manual one only once it is started by hand (`StartRemediationExecution`).
 //!
 //! Config's remediation executions and SSM Automation never run on the emulator, and its
-//! CloudFormation records the remediation configuration without creating it: the harness puts
-//! it into Config from the deployed template, then reads it back from Config. AWS refusals the
-//! emulator does not make (a group of another VPC) are covered with mocked EC2 responses in the
-//! rule crate.
+//! CloudFormation records the remediation configuration and the shipped document without creating
+//! them: the harness puts the configuration into Config from the deployed template, reads it back
+//! from Config, and sends the handler the payload the deployed document's step makes of Config's
+//! input (the instance id alone). The handler reads every setting from the Config rule its
+//! deployed function names in its environment. AWS refusals the emulator does not make (a group
+//! of another VPC) are covered with mocked EC2 responses in the rule crate.
 
 use std::collections::BTreeMap;
 
@@ -21,11 +23,12 @@ use config_rule_sdk::runtime::Mode;
 use ec2_instance_baseline::remediation::BaselineRemediation;
 use ec2_instance_baseline::remediation::lambda::{self, Invoked, Response};
 use ec2_instance_baseline::{Ec2InstanceBaseline, RULE_TOML};
-use serde_json::json;
+use serde_json::{Value, json};
 use workspace_tests::config_service::remediation::{DeployedRemediation, Execution};
 use workspace_tests::config_service::{ConfigService, DeployedRule};
 use workspace_tests::emulator::{Account, Emulator, REGION};
 use workspace_tests::org::ACCESS_ROLE;
+use workspace_tests::ssm::LambdaInvocation;
 use workspace_tests::{cloudformation, eventbridge, recorder, ssm};
 
 use crate::deployer::deployer_for;
@@ -185,6 +188,12 @@ struct Loop {
     rule: DeployedRule,
     meta: RuleMeta,
     remediation: DeployedRemediation,
+    /// The shipped document's content, as its stack deployed it.
+    document: Value,
+    /// The function the deployed document's step invokes.
+    function: String,
+    /// The Config rule that function acts for (its deployed environment).
+    config_rule: String,
 }
 
 impl Loop {
@@ -198,12 +207,30 @@ impl Loop {
             .await
             .unwrap()
             .expect("the deployed remediation configuration");
+        let document = cloudformation::deployed_document(
+            &account.config,
+            "StackSet-custos-rule-",
+            &remediation.document,
+        )
+        .await
+        .unwrap()
+        .expect("the deployed document");
+        // The step names the same function whatever the instance.
+        let function = ssm::lambda_invocation(&document, &remediation.input(""))
+            .unwrap()
+            .function_name;
+        let config_rule = ssm::function_config_rule(&account.config, &function)
+            .await
+            .unwrap();
         Self {
             account,
             config,
             rule,
             meta,
             remediation,
+            document,
+            function,
+            config_rule,
         }
     }
 
@@ -246,29 +273,38 @@ impl Loop {
             .collect()
     }
 
-    /// Runs the document's one step, `aws:invokeLambdaFunction`, as SSM would: the remediation
-    /// Lambda's handler, in-process, with the payload the deployed document's step makes of
-    /// the input Config passed.
-    async fn run(&self, execution: &Execution, notifier: Option<&Notifier>) -> Response {
+    /// The invocation the deployed document's one step, `aws:invokeLambdaFunction`, makes of
+    /// the input Config passed, as SSM would fill it.
+    fn step(&self, execution: &Execution) -> LambdaInvocation {
         assert_eq!(
             Some(&execution.document),
             self.meta.remediation.as_ref().unwrap().document.as_ref(),
             "Config runs the shipped document"
         );
-        let document = cloudformation::deployed_document(
-            &self.account.config,
-            "StackSet-custos-rule-",
-            &execution.document,
-        )
-        .await
-        .unwrap()
-        .expect("the deployed document");
-        let payload = ssm::lambda_payload(&document, &execution.input).unwrap();
+        ssm::lambda_invocation(&self.document, &execution.input).unwrap()
+    }
+
+    /// Runs the document's step as SSM would: the remediation Lambda's handler, in-process,
+    /// with the payload the deployed document's step makes.
+    async fn run(&self, execution: &Execution, notifier: Option<&Notifier>) -> Response {
+        let step = self.step(execution);
+        assert_eq!(step.function_name, self.function, "the deployed function");
+        self.invoke(step.payload, notifier).await.unwrap()
+    }
+
+    /// Invokes the deployed remediation function's handler in-process with any payload, as
+    /// anyone allowed to invoke it could; it acts for the Config rule its environment names.
+    async fn invoke(
+        &self,
+        payload: Value,
+        notifier: Option<&Notifier>,
+    ) -> Result<Response, config_rule_sdk::RuleError> {
         let scope = AwsScope::new(self.account.config.clone(), Some(self.account.id.clone()));
         let invoked = Invoked {
             account: &self.account.id,
             region: REGION,
             now: workspace_tests::now(),
+            config_rule: &self.config_rule,
         };
         lambda::handle(
             &BaselineRemediation::new(),
@@ -279,7 +315,6 @@ impl Loop {
             notifier,
         )
         .await
-        .unwrap()
     }
 }
 
@@ -324,7 +359,12 @@ async fn a_drifted_instance_is_reported_remediated_and_then_reported_compliant()
         .on_non_compliant(&drifted)
         .expect("an automatic remediation starts");
     assert_eq!(execution.input["InstanceId"], drifted);
-    assert_eq!(execution.input["AdminSecurityGroupId"], net.admin_group);
+    // The step sends the instance id alone; the function reads the rest from its rule.
+    assert_eq!(
+        run.step(&execution).payload,
+        json!({ "InstanceId": &drifted })
+    );
+    assert_eq!(run.config_rule, run.rule.name);
     let response = run.run(&execution, Some(&notifier)).await;
 
     assert_eq!(response.outcome, "remediated");
@@ -395,6 +435,84 @@ async fn an_exempt_instance_is_not_applicable_and_the_remediation_leaves_it_alon
     let (tags, groups) = live(&ec2, &exempt).await;
     assert_eq!(tags.len(), 1, "no tag was added: {tags:?}");
     assert_eq!(groups, vec![net.web_group]);
+}
+
+#[tokio::test]
+async fn a_direct_invocation_cannot_steer_the_remediation() {
+    // Anyone allowed to invoke the function names an instance and nothing more: the settings
+    // are the deployed Config rule's, and an instance the rule finds COMPLIANT is not touched.
+    let (org, account, net) = member().await;
+    let ec2 = aws_sdk_ec2::Client::new(&account.config);
+    let good = launch(
+        &ec2,
+        &net,
+        &[("Owner", "alice"), ("CostCenter", "4410")],
+        &[&net.admin_group],
+    )
+    .await;
+    deploy(&org, &account, &net, "automatic").await;
+    let run = Loop::new(account).await;
+    let before = live(&ec2, &good).await;
+
+    let steered = run
+        .invoke(
+            json!({"InstanceId": &good, "AdminSecurityGroupId": &net.web_group}),
+            None,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    let named = run
+        .invoke(json!({"InstanceId": &good}), None)
+        .await
+        .unwrap();
+
+    println!("steered input: {steered}");
+    println!("instance id alone: {} ({:?})", named.outcome, named.reason);
+    assert!(
+        steered.contains("AdminSecurityGroupId") && steered.contains("takes only InstanceId"),
+        "{steered}"
+    );
+    assert_eq!(named.outcome, "already-compliant");
+    assert!(
+        named
+            .reason
+            .as_deref()
+            .unwrap()
+            .starts_with("the rule finds it COMPLIANT"),
+        "{named:?}"
+    );
+    assert_eq!(live(&ec2, &good).await, before, "nothing was changed");
+}
+
+#[tokio::test]
+async fn a_quarantined_instance_is_reported_but_the_remediation_leaves_it_alone() {
+    let (org, account, net) = member().await;
+    let ec2 = aws_sdk_ec2::Client::new(&account.config);
+    let isolated = launch(
+        &ec2,
+        &net,
+        &[("custos:quarantine", "IR-4711")],
+        &[&net.web_group],
+    )
+    .await;
+    deploy(&org, &account, &net, "automatic").await;
+    let run = Loop::new(account).await;
+
+    let reported = run.evaluate(&[&isolated]).await;
+    // Automatic: Config starts the deployed document on the NON_COMPLIANT result.
+    let execution = run
+        .remediation
+        .on_non_compliant(&isolated)
+        .expect("an automatic remediation starts");
+    let response = run.run(&execution, None).await;
+
+    println!("quarantined: {} ({:?})", response.outcome, response.reason);
+    assert_eq!(reported[&isolated].0, "NON_COMPLIANT");
+    assert_eq!(response.outcome, "quarantined");
+    let (tags, groups) = live(&ec2, &isolated).await;
+    assert_eq!(tags.len(), 1, "no tag was added: {tags:?}");
+    assert_eq!(groups, vec![net.web_group], "the admin group was not added");
 }
 
 /// The messages the emulator delivered to `topic`.

@@ -989,7 +989,8 @@ fn function_row(rendered: &Rendered, member: &str, org: &Organization) -> Row {
     }
 }
 
-/// Row 8: who invokes the remediation function.
+/// Row 8: who invokes the remediation function (its own policy, RemediationInvokePermission,
+/// names the Automation role; identity policies are asked too).
 fn remediation_function_row(rendered: &Rendered, member: &str, org: &Organization) -> Row {
     let stack = rule_stack(rendered, "ec2-instance-baseline", member, REGION);
     let function = stack.arn("RemediationFunction");
@@ -1032,44 +1033,49 @@ fn remediation_function_row(rendered: &Rendered, member: &str, org: &Organizatio
         ],
     );
     let invoke = "lambda:InvokeFunction";
-    let has_policy = policy["Statement"]
-        .as_array()
-        .is_some_and(|s| !s.is_empty());
-    let resource_policy = has_policy.then_some(&policy);
     Row {
         path: "the remediation function is invoked by its own account's automation role",
         must: "Allowed; anyone else: Denied",
         cases: vec![
             case(
                 "the rule's RemediationRole (SSM Automation)",
-                automation.asks(invoke, &function, member, resource_policy),
+                automation.asks(invoke, &function, member, Some(&policy)),
+                Expect::Allowed,
+            ),
+            case(
+                "the rule's RemediationRole by the function's own policy alone (its identity grant left out)",
+                Principal {
+                    policies: Vec::new(),
+                    ..automation.clone()
+                }
+                .asks(invoke, &function, member, Some(&policy)),
                 Expect::Allowed,
             ),
             case(
                 "the same role name in another account",
-                other_automation.asks(invoke, &function, member, resource_policy),
+                other_automation.asks(invoke, &function, member, Some(&policy)),
                 Expect::Denied("another account"),
             ),
             case(
                 "an administrator of another account of the organisation",
-                member_admin_elsewhere.asks(invoke, &function, member, resource_policy),
+                member_admin_elsewhere.asks(invoke, &function, member, Some(&policy)),
                 Expect::Denied("another account"),
             ),
             case(
                 "the rule's own function role",
-                function_role.asks(invoke, &function, member, resource_policy),
-                Expect::Denied("no statement is about"),
+                function_role.asks(invoke, &function, member, Some(&policy)),
+                Expect::Denied("principal NoMatch"),
             ),
             case(
                 "a role of the account whose own policy grants lambda:* (a limit of AWS: a function \
                  policy cannot deny)",
-                local_admin.asks(invoke, &function, member, resource_policy),
+                local_admin.asks(invoke, &function, member, Some(&policy)),
                 Expect::Allowed,
             ),
             case(
                 "a role of the account without a grant for it",
-                developer.asks(invoke, &function, member, resource_policy),
-                Expect::Denied("no statement is about"),
+                developer.asks(invoke, &function, member, Some(&policy)),
+                Expect::Denied("principal NoMatch"),
             ),
             case(
                 "AWS Config",
@@ -1080,9 +1086,9 @@ fn remediation_function_row(rendered: &Rendered, member: &str, org: &Organizatio
                     invoke,
                     &function,
                     member,
-                    resource_policy,
+                    Some(&policy),
                 ),
-                Expect::Denied("no statement is about"),
+                Expect::Denied("principal NoMatch"),
             ),
         ],
     }

@@ -45,13 +45,21 @@ pub async fn run(
     }
 }
 
-/// The payload an `aws:invokeLambdaFunction` step of `document` (its content, as deployed)
-/// sends, for the input Config passed: each `{{ Parameter }}` of the step's `InputPayload`
-/// (or `Payload` text) is the input's value, else the parameter's default, as SSM fills it.
-pub fn lambda_payload(
+/// What an `aws:invokeLambdaFunction` step sends: the function it names and the payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LambdaInvocation {
+    pub function_name: String,
+    pub payload: serde_json::Value,
+}
+
+/// The invocation the `aws:invokeLambdaFunction` step of `document` (its content, as deployed)
+/// makes for the input Config passed: each `{{ Parameter }}` of the step's `FunctionName` and
+/// `InputPayload` (or `Payload` text) is the input's value, else the parameter's default, as
+/// SSM fills it.
+pub fn lambda_invocation(
     document: &serde_json::Value,
     input: &std::collections::BTreeMap<String, String>,
-) -> Result<serde_json::Value> {
+) -> Result<LambdaInvocation> {
     use serde_json::Value;
     let value_of = |name: &str| -> String {
         input.get(name).cloned().unwrap_or_else(|| {
@@ -79,8 +87,13 @@ pub fn lambda_payload(
         .find(|s| s["action"] == "aws:invokeLambdaFunction")
         .context("the document has no aws:invokeLambdaFunction step")?;
     let inputs = &step["inputs"];
-    if let Some(payload) = inputs["InputPayload"].as_object() {
-        return Ok(Value::Object(
+    let function_name = fill(
+        inputs["FunctionName"]
+            .as_str()
+            .context("the step names no FunctionName")?,
+    );
+    let payload = if let Some(payload) = inputs["InputPayload"].as_object() {
+        Value::Object(
             payload
                 .iter()
                 .map(|(k, v)| {
@@ -90,10 +103,37 @@ pub fn lambda_payload(
                     )
                 })
                 .collect(),
-        ));
-    }
-    let text = inputs["Payload"]
-        .as_str()
-        .context("the step has neither InputPayload nor Payload")?;
-    serde_json::from_str(&fill(text)).context("the step's Payload is not JSON")
+        )
+    } else {
+        let text = inputs["Payload"]
+            .as_str()
+            .context("the step has neither InputPayload nor Payload")?;
+        serde_json::from_str(&fill(text)).context("the step's Payload is not JSON")?
+    };
+    Ok(LambdaInvocation {
+        function_name,
+        payload,
+    })
+}
+
+/// The Config rule a deployed remediation function acts for: its environment's
+/// `CUSTOS_CONFIG_RULE`, as its stack set it (`GetFunctionConfiguration`). The function reads
+/// its settings from that rule, so the harness runs its handler with it.
+pub async fn function_config_rule(config: &SdkConfig, function_name: &str) -> Result<String> {
+    let out = aws_sdk_lambda::Client::new(config)
+        .get_function_configuration()
+        .function_name(function_name)
+        .send()
+        .await
+        .with_context(|| format!("GetFunctionConfiguration {function_name}"))?;
+    out.environment()
+        .and_then(|e| e.variables())
+        .and_then(|v| v.get(config_rule_sdk::remediation::CONFIG_RULE_ENV))
+        .cloned()
+        .with_context(|| {
+            format!(
+                "{function_name} has no {} in its environment",
+                config_rule_sdk::remediation::CONFIG_RULE_ENV
+            )
+        })
 }

@@ -16,13 +16,17 @@
 //!   EC2.
 //! - `adminSecurityGroupId`: the group every instance must be in. A security group belongs to
 //!   one VPC, so accounts with several VPCs need a value per VPC (per-account or per-OU overrides).
+//! - `quarantineTag` (default `custos:quarantine`): `KEY` or `KEY=VALUE`; the remediation never
+//!   changes an instance carrying it (incident responders isolate instances by their groups).
 //!
 //! ## Remediation
 //! The `ec2-instance-baseline-remediation` Lambda ([`remediation`]), run by Config through the
-//! shipped SSM document `ssm/Custos-Ec2InstanceBaseline.yaml`: it re-reads the instance, creates
-//! only the missing tags with their defaults (existing values are never overwritten), and adds
-//! the administrator group while keeping every group the instance is already in. It records
-//! what it changed and publishes the record to the notification topic.
+//! shipped SSM document `ssm/Custos-Ec2InstanceBaseline.yaml`. It takes the instance id alone; the
+//! parameters are those of the deployed Config rule (`DescribeConfigRules`). It re-reads the
+//! instance, changes nothing unless the rule finds it NON_COMPLIANT now or if it is quarantined,
+//! creates only the missing tags with their defaults (existing values are never overwritten),
+//! and adds the administrator group to the groups read just before the change. It records what
+//! it changed and publishes the record to the notification topic.
 //!
 //! ## Reads
 //! `configuration.state.name`, `configuration.securityGroups[].groupId` and the item's tags
@@ -38,7 +42,7 @@ use config_rule_sdk::params::Json;
 use config_rule_sdk::{Item, Rule, Verdict};
 use serde::Deserialize;
 
-pub use params::{RequiredTags, SecurityGroupId};
+pub use params::{QuarantineTag, RequiredTags, SecurityGroupId};
 
 /// The rule's metadata, shared with the deployer.
 pub const RULE_TOML: &str = include_str!("../rule.toml");
@@ -52,6 +56,9 @@ pub struct Params {
     pub required_tags: Json<RequiredTags>,
     #[serde(rename = "adminSecurityGroupId")]
     pub admin_security_group_id: SecurityGroupId,
+    /// Instances carrying this tag are left alone by the remediation (incident response).
+    #[serde(rename = "quarantineTag")]
+    pub quarantine_tag: QuarantineTag,
 }
 
 /// The part of an `AWS::EC2::Instance` configuration the rule reads.

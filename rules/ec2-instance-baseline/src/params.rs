@@ -42,6 +42,13 @@ impl TryFrom<BTreeMap<String, String>> for RequiredTags {
             if key.to_ascii_lowercase().starts_with("aws:") {
                 return Err(format!("tag key `{key}` uses the reserved prefix aws:"));
             }
+            // The remediation writes these tags: it must never grant an exemption or a
+            // quarantine (custos:exempt, custos:quarantine) by doing so.
+            if key.to_ascii_lowercase().starts_with("custos:") {
+                return Err(format!(
+                    "tag key `{key}` uses the prefix custos:, which Custos keeps for exemptions and quarantine"
+                ));
+            }
             // An empty default would be written and still count as missing: a remediation loop.
             if default.trim().is_empty() {
                 return Err(format!("tag `{key}` has an empty default value"));
@@ -94,6 +101,56 @@ impl fmt::Display for SecurityGroupId {
     }
 }
 
+/// `quarantineTag`: the tag that marks an instance under incident response, as `KEY` (any
+/// value) or `KEY=VALUE`. The remediation never touches an instance that carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct QuarantineTag {
+    pub key: String,
+    /// `None`: the key alone marks the instance, whatever its value.
+    pub value: Option<String>,
+}
+
+impl QuarantineTag {
+    /// Whether `tags` carry the quarantine tag.
+    pub fn marks(&self, tags: &BTreeMap<String, String>) -> bool {
+        tags.get(&self.key)
+            .is_some_and(|v| self.value.as_ref().is_none_or(|want| want == v))
+    }
+}
+
+impl TryFrom<String> for QuarantineTag {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        let (key, value) = match text.split_once('=') {
+            Some((key, value)) => (key.trim(), Some(value.trim().to_owned())),
+            None => (text.trim(), None),
+        };
+        if key.is_empty() {
+            return Err(format!("`{text}` names no tag key (KEY or KEY=VALUE)"));
+        }
+        if key.chars().count() > MAX_KEY_CHARS {
+            return Err(format!(
+                "tag key `{key}` is longer than {MAX_KEY_CHARS} characters"
+            ));
+        }
+        Ok(Self {
+            key: key.to_owned(),
+            value,
+        })
+    }
+}
+
+impl fmt::Display for QuarantineTag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.value {
+            Some(value) => write!(f, "{}={value}", self.key),
+            None => f.write_str(&self.key),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +173,27 @@ mod tests {
         assert_eq!(tags(&[(" ", "x")]).unwrap_err(), "a tag key is empty");
         assert!(tags(&[(&"k".repeat(129), "x")]).is_err());
         assert!(tags(&[(&"k".repeat(128), "x")]).is_ok());
+    }
+
+    #[test]
+    fn custos_tag_keys_are_refused_so_the_remediation_cannot_write_an_exemption() {
+        for key in ["custos:exempt", "Custos:Quarantine"] {
+            let err = tags(&[(key, "ec2-instance-baseline; until=2099-12-31")]).unwrap_err();
+            assert!(err.contains("prefix custos:"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_quarantine_tag_is_a_key_or_a_key_and_value() {
+        let any: QuarantineTag = "custos:quarantine".to_owned().try_into().unwrap();
+        let exact: QuarantineTag = "ir-status = isolated".to_owned().try_into().unwrap();
+        let tagged = |k: &str, v: &str| BTreeMap::from([(k.to_owned(), v.to_owned())]);
+        assert!(any.marks(&tagged("custos:quarantine", "")));
+        assert!(!any.marks(&tagged("Owner", "x")));
+        assert!(exact.marks(&tagged("ir-status", "isolated")));
+        assert!(!exact.marks(&tagged("ir-status", "released")));
+        assert_eq!(exact.to_string(), "ir-status=isolated");
+        assert!(QuarantineTag::try_from(" =x".to_owned()).is_err());
     }
 
     #[test]

@@ -33,15 +33,46 @@ pub const RULE_TOML: &str = include_str!("../rule.toml");
 pub struct S3BucketEncryption;
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "ParamsWire")]
 pub struct Params {
-    #[serde(rename = "sseAlgorithm", default)]
     pub sse_algorithm: Option<String>,
-    #[serde(rename = "kmsKeyArns", default)]
     pub kms_key_arns: Option<CommaList>,
     /// The rule remediates right after reporting NON_COMPLIANT.
-    #[serde(rename = "inlineRemediation", default)]
     pub inline_remediation: Parsed<bool>,
+}
+
+/// The parameters as Config passes them, before the combination is checked.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ParamsWire {
+    #[serde(rename = "sseAlgorithm", default)]
+    sse_algorithm: Option<String>,
+    #[serde(rename = "kmsKeyArns", default)]
+    kms_key_arns: Option<CommaList>,
+    #[serde(rename = "inlineRemediation", default)]
+    inline_remediation: Parsed<bool>,
+}
+
+impl TryFrom<ParamsWire> for Params {
+    type Error = String;
+
+    /// SSE-S3 uses no KMS key: with listed keys no bucket could comply, and every remediation
+    /// would fail or loop, so the combination is refused.
+    fn try_from(wire: ParamsWire) -> Result<Self, String> {
+        let keys = wire.kms_key_arns.as_ref().is_some_and(|k| !k.0.is_empty());
+        if keys && wire.sse_algorithm.as_deref() == Some("AES256") {
+            return Err(
+                "sseAlgorithm AES256 (SSE-S3) uses no KMS key, so kmsKeyArns cannot be met: \
+                 set sseAlgorithm to aws:kms or aws:kms:dsse, or leave kmsKeyArns unset"
+                    .into(),
+            );
+        }
+        Ok(Self {
+            sse_algorithm: wire.sse_algorithm,
+            kms_key_arns: wire.kms_key_arns,
+            inline_remediation: wire.inline_remediation,
+        })
+    }
 }
 
 /// The bucket configuration; the rule reads only the supplementary encryption settings.
@@ -157,6 +188,24 @@ mod tests {
     #[test]
     fn rule_toml_and_params_agree() {
         testing::check_params_agree::<Params>(&meta());
+    }
+
+    #[test]
+    fn sse_s3_with_listed_keys_is_refused_naming_both_parameters() {
+        let given = std::collections::BTreeMap::from([
+            ("sseAlgorithm".to_owned(), serde_json::json!("AES256")),
+            (
+                "kmsKeyArns".to_owned(),
+                serde_json::json!("arn:aws:kms:us-east-1:1:key/1"),
+            ),
+        ]);
+        let err = config_rule_sdk::params::decode::<Params>(&meta(), &given)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("sseAlgorithm AES256") && err.contains("kmsKeyArns"),
+            "{err}"
+        );
     }
 
     #[test]

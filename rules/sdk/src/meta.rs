@@ -112,8 +112,9 @@ pub struct RemediationSpec {
     #[serde(default)]
     pub document: Option<String>,
     /// Document parameter -> value: `RESOURCE_ID`; `param:NAME`, the rule parameter's value
-    /// (the document parameter is omitted when unset); `first:NAME`, the first item of a
-    /// comma-list parameter; or a literal.
+    /// (the document parameter is omitted when unset); `param:NAME or VALUE if OTHER`, VALUE
+    /// when NAME is unset and OTHER is set; `first:NAME`, the first item of a comma-list
+    /// parameter; or a literal.
     #[serde(default)]
     pub parameters: BTreeMap<String, String>,
     #[serde(default)]

@@ -20,6 +20,10 @@ use crate::exemption::{self, Check, Registry};
 use crate::item::ResourceKey;
 use crate::notify::Notifier;
 
+/// The environment variable naming the Config rule a remediation Lambda serves. The template
+/// sets it; the function reads its settings from that rule, never from its caller.
+pub const CONFIG_RULE_ENV: &str = "CUSTOS_CONFIG_RULE";
+
 /// How a remediation was started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

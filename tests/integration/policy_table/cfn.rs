@@ -263,10 +263,17 @@ impl Stack {
                 if let Some(source) = self.property(p, &["SourceArn"]).as_str() {
                     condition.insert("ArnLike".into(), json!({ "AWS:SourceArn": source }));
                 }
+                // A role ARN is an AWS principal; anything else a service.
+                let principal = self.property(p, &["Principal"]);
+                let kind = if principal.as_str().is_some_and(|a| a.starts_with("arn:")) {
+                    "AWS"
+                } else {
+                    "Service"
+                };
                 json!({
                     "Sid": p,
                     "Effect": "Allow",
-                    "Principal": { "Service": self.property(p, &["Principal"]) },
+                    "Principal": { kind: principal },
                     "Action": self.property(p, &["Action"]),
                     "Resource": arn,
                     "Condition": condition,

@@ -130,17 +130,21 @@ async fn run(
     )
     .await?
     .with_context(|| format!("no stack deploys the document {}", execution.document))?;
-    let payload = crate::ssm::lambda_payload(&document, &execution.input)?;
+    let invocation = crate::ssm::lambda_invocation(&document, &execution.input)?;
+    // The function reads its settings from the Config rule its stack named in its environment.
+    let config_rule =
+        crate::ssm::function_config_rule(&account.config, &invocation.function_name).await?;
     let invoked = Invoked {
         account: &account.id,
         region: REGION,
         now: crate::now(),
+        config_rule: &config_rule,
     };
     let response = lambda::handle(
         &BaselineRemediation::new(),
         meta,
         &scope,
-        payload,
+        invocation.payload,
         invoked,
         notifier.as_ref(),
     )

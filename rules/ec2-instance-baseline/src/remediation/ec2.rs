@@ -3,7 +3,7 @@
 use aws_sdk_ec2::types::{Instance, Tag};
 use config_rule_sdk::RuleError;
 
-use super::{Fix, LiveInstance};
+use super::{Fix, LiveInstance, groups_with};
 
 /// The instance as EC2 shows it now.
 pub async fn describe(
@@ -54,15 +54,18 @@ fn live(instance_id: &str, instance: &Instance) -> LiveInstance {
     }
 }
 
-/// Creates the missing tags, then sets the full group list. Tags first: they are the cheaper
-/// change to have made if the group change is refused (a group in another VPC, several network
-/// interfaces).
+/// Creates the missing tags, then adds the administrator group. Tags first: they are the
+/// cheaper change to have made if the group change is refused (a group in another VPC, several
+/// network interfaces). EC2 has no conditional write, so the instance is read again just before
+/// each change: a quarantine tag that appeared meanwhile stops it, and the group list written is
+/// the one read then plus the administrator group, so a change made since the first read is kept.
 pub async fn apply(
     ec2: &aws_sdk_ec2::Client,
     instance_id: &str,
     fix: &Fix,
 ) -> Result<(), RuleError> {
     if !fix.create_tags.is_empty() {
+        not_quarantined(&describe(ec2, instance_id).await?, fix)?;
         let tags = fix
             .create_tags
             .iter()
@@ -75,13 +78,32 @@ pub async fn apply(
             .await
             .map_err(|e| RuleError::aws("CreateTags", e))?;
     }
-    if let Some(groups) = &fix.security_groups {
-        ec2.modify_instance_attribute()
-            .instance_id(instance_id)
-            .set_groups(Some(groups.clone()))
-            .send()
-            .await
-            .map_err(|e| RuleError::aws("ModifyInstanceAttribute", e))?;
+    if let Some(admin) = &fix.add_security_group {
+        let now = describe(ec2, instance_id).await?;
+        not_quarantined(&now, fix)?;
+        if let Some(groups) = groups_with(&now.security_groups, admin) {
+            ec2.modify_instance_attribute()
+                .instance_id(instance_id)
+                .set_groups(Some(groups))
+                .send()
+                .await
+                .map_err(|e| RuleError::aws("ModifyInstanceAttribute", e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Refuses to go on when the instance was quarantined after the remediation first read it.
+fn not_quarantined(now: &LiveInstance, fix: &Fix) -> Result<(), RuleError> {
+    if fix.quarantine.marks(&now.tags) {
+        return Err(RuleError::Aws {
+            operation: "ModifyInstanceAttribute",
+            message: format!(
+                "not done: instance {} was given the quarantine tag {} while being remediated; \
+                 it is left as incident response set it",
+                now.instance_id, fix.quarantine
+            ),
+        });
     }
     Ok(())
 }

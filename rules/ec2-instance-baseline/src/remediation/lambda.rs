@@ -1,13 +1,14 @@
 //! The remediation Lambda, as the SSM document's one `aws:invokeLambdaFunction` step invokes it.
 //!
-//! The step's `InputPayload` is `{"InstanceId", "RequiredTags", "AdminSecurityGroupId",
-//! "Exemptions"}`, each value a string as Config passes remediation parameters (`RequiredTags` and
-//! `Exemptions` are JSON documents in strings; a JSON object is accepted too). Rule parameters
-//! left out or empty take their `rule.toml` defaults, and are checked exactly as the rule checks
-//! them. A failure is returned as the Lambda error, which fails the SSM step, so Config retries
-//! within `maximum-attempts` and shows the error in the console.
-
-use std::collections::BTreeMap;
+//! The step's `InputPayload` is `{"InstanceId"}` and nothing else. Whoever can invoke the
+//! function names an instance and no more: the required tags, administrator group, quarantine
+//! tag and exemption registry are the deployed Config rule's own parameters, read with
+//! `DescribeConfigRules` for the rule named in the function's environment (set by the template,
+//! not by the caller), and checked exactly as the rule checks them. Any other input key is
+//! refused. The instance is then read and judged by the rule's own `evaluate`: unless the rule
+//! finds it NON_COMPLIANT now, and it carries no quarantine tag, nothing is changed and the
+//! answer says why. A failure is returned as the Lambda error, which fails the SSM step, so
+//! Config retries within `maximum-attempts` and shows the error in the console.
 
 use chrono::{DateTime, Utc};
 use config_rule_sdk::aws::{AwsScope, Edge};
@@ -15,66 +16,82 @@ use config_rule_sdk::exemption::Registry;
 use config_rule_sdk::notify::{Notifier, TOPIC_ENV};
 use config_rule_sdk::params::{self, ParameterError, RawParameters};
 use config_rule_sdk::remediation::{
-    Context, Outcome, RemediationRecord, RemediationTrigger, remediate,
+    CONFIG_RULE_ENV, Context, Outcome, Remediation, RemediationRecord, RemediationTrigger,
+    remediate,
 };
 use config_rule_sdk::{RuleError, RuleMeta};
 use lambda_runtime::{LambdaEvent, service_fn};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
-use super::BaselineRemediation;
+use super::{Assessment, BaselineRemediation, assess};
 use crate::{Params, RULE_TOML};
 
-/// The SSM step's input.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+/// The one input key the function takes.
+const INSTANCE_ID: &str = "InstanceId";
+
+/// The SSM step's input: the instance to put right, nothing more.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     pub instance_id: String,
-    #[serde(default)]
-    pub required_tags: Option<Value>,
-    #[serde(default)]
-    pub admin_security_group_id: Option<Value>,
-    #[serde(default)]
-    pub exemptions: Option<Value>,
 }
 
 impl Request {
+    /// Takes `{"InstanceId": "i-…"}`; any other key is refused, naming it, so a caller cannot
+    /// believe it steered the remediation.
     pub fn from_payload(payload: Value) -> Result<Self, RuleError> {
-        serde_json::from_value(payload).map_err(|e| {
+        let refuse = |name: &str, problem: String| {
             RuleError::from(ParameterError {
-                name: "InstanceId".into(),
-                problem: format!("the remediation input is not valid: {e}"),
+                name: name.to_owned(),
+                problem,
             })
+        };
+        let Value::Object(input) = payload else {
+            return Err(refuse(
+                INSTANCE_ID,
+                "the remediation input is not a JSON object".into(),
+            ));
+        };
+        if let Some(other) = input.keys().find(|k| *k != INSTANCE_ID) {
+            return Err(refuse(
+                other,
+                format!(
+                    "the remediation takes only {INSTANCE_ID}; required tags, administrator group, \
+                     quarantine tag and exemptions are the deployed Config rule's parameters"
+                ),
+            ));
+        }
+        let id = input
+            .get(INSTANCE_ID)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .unwrap_or_default();
+        let valid = id.strip_prefix("i-").is_some_and(|hex| {
+            (8..=17).contains(&hex.len())
+                && hex
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+        });
+        if !valid {
+            return Err(refuse(
+                INSTANCE_ID,
+                format!("the remediation input needs an instance id (i-…), got `{id}`"),
+            ));
+        }
+        Ok(Self {
+            instance_id: id.to_owned(),
         })
     }
-
-    /// The values under the names the rule's parameters have (`exemptions` is the SDK's own).
-    fn rule_parameters(&self) -> BTreeMap<String, Value> {
-        [
-            ("requiredTags", &self.required_tags),
-            ("adminSecurityGroupId", &self.admin_security_group_id),
-            ("exemptions", &self.exemptions),
-        ]
-        .into_iter()
-        .filter_map(|(name, value)| Some((name.to_owned(), as_text(value.as_ref()?))))
-        .collect()
-    }
 }
 
-/// Strings stay as they are; a JSON document given as an object is written back to its text.
-fn as_text(value: &Value) -> Value {
-    match value {
-        Value::String(_) | Value::Null => value.clone(),
-        other => Value::String(other.to_string()),
-    }
-}
-
-/// Where and when the Lambda runs; taken at the edge.
+/// Where and when the Lambda runs, and for which Config rule; taken at the edge.
 #[derive(Debug, Clone, Copy)]
 pub struct Invoked<'a> {
     pub account: &'a str,
     pub region: &'a str,
     pub now: DateTime<Utc>,
+    /// The Config rule the function was deployed for (its environment); its parameters decide.
+    pub config_rule: &'a str,
 }
 
 /// What the Lambda answers; the SSM step keeps it as its `Payload` output.
@@ -82,16 +99,32 @@ pub struct Invoked<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct Response {
     pub instance_id: String,
-    /// `remediated`, `already-compliant` or `exempt`.
+    /// `remediated`, `already-compliant`, `not-applicable`, `quarantined` or `exempt`.
     pub outcome: &'static str,
+    /// Why nothing was changed, when nothing was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exemption: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record: Option<RemediationRecord>,
 }
 
-/// Handles one SSM step invocation: decodes the input, then re-reads, plans, fixes and records
-/// through the SDK's `remediate`.
+impl Response {
+    fn unchanged(instance_id: &str, outcome: &'static str, reason: String) -> Self {
+        Self {
+            instance_id: instance_id.to_owned(),
+            outcome,
+            reason: Some(reason),
+            exemption: None,
+            record: None,
+        }
+    }
+}
+
+/// Handles one SSM step invocation: decodes the input, reads the deployed rule's parameters,
+/// judges the live instance, then re-reads, plans, fixes and records through the SDK's
+/// `remediate`.
 pub async fn handle(
     remediation: &BaselineRemediation,
     meta: &RuleMeta,
@@ -101,7 +134,11 @@ pub async fn handle(
     notifier: Option<&Notifier>,
 ) -> Result<Response, RuleError> {
     let request = Request::from_payload(payload)?;
-    let raw = RawParameters::split(&request.rule_parameters());
+    let id = request.instance_id.as_str();
+    let deployed = remediation
+        .deployed_parameters(aws, invoked.config_rule)
+        .await?;
+    let raw = RawParameters::split(&deployed);
     let params: Params = params::decode(meta, &raw.rule)?;
     let registry = raw
         .exemptions
@@ -109,6 +146,23 @@ pub async fn handle(
         .map(Registry::parse)
         .transpose()?
         .unwrap_or_default();
+    let live = remediation.read(aws, id).await?;
+    let (outcome, reason) = match assess(&live, &params) {
+        Assessment::NonCompliant(_) => (None, String::new()),
+        Assessment::Quarantined(why) => (Some("quarantined"), why),
+        Assessment::Compliant(why) => (Some("already-compliant"), why),
+        Assessment::NotApplicable(why) => (Some("not-applicable"), why),
+    };
+    if let Some(outcome) = outcome {
+        tracing::info!(
+            rule = invoked.config_rule,
+            resource_id = id,
+            outcome,
+            reason = %reason,
+            "not remediated"
+        );
+        return Ok(Response::unchanged(id, outcome, reason));
+    }
     let context = Context {
         rule: &meta.name,
         account: invoked.account,
@@ -117,25 +171,25 @@ pub async fn handle(
         trigger: RemediationTrigger::Lambda,
         now: invoked.now,
     };
-    let outcome = remediate(
-        remediation,
-        aws,
-        &request.instance_id,
-        &params,
-        &context,
-        notifier,
-    )
-    .await?;
-    let (outcome, exemption, record) = match outcome {
-        Outcome::AlreadyCompliant => ("already-compliant", None, None),
-        Outcome::Exempt(note) => ("exempt", Some(note), None),
-        Outcome::Remediated(record) => ("remediated", None, Some(*record)),
-    };
-    Ok(Response {
-        instance_id: request.instance_id,
-        outcome,
-        exemption,
-        record,
+    let outcome = remediate(remediation, aws, id, &params, &context, notifier).await?;
+    Ok(match outcome {
+        // Changed between the two reads: the second one decides.
+        Outcome::AlreadyCompliant => Response::unchanged(
+            id,
+            "already-compliant",
+            "the instance needs no change when read again".into(),
+        ),
+        Outcome::Exempt(note) => Response {
+            exemption: Some(note),
+            ..Response::unchanged(id, "exempt", "an active exemption".into())
+        },
+        Outcome::Remediated(record) => Response {
+            instance_id: id.to_owned(),
+            outcome: "remediated",
+            reason: None,
+            exemption: None,
+            record: Some(*record),
+        },
     })
 }
 
@@ -170,7 +224,18 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     let topic = std::env::var(TOPIC_ENV)
         .ok()
         .filter(|t| !t.trim().is_empty());
-    let (meta, edge, remediation, topic) = (&meta, &edge, &remediation, &topic);
+    // The template names the rule; without it the function could only trust its caller.
+    let Some(config_rule) = std::env::var(CONFIG_RULE_ENV)
+        .ok()
+        .filter(|r| !r.trim().is_empty())
+    else {
+        eprintln!(
+            "error: {CONFIG_RULE_ENV} is not set: the remediation reads its settings from that Config rule"
+        );
+        std::process::exit(2);
+    };
+    let (meta, edge, remediation, topic, config_rule) =
+        (&meta, &edge, &remediation, &topic, &config_rule);
     Box::pin(lambda_runtime::run(service_fn(
         move |event: LambdaEvent<Value>| async move {
             let (partition, region, account) =
@@ -184,6 +249,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
                 account,
                 region,
                 now,
+                config_rule,
             };
             Box::pin(handle(
                 remediation,
@@ -216,33 +282,36 @@ mod tests {
     }
 
     #[test]
-    fn json_documents_given_as_objects_become_the_strings_config_would_pass() {
-        let request = Request::from_payload(json!({
-            "InstanceId": "i-0abc",
-            "RequiredTags": {"Owner": "unassigned"},
-            "AdminSecurityGroupId": "sg-0a0a0a0a",
-            "Exemptions": "",
-            "AutomationAssumeRole": "arn:aws:iam::111122223333:role/x"
-        }))
-        .unwrap();
-        assert_eq!(
-            request.rule_parameters(),
-            BTreeMap::from([
-                ("adminSecurityGroupId".to_owned(), json!("sg-0a0a0a0a")),
-                ("exemptions".to_owned(), json!("")),
-                (
-                    "requiredTags".to_owned(),
-                    json!(r#"{"Owner":"unassigned"}"#)
-                ),
-            ])
-        );
+    fn the_input_names_the_instance_and_nothing_else() {
+        let request = Request::from_payload(json!({"InstanceId": "i-0123456789abcdef0"})).unwrap();
+        assert_eq!(request.instance_id, "i-0123456789abcdef0");
+        for (key, value) in [
+            ("AdminSecurityGroupId", json!("sg-0a0a0a0a")),
+            (
+                "RequiredTags",
+                json!({"custos:exempt": "ec2-instance-baseline"}),
+            ),
+            ("Exemptions", json!("{}")),
+        ] {
+            let mut input = json!({"InstanceId": "i-0123456789abcdef0"});
+            input[key] = value;
+            let err = Request::from_payload(input).unwrap_err().to_string();
+            assert!(
+                err.contains(key) && err.contains("takes only InstanceId"),
+                "{err}"
+            );
+        }
     }
 
     #[test]
     fn an_input_without_an_instance_id_is_refused_naming_it() {
-        let err = Request::from_payload(json!({"AdminSecurityGroupId": "sg-0a0a0a0a"}))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("InstanceId"), "{err}");
+        for payload in [
+            json!({}),
+            json!({"InstanceId": "sg-0a0a0a0a"}),
+            json!("i-0abc"),
+        ] {
+            let err = Request::from_payload(payload).unwrap_err().to_string();
+            assert!(err.contains("InstanceId"), "{err}");
+        }
     }
 }

@@ -1,27 +1,34 @@
 //! The remediation: put a non-compliant instance right, through the SDK's
 //! re-read -> exemption check -> plan -> apply -> re-read -> record sequence.
 //!
-//! [`plan`] is pure and decides everything: only the missing tags are created (with their
-//! defaults), and the administrator group is added to the groups the instance already has.
-//! [`ec2`] makes the calls; [`lambda`] is what the SSM document invokes.
+//! [`assess`] and [`plan`] are pure and decide everything: an instance the rule's own
+//! `evaluate` does not find NON_COMPLIANT, or one carrying the quarantine tag, is left alone;
+//! otherwise only the missing tags are created (with their defaults), and the administrator group
+//! is added to the groups the instance has when the change is made (read again just before it,
+//! never a list from an earlier read). [`ec2`] makes the calls; [`deployed`] reads the rule's
+//! parameters; [`lambda`] is what the SSM document invokes.
 //!
 //! EC2 refuses the group change for an instance with several network interfaces, or when the
 //! administrator group belongs to another VPC; the remediation then fails with EC2's reason
 //! (after creating the missing tags), and Config shows it as a failed remediation.
 
+mod deployed;
 mod ec2;
 pub mod lambda;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-use config_rule_sdk::RuleError;
 use config_rule_sdk::aws::AwsScope;
+use config_rule_sdk::item::ItemStatus;
 use config_rule_sdk::remediation::Remediation;
+use config_rule_sdk::{Compliance, Item, ResourceKey, Rule, RuleError};
 use serde::Serialize;
+use serde_json::Value;
 
-use crate::Params;
-use crate::baseline;
+use crate::{
+    Ec2InstanceBaseline, GroupIdentifier, Instance, InstanceState, Params, QuarantineTag, baseline,
+};
 
 /// An instance as `DescribeInstances` shows it now: what the plan needs, and what the record
 /// keeps as `before` and `after`.
@@ -41,9 +48,11 @@ pub struct LiveInstance {
 pub struct Fix {
     /// `CreateTags`: the missing tags only, with their defaults.
     pub create_tags: BTreeMap<String, String>,
-    /// `ModifyInstanceAttribute`: the complete new group list (it replaces the old one), when
-    /// the administrator group must be added: the existing groups, then the administrator group.
-    pub security_groups: Option<Vec<String>>,
+    /// The administrator group, when the instance is not in it: added to the groups the
+    /// instance has when the change is made.
+    pub add_security_group: Option<String>,
+    /// Checked again on the instance just before each change.
+    pub quarantine: QuarantineTag,
 }
 
 impl fmt::Display for Fix {
@@ -57,22 +66,86 @@ impl fmt::Display for Fix {
                 .collect();
             parts.push(format!("tagged {}", tags.join(", ")));
         }
-        if let Some(groups) = &self.security_groups {
-            // The plan puts the administrator group last.
-            let added = groups.last().map_or("", String::as_str);
+        if let Some(group) = &self.add_security_group {
             parts.push(format!(
-                "added security group {added} (groups now {})",
-                groups.join(", ")
+                "added security group {group}, keeping the groups it was in"
             ));
         }
         f.write_str(&parts.join("; "))
     }
 }
 
+/// What the rule makes of an instance as it is now, for the remediation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assessment {
+    /// The rule finds it NON_COMPLIANT: the remediation may act. The rule's annotation.
+    NonCompliant(String),
+    Compliant(String),
+    NotApplicable(String),
+    /// It carries the quarantine tag: left alone whatever the rule finds.
+    Quarantined(String),
+}
+
+/// Pure: the quarantine tag first, then the rule's own `evaluate` of the live instance, so the
+/// remediation acts on exactly what the rule reports and nothing a caller claims.
+pub fn assess(live: &LiveInstance, params: &Params) -> Assessment {
+    if params.quarantine_tag.marks(&live.tags) {
+        return Assessment::Quarantined(format!(
+            "the instance carries the quarantine tag {}; incident response owns its groups and tags",
+            params.quarantine_tag
+        ));
+    }
+    let verdict = Ec2InstanceBaseline.evaluate(&item(live), params);
+    let why = verdict
+        .annotation
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    match verdict.compliance {
+        Compliance::NonCompliant => Assessment::NonCompliant(why),
+        Compliance::Compliant => {
+            Assessment::Compliant(format!("the rule finds it COMPLIANT: {why}"))
+        }
+        Compliance::NotApplicable => {
+            Assessment::NotApplicable(format!("the rule finds it NOT_APPLICABLE: {why}"))
+        }
+    }
+}
+
+/// The live instance as the configuration item the rule evaluates.
+fn item(live: &LiveInstance) -> Item<Instance> {
+    Item {
+        key: ResourceKey::new("AWS::EC2::Instance", &live.instance_id),
+        resource_name: None,
+        arn: None,
+        account_id: None,
+        region: None,
+        availability_zone: None,
+        capture_time: None,
+        status: ItemStatus::Ok,
+        tags: live.tags.clone(),
+        supplementary: BTreeMap::new(),
+        configuration: Instance {
+            state: Some(InstanceState {
+                name: Some(live.state.clone()),
+            }),
+            security_groups: Some(
+                live.security_groups
+                    .iter()
+                    .map(|g| GroupIdentifier {
+                        group_id: g.clone(),
+                    })
+                    .collect(),
+            ),
+            tags: None,
+        },
+        extra: BTreeMap::new(),
+    }
+}
+
 /// Pure: what to do to `live` so it meets the baseline; `None` when it already does (or is
-/// shutting down or terminated).
+/// shutting down or terminated, or quarantined).
 pub fn plan(live: &LiveInstance, params: &Params) -> Option<Fix> {
-    if baseline::is_gone(&live.state) {
+    if baseline::is_gone(&live.state) || params.quarantine_tag.marks(&live.tags) {
         return None;
     }
     let admin = &params.admin_security_group_id;
@@ -90,38 +163,69 @@ pub fn plan(live: &LiveInstance, params: &Params) -> Option<Fix> {
         .into_iter()
         .map(|t| (t.key, t.default))
         .collect();
-    let security_groups = gaps.outside_admin_group.then(|| {
-        let mut groups = live.security_groups.clone();
-        groups.push(admin.as_str().to_owned());
-        groups
-    });
     Some(Fix {
         create_tags,
-        security_groups,
+        add_security_group: gaps.outside_admin_group.then(|| admin.as_str().to_owned()),
+        quarantine: params.quarantine_tag.clone(),
     })
 }
 
-/// The remediation, with EC2 clients built from the scope's configuration, or one given client.
+/// Pure: the group list to write, from the groups read just before the write: every one of
+/// them, then the administrator group; `None` when it is already there.
+pub fn groups_with(current: &[String], admin: &str) -> Option<Vec<String>> {
+    if current.iter().any(|g| g == admin) {
+        return None;
+    }
+    let mut groups = current.to_vec();
+    groups.push(admin.to_owned());
+    Some(groups)
+}
+
+/// The remediation, with clients built from the scope's configuration, or given ones.
 #[derive(Debug, Clone, Default)]
 pub struct BaselineRemediation {
     ec2: Option<aws_sdk_ec2::Client>,
+    config: Option<aws_sdk_config::Client>,
 }
 
 impl BaselineRemediation {
-    /// Builds its EC2 client from the scope it is given.
+    /// Builds its clients from the scope it is given.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Uses `client` for every call (tests with mocked responses, interceptors).
+    /// Uses `client` for every EC2 call (tests with mocked responses, interceptors).
     pub fn with_client(client: aws_sdk_ec2::Client) -> Self {
-        Self { ec2: Some(client) }
+        Self {
+            ec2: Some(client),
+            config: None,
+        }
+    }
+
+    /// Uses `client` to read the deployed rule (tests with mocked responses).
+    #[must_use]
+    pub fn with_config_client(mut self, client: aws_sdk_config::Client) -> Self {
+        self.config = Some(client);
+        self
     }
 
     fn client(&self, aws: &AwsScope) -> aws_sdk_ec2::Client {
         self.ec2
             .clone()
             .unwrap_or_else(|| aws_sdk_ec2::Client::new(aws.config()))
+    }
+
+    /// The `InputParameters` of the Config rule `rule` as deployed in this account and region.
+    pub async fn deployed_parameters(
+        &self,
+        aws: &AwsScope,
+        rule: &str,
+    ) -> Result<BTreeMap<String, Value>, RuleError> {
+        let config = self
+            .config
+            .clone()
+            .unwrap_or_else(|| aws_sdk_config::Client::new(aws.config()));
+        deployed::rule_parameters(&config, rule).await
     }
 }
 

@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use config_rule_sdk::params::Json;
 
 use super::*;
-use crate::{RequiredTags, SecurityGroupId};
+use crate::{QuarantineTag, RequiredTags, SecurityGroupId};
 
 const ADMIN: &str = "sg-0aaaa1111bbbb2222";
 
@@ -13,6 +13,7 @@ fn params() -> Params {
     Params {
         required_tags: Json(required),
         admin_security_group_id: SecurityGroupId::try_from(ADMIN.to_owned()).unwrap(),
+        quarantine_tag: QuarantineTag::try_from("custos:quarantine".to_owned()).unwrap(),
     }
 }
 
@@ -39,7 +40,7 @@ fn only_missing_tags_get_their_defaults_and_existing_values_are_kept() {
         BTreeMap::from([("CostCenter".to_owned(), "0000".to_owned())]),
         "Owner=alice must not be overwritten, Team is not required"
     );
-    assert_eq!(fix.security_groups, None, "already in the admin group");
+    assert_eq!(fix.add_security_group, None, "already in the admin group");
     assert_eq!(fix.to_string(), "tagged CostCenter=0000");
 }
 
@@ -54,7 +55,7 @@ fn a_blank_required_tag_gets_its_default() {
 }
 
 #[test]
-fn the_admin_group_is_added_keeping_every_existing_group_in_order() {
+fn the_admin_group_is_added_to_the_groups_read_just_before_the_write() {
     let live = instance(
         "running",
         &[("Owner", "alice"), ("CostCenter", "42")],
@@ -64,31 +65,68 @@ fn the_admin_group_is_added_keeping_every_existing_group_in_order() {
     let fix = plan(&live, &params()).unwrap();
 
     assert!(fix.create_tags.is_empty());
-    assert_eq!(
-        fix.security_groups,
-        Some(vec![
-            "sg-0b0b0b0b".to_owned(),
-            "sg-0a0a0a0a".to_owned(),
-            ADMIN.to_owned()
-        ])
-    );
+    assert_eq!(fix.add_security_group.as_deref(), Some(ADMIN));
     assert_eq!(
         fix.to_string(),
-        format!("added security group {ADMIN} (groups now sg-0b0b0b0b, sg-0a0a0a0a, {ADMIN})")
+        format!("added security group {ADMIN}, keeping the groups it was in")
     );
+    // The list written is built from the groups as read at the write, not from `live`.
+    let now = ["sg-0c0c0c0c".to_owned()];
+    assert_eq!(
+        groups_with(&now, ADMIN),
+        Some(vec!["sg-0c0c0c0c".to_owned(), ADMIN.to_owned()])
+    );
+    assert_eq!(groups_with(&[ADMIN.to_owned()], ADMIN), None);
 }
 
 #[test]
 fn an_instance_in_no_group_gets_the_admin_group_alone() {
     let live = instance("running", &[], &[]);
     let fix = plan(&live, &params()).unwrap();
-    assert_eq!(fix.security_groups, Some(vec![ADMIN.to_owned()]));
+    assert_eq!(fix.add_security_group.as_deref(), Some(ADMIN));
+    assert_eq!(groups_with(&[], ADMIN), Some(vec![ADMIN.to_owned()]));
     assert_eq!(fix.create_tags.len(), 2);
     assert_eq!(
         fix.to_string(),
         format!(
-            "tagged CostCenter=0000, Owner=unassigned; added security group {ADMIN} (groups now {ADMIN})"
+            "tagged CostCenter=0000, Owner=unassigned; added security group {ADMIN}, keeping the groups it was in"
         )
+    );
+}
+
+#[test]
+fn a_quarantined_instance_is_left_alone_and_the_assessment_says_why() {
+    let live = instance(
+        "running",
+        &[("custos:quarantine", "IR-4711")],
+        &["sg-0d0d0d0d"],
+    );
+    assert_eq!(plan(&live, &params()), None);
+    let Assessment::Quarantined(why) = assess(&live, &params()) else {
+        panic!("{:?}", assess(&live, &params()))
+    };
+    assert!(why.contains("custos:quarantine"), "{why}");
+}
+
+#[test]
+fn the_assessment_is_the_rules_own_verdict() {
+    let compliant = instance(
+        "running",
+        &[("Owner", "alice"), ("CostCenter", "42")],
+        &[ADMIN],
+    );
+    assert!(
+        matches!(assess(&compliant, &params()), Assessment::Compliant(ref why) if why.contains("COMPLIANT")),
+        "{:?}",
+        assess(&compliant, &params())
+    );
+    assert!(matches!(
+        assess(&instance("terminated", &[], &[]), &params()),
+        Assessment::NotApplicable(_)
+    ));
+    assert_eq!(
+        assess(&instance("running", &[("Owner", "a")], &[ADMIN]), &params()),
+        Assessment::NonCompliant("missing required tags CostCenter".into())
     );
 }
 

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use aws_sdk_config::operation::describe_config_rules::DescribeConfigRulesOutput;
+use aws_sdk_config::types::ConfigRule;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::operation::create_tags::CreateTagsOutput;
 use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
@@ -35,6 +37,17 @@ struct FakeEc2 {
     groups: Vec<String>,
     created_tags: Vec<Vec<(String, String)>>,
     group_changes: Vec<Vec<String>>,
+    /// `DescribeInstances` answered so far.
+    reads: usize,
+    /// Someone else's change, made to the instance just after that many reads.
+    change_after_read: Option<(usize, Change)>,
+}
+
+/// A change made by someone else while the remediation runs.
+#[derive(Debug, Clone)]
+enum Change {
+    Groups(Vec<String>),
+    Tag(String, String),
 }
 
 type Shared = Arc<Mutex<FakeEc2>>;
@@ -73,7 +86,20 @@ fn rules(state: &Shared) -> [MockRule; 3] {
     let seen = state.clone();
     let describe = mock!(Client::describe_instances)
         .match_requests(|req| req.instance_ids() == [INSTANCE])
-        .then_compute_output(move |_| describe_output(&seen.lock().unwrap()));
+        .then_compute_output(move |_| {
+            let mut ec2 = seen.lock().unwrap();
+            let out = describe_output(&ec2);
+            ec2.reads += 1;
+            if let Some((after, change)) = ec2.change_after_read.clone()
+                && after == ec2.reads
+            {
+                match change {
+                    Change::Groups(groups) => ec2.groups = groups,
+                    Change::Tag(key, value) => ec2.tags.push((key, value)),
+                }
+            }
+            out
+        });
     let seen = state.clone();
     let create_tags = mock!(Client::create_tags).then_compute_output(move |req| {
         let mut ec2 = seen.lock().unwrap();
@@ -170,7 +196,7 @@ async fn only_missing_tags_are_created_and_the_group_list_keeps_existing_groups(
     assert_eq!(
         ec2.group_changes,
         vec![vec!["sg-0b0b0b0b".to_owned(), ADMIN.to_owned()]],
-        "one ModifyInstanceAttribute call with the full list"
+        "one ModifyInstanceAttribute call: the groups it had, then the admin group"
     );
     let Outcome::Remediated(record) = outcome else {
         panic!("expected a remediation, got {outcome:?}")
@@ -180,7 +206,7 @@ async fn only_missing_tags_are_created_and_the_group_list_keeps_existing_groups(
     assert_eq!(
         record.action,
         format!(
-            "tagged CostCenter=0000; added security group {ADMIN} (groups now sg-0b0b0b0b, {ADMIN})"
+            "tagged CostCenter=0000; added security group {ADMIN}, keeping the groups it was in"
         )
     );
     assert_eq!(record.before["tags"], json!({"Owner": "alice"}));
@@ -215,8 +241,8 @@ async fn a_second_run_finds_the_instance_compliant_and_writes_nothing() {
     assert_eq!(modify.num_calls(), 1);
     assert_eq!(
         describe.num_calls(),
-        3,
-        "before and after the fix, then once more"
+        5,
+        "before, before each of the two writes and after the fix, then once more"
     );
 }
 
@@ -343,24 +369,48 @@ fn invoked() -> Invoked<'static> {
         account: ACCOUNT,
         region: "eu-west-1",
         now: "2026-06-01T09:00:00Z".parse().unwrap(),
+        config_rule: "ec2-instance-baseline",
     }
 }
 
-/// The input the SSM document's step sends: every value a string, as Config passes them.
-fn ssm_input(exemptions: &str) -> serde_json::Value {
+/// The Config rule as deployed: `DescribeConfigRules` answers these `InputParameters` for it.
+fn deployed(parameters: &Value) -> (MockRule, aws_sdk_config::Client) {
+    let text = parameters.to_string();
+    let rule = mock!(aws_sdk_config::Client::describe_config_rules)
+        .match_requests(|req| req.config_rule_names() == ["ec2-instance-baseline"])
+        .then_output(move || {
+            DescribeConfigRulesOutput::builder()
+                .config_rules(
+                    ConfigRule::builder()
+                        .config_rule_name("ec2-instance-baseline")
+                        .input_parameters(text.clone())
+                        .build(),
+                )
+                .build()
+        });
+    let client = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&rule]);
+    (rule, client)
+}
+
+fn deployed_parameters(exemptions: &str) -> Value {
     json!({
-        "InstanceId": INSTANCE,
-        "RequiredTags": r#"{"Owner":"unassigned","CostCenter":"0000","Backup":"daily"}"#,
-        "AdminSecurityGroupId": ADMIN,
-        "Exemptions": exemptions,
+        "requiredTags": r#"{"Owner":"unassigned","CostCenter":"0000","Backup":"daily"}"#,
+        "adminSecurityGroupId": ADMIN,
+        "exemptions": exemptions,
     })
 }
 
+/// The input the SSM document's step sends: the instance id alone.
+fn ssm_input() -> Value {
+    json!({"InstanceId": INSTANCE})
+}
+
 #[tokio::test]
-async fn the_lambda_input_from_ssm_drives_the_fix_and_the_record_is_published() {
+async fn the_deployed_rules_parameters_drive_the_fix_and_the_record_is_published() {
     let state = fake(&[("Owner", "alice"), ("CostCenter", "42")], &[ADMIN]);
     let rules = rules(&state);
-    let remediation = BaselineRemediation::with_client(client(&rules));
+    let (described, config) = deployed(&deployed_parameters("{}"));
+    let remediation = BaselineRemediation::with_client(client(&rules)).with_config_client(config);
     let published: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
     let seen = published.clone();
     let publish = mock!(aws_sdk_sns::Client::publish).then_compute_output(move |req| {
@@ -378,7 +428,7 @@ async fn the_lambda_input_from_ssm_drives_the_fix_and_the_record_is_published() 
         &remediation,
         &meta,
         &scope(),
-        ssm_input("{}"),
+        ssm_input(),
         invoked(),
         Some(&notifier),
     )
@@ -387,9 +437,14 @@ async fn the_lambda_input_from_ssm_drives_the_fix_and_the_record_is_published() 
 
     assert_eq!(response.outcome, "remediated");
     assert_eq!(
+        described.num_calls(),
+        1,
+        "the rule named by the environment is read"
+    );
+    assert_eq!(
         state.lock().unwrap().created_tags,
         vec![pairs(&[("Backup", "daily")])],
-        "the parameters from the input, not rule.toml's default, decide"
+        "the deployed rule's parameters, not rule.toml's default, decide"
     );
     let published = published.lock().unwrap();
     assert_eq!(published.len(), 1);
@@ -405,24 +460,175 @@ async fn the_lambda_input_from_ssm_drives_the_fix_and_the_record_is_published() 
 }
 
 #[tokio::test]
-async fn the_exemption_registry_passed_by_ssm_stops_the_fix() {
-    let state = fake(&[], &[]);
+async fn a_caller_naming_another_group_tags_or_exemptions_is_refused_before_any_call() {
+    let state = fake(&[], &["sg-0b0b0b0b"]);
+    let rules = rules(&state);
+    let (described, config) = deployed(&deployed_parameters("{}"));
+    let remediation = BaselineRemediation::with_client(client(&rules)).with_config_client(config);
+    let meta = RuleMeta::from_toml(RULE_TOML).unwrap();
+    let attacks = [
+        ("AdminSecurityGroupId", json!("sg-0e0e0e0e")),
+        ("RequiredTags", json!(r#"{"Owner":"mallory"}"#)),
+        ("Exemptions", json!("{}")),
+    ];
+
+    for (key, value) in attacks {
+        let mut input = ssm_input();
+        input[key] = value;
+        let err = handle(&remediation, &meta, &scope(), input, invoked(), None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), "InvalidParameter");
+        assert!(err.to_string().contains("takes only InstanceId"), "{err}");
+    }
+
+    let ec2 = state.lock().unwrap();
+    assert_eq!(
+        rules[0].num_calls() + described.num_calls(),
+        0,
+        "nothing was read"
+    );
+    assert!(ec2.created_tags.is_empty() && ec2.group_changes.is_empty());
+}
+
+#[tokio::test]
+async fn an_instance_the_rule_does_not_find_non_compliant_is_left_alone_saying_why() {
+    let state = fake(
+        &[("Owner", "a"), ("CostCenter", "1"), ("Backup", "no")],
+        &[ADMIN],
+    );
+    let rules = rules(&state);
+    let (_, config) = deployed(&deployed_parameters("{}"));
+    let remediation = BaselineRemediation::with_client(client(&rules)).with_config_client(config);
+    let meta = RuleMeta::from_toml(RULE_TOML).unwrap();
+
+    let response = handle(&remediation, &meta, &scope(), ssm_input(), invoked(), None)
+        .await
+        .unwrap();
+
+    assert_eq!(response.outcome, "already-compliant");
+    let reason = response.reason.unwrap();
+    assert!(
+        reason.starts_with("the rule finds it COMPLIANT: carries"),
+        "{reason}"
+    );
+    let [_, create_tags, modify] = &rules;
+    assert_eq!(create_tags.num_calls() + modify.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_quarantined_instance_is_never_changed() {
+    let state = fake(&[("custos:quarantine", "IR-4711")], &["sg-0f0f0f0f"]);
+    let rules = rules(&state);
+    let (_, config) = deployed(&deployed_parameters("{}"));
+    let remediation = BaselineRemediation::with_client(client(&rules)).with_config_client(config);
+    let meta = RuleMeta::from_toml(RULE_TOML).unwrap();
+
+    let response = handle(&remediation, &meta, &scope(), ssm_input(), invoked(), None)
+        .await
+        .unwrap();
+
+    assert_eq!(response.outcome, "quarantined");
+    assert!(
+        response
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("quarantine tag custos:quarantine"),
+        "{response:?}"
+    );
+    let [_, create_tags, modify] = &rules;
+    assert_eq!(create_tags.num_calls() + modify.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn the_quarantine_tag_given_in_the_deployed_rule_is_the_one_honoured() {
+    let state = fake(&[("ir-status", "isolated")], &["sg-0f0f0f0f"]);
+    let rules = rules(&state);
+    let mut parameters = deployed_parameters("{}");
+    parameters["quarantineTag"] = json!("ir-status=isolated");
+    let (_, config) = deployed(&parameters);
+    let remediation = BaselineRemediation::with_client(client(&rules)).with_config_client(config);
+    let meta = RuleMeta::from_toml(RULE_TOML).unwrap();
+
+    let response = handle(&remediation, &meta, &scope(), ssm_input(), invoked(), None)
+        .await
+        .unwrap();
+
+    assert_eq!(response.outcome, "quarantined");
+    assert_eq!(rules[1].num_calls() + rules[2].num_calls(), 0);
+}
+
+#[tokio::test]
+async fn groups_changed_after_the_first_read_are_kept_when_the_admin_group_is_added() {
+    // Responders swap the instance's groups between the remediation's first read and its write.
+    let state = fake(&[("Owner", "a"), ("CostCenter", "1")], &["sg-0b0b0b0b"]);
+    state.lock().unwrap().change_after_read =
+        Some((1, Change::Groups(vec!["sg-0c0c0c0c".to_owned()])));
     let rules = rules(&state);
     let remediation = BaselineRemediation::with_client(client(&rules));
-    let meta = RuleMeta::from_toml(RULE_TOML).unwrap();
-    let registry =
-        format!(r#"{{"{INSTANCE}": "ec2-instance-baseline; until=2026-07-01; reason=migration"}}"#);
+    let registry = Registry::default();
 
-    let response = handle(
+    remediate(
         &remediation,
-        &meta,
         &scope(),
-        ssm_input(&registry),
-        invoked(),
+        INSTANCE,
+        &params(),
+        &context(&registry),
         None,
     )
     .await
     .unwrap();
+
+    assert_eq!(
+        state.lock().unwrap().group_changes,
+        vec![vec!["sg-0c0c0c0c".to_owned(), ADMIN.to_owned()]],
+        "the list read just before the write, plus the admin group; sg-0b0b0b0b is not put back"
+    );
+}
+
+#[tokio::test]
+async fn a_quarantine_tag_added_during_the_remediation_stops_the_group_change() {
+    let state = fake(&[("Owner", "a")], &["sg-0b0b0b0b"]);
+    state.lock().unwrap().change_after_read = Some((
+        2,
+        Change::Tag("custos:quarantine".to_owned(), "IR-4712".to_owned()),
+    ));
+    let rules = rules(&state);
+    let remediation = BaselineRemediation::with_client(client(&rules));
+    let registry = Registry::default();
+
+    let err = remediate(
+        &remediation,
+        &scope(),
+        INSTANCE,
+        &params(),
+        &context(&registry),
+        None,
+    )
+    .await
+    .unwrap_err();
+
+    assert!(
+        err.to_string().contains("quarantine tag custos:quarantine"),
+        "{err}"
+    );
+    assert!(state.lock().unwrap().group_changes.is_empty());
+}
+
+#[tokio::test]
+async fn the_exemption_registry_of_the_deployed_rule_stops_the_fix() {
+    let state = fake(&[], &[]);
+    let rules = rules(&state);
+    let registry =
+        format!(r#"{{"{INSTANCE}": "ec2-instance-baseline; until=2026-07-01; reason=migration"}}"#);
+    let (_, config) = deployed(&deployed_parameters(&registry));
+    let remediation = BaselineRemediation::with_client(client(&rules)).with_config_client(config);
+    let meta = RuleMeta::from_toml(RULE_TOML).unwrap();
+
+    let response = handle(&remediation, &meta, &scope(), ssm_input(), invoked(), None)
+        .await
+        .unwrap();
 
     assert_eq!(response.outcome, "exempt");
     assert_eq!(
@@ -433,15 +639,16 @@ async fn the_exemption_registry_passed_by_ssm_stops_the_fix() {
 }
 
 #[tokio::test]
-async fn a_bad_parameter_in_the_input_fails_before_any_call() {
+async fn a_bad_parameter_in_the_deployed_rule_fails_before_ec2_is_read() {
     let state = fake(&[], &[]);
     let rules = rules(&state);
-    let remediation = BaselineRemediation::with_client(client(&rules));
+    let mut parameters = deployed_parameters("{}");
+    parameters["adminSecurityGroupId"] = json!("admins");
+    let (_, config) = deployed(&parameters);
+    let remediation = BaselineRemediation::with_client(client(&rules)).with_config_client(config);
     let meta = RuleMeta::from_toml(RULE_TOML).unwrap();
-    let mut input = ssm_input("{}");
-    input["AdminSecurityGroupId"] = json!("admins");
 
-    let err = handle(&remediation, &meta, &scope(), input, invoked(), None)
+    let err = handle(&remediation, &meta, &scope(), ssm_input(), invoked(), None)
         .await
         .unwrap_err();
 
