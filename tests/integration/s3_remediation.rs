@@ -2,6 +2,7 @@
 //! document's step as SSM would run it), the rule runs again, and Config says COMPLIANT.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use aws_sdk_s3::types::{Tag, Tagging};
 use config_rule_sdk::aws::Edge;
@@ -450,10 +451,12 @@ distribution = "per-account"
         let member = org.create_member(&format!("member-{i}")).await.unwrap();
         org.move_account(&member.id, &ou).await.unwrap();
         if !parameters.is_empty() {
-            settings.push_str(&format!(
+            write!(
+                settings,
                 "\n[[rules.s3-bucket-encryption.overrides]]\nou = \"Workloads/{name}\"\nparameters = {{ {} }}\n",
                 as_settings(parameters)
-            ));
+            )
+            .unwrap();
         }
         members.push(member.id);
     }
