@@ -418,25 +418,7 @@ pub fn remediation_function(rule: &str) -> String {
 impl RuleContext {
     fn new(rule: &RuleSettings) -> Result<Self, RenderError> {
         let meta = &rule.meta;
-        let mut parameters = Vec::new();
-        let mut by_cfn_name: BTreeMap<String, &str> =
-            BTreeMap::from([(EXEMPTIONS_PARAMETER.to_owned(), reserved::EXEMPTIONS)]);
-        for (name, spec) in &meta.parameters {
-            let cfn_name = cfn_parameter_name(name);
-            if let Some(first) = by_cfn_name.insert(cfn_name.clone(), name) {
-                return Err(RenderError::ParameterClash {
-                    rule: meta.name.clone(),
-                    first: first.to_owned(),
-                    second: name.clone(),
-                });
-            }
-            parameters.push(ParameterContext {
-                name: name.clone(),
-                cfn_name,
-                description: spec.description.clone(),
-                default: spec.default.clone().unwrap_or_default(),
-            });
-        }
+        let (parameters, by_cfn_name) = parameter_contexts(meta)?;
         let (periodic, timeout) = frequency_and_timeout(meta);
         let declared = declared_function_actions(rule);
         check_resources(meta)?;
@@ -492,9 +474,14 @@ impl RuleContext {
             .collect();
         let (paths, input_template) = notify::compliance_change_transformer();
         let paths: BTreeMap<&str, &str> = paths.into_iter().collect();
+        // rule.toml's `notify` narrows the mail to those compliance types (none: every change).
+        let notified: Vec<&str> = meta.notify.iter().map(|c| c.as_str()).collect();
         Ok(Self {
             event_rule_name: event_rule_name(&meta.name)?,
-            event_pattern: canonical_json(&notify::compliance_change_pattern(&[&meta.name], &[])),
+            event_pattern: canonical_json(&notify::compliance_change_pattern(
+                &[&meta.name],
+                &notified,
+            )),
             input_paths: serde_json::to_string(&paths).unwrap_or_default(),
             input_template: input_template.to_owned(),
             name: meta.name.clone(),
@@ -509,6 +496,33 @@ impl RuleContext {
             remediation,
         })
     }
+}
+
+/// The rule's parameters as stack parameters, and each CloudFormation name -> its rule
+/// parameter (two names that map to one CloudFormation name are refused).
+fn parameter_contexts(
+    meta: &config_rule_sdk::RuleMeta,
+) -> Result<(Vec<ParameterContext>, BTreeMap<String, &str>), RenderError> {
+    let mut parameters = Vec::new();
+    let mut by_cfn_name: BTreeMap<String, &str> =
+        BTreeMap::from([(EXEMPTIONS_PARAMETER.to_owned(), reserved::EXEMPTIONS)]);
+    for (name, spec) in &meta.parameters {
+        let cfn_name = cfn_parameter_name(name);
+        if let Some(first) = by_cfn_name.insert(cfn_name.clone(), name) {
+            return Err(RenderError::ParameterClash {
+                rule: meta.name.clone(),
+                first: first.to_owned(),
+                second: name.clone(),
+            });
+        }
+        parameters.push(ParameterContext {
+            name: name.clone(),
+            cfn_name,
+            description: spec.description.clone(),
+            default: spec.default.clone().unwrap_or_default(),
+        });
+    }
+    Ok((parameters, by_cfn_name))
 }
 
 /// The name of the EventBridge rule that carries a rule's compliance changes to the topic.

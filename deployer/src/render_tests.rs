@@ -285,3 +285,28 @@ fn a_change_rule_that_honours_no_exemption_is_not_run_daily() {
     meta.exemptions.sources.clear();
     assert_eq!(exemption_recheck(&meta), None);
 }
+
+/// The `EventPattern` line of a rendered rule template, as JSON.
+fn event_pattern(body: &str) -> serde_json::Value {
+    let line = body
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("EventPattern: "))
+        .expect("an EventPattern");
+    serde_json::from_str(line).unwrap()
+}
+
+#[test]
+fn the_vpc_rule_mails_non_compliant_changes_only_and_the_others_every_change() {
+    let rendered = render(&settings(None)).unwrap();
+    let vpc = &rendered[&TemplateId::Rule("vpc-creation-approved".into())].body;
+    assert_eq!(
+        event_pattern(vpc)["detail"]["newEvaluationResult"],
+        serde_json::json!({ "complianceType": ["NON_COMPLIANT"] }),
+    );
+    let s3 = &rendered[&TemplateId::Rule("s3-bucket-encryption".into())].body;
+    assert!(
+        event_pattern(s3)["detail"]
+            .get("newEvaluationResult")
+            .is_none()
+    );
+}

@@ -1,11 +1,17 @@
-//! ec2-instance-baseline end to end: instances in an account, the rule run on items recorded
-//! from their live state, the remediation Lambda's handler run in-process with the input the SSM
-//! document's step would send, and Config's verdict read back before and after.
+//! ec2-instance-baseline end to end, as the deployer deploys it: `apply` puts the rule and its
+//! remediation configuration in a member account; instances there are judged on items recorded
+//! from their live state, remediated by the remediation Lambda's handler (run in-process) with
+//! the input Config passes from the deployed remediation configuration, and Config's verdict is
+//! read back before and after. An automatic remediation runs when the instance is reported; a
+//! manual one only once it is started by hand (`StartRemediationExecution`).
 //!
-//! Config's remediation executions and SSM Automation never run on the emulator, so the harness
-//! plays both: it builds the step's input from `rule.toml`'s parameter mapping (the instance id
-//! alone); the function reads the stored rule's parameters itself. AWS refusals the emulator does not make (a group of another VPC) are
-//! covered with mocked EC2 responses in the rule crate.
+//! Config's remediation executions and SSM Automation never run on the emulator, and its
+//! CloudFormation records the remediation configuration and the shipped document without creating
+//! them: the harness puts the configuration into Config from the deployed template, reads it back
+//! from Config, and sends the handler the payload the deployed document's step makes of Config's
+//! input (the instance id alone). The handler reads every setting from the Config rule its
+//! deployed function names in its environment. AWS refusals the emulator does not make (a group
+//! of another VPC) are covered with mocked EC2 responses in the rule crate.
 
 use std::collections::BTreeMap;
 
@@ -18,11 +24,65 @@ use ec2_instance_baseline::remediation::BaselineRemediation;
 use ec2_instance_baseline::remediation::lambda::{self, Invoked, Response};
 use ec2_instance_baseline::{Ec2InstanceBaseline, RULE_TOML};
 use serde_json::{Value, json};
-use workspace_tests::config_service::{ConfigService, DeployedRule, function_arn};
+use workspace_tests::config_service::remediation::{DeployedRemediation, Execution};
+use workspace_tests::config_service::{ConfigService, DeployedRule};
 use workspace_tests::emulator::{Account, Emulator, REGION};
-use workspace_tests::{recorder, unique_name};
+use workspace_tests::org::ACCESS_ROLE;
+use workspace_tests::ssm::LambdaInvocation;
+use workspace_tests::{cloudformation, eventbridge, recorder, ssm};
 
-const REQUIRED_TAGS: &str = r#"{"Owner":"unassigned","CostCenter":"0000"}"#;
+use crate::deployer::deployer_for;
+use crate::faults::small_organisation;
+
+/// The deployer's settings: the rule with the account's administrator group and `remediation`.
+fn settings(admin_group: &str, remediation: &str) -> String {
+    format!(
+        r#"
+[organization]
+role-name = "{ACCESS_ROLE}"
+regions = ["{REGION}"]
+target-ous = ["Workloads"]
+
+[artifacts]
+distribution = "per-account"
+
+[rules.ec2-instance-baseline]
+parameters = {{ requiredTags = {{ Owner = "unassigned", CostCenter = "0000" }}, adminSecurityGroupId = "{admin_group}" }}
+remediation = "{remediation}"
+"#
+    )
+}
+
+/// A member account of a new organisation, with its network.
+async fn member() -> (workspace_tests::org::Organization, Account, Network) {
+    let emulator = Emulator::from_env();
+    let (org, _, members) = small_organisation(&emulator, 1).await;
+    let account = Account {
+        id: members[0].clone(),
+        config: org.assume_role(&members[0], ACCESS_ROLE).await.unwrap(),
+    };
+    let net = network(&aws_sdk_ec2::Client::new(&account.config)).await;
+    (org, account, net)
+}
+
+/// Applies the rule with `remediation` to the organisation, then creates in Config what the
+/// emulator's CloudFormation only records (the remediation configuration).
+async fn deploy(
+    org: &workspace_tests::org::Organization,
+    account: &Account,
+    net: &Network,
+    remediation: &str,
+) {
+    let deployer = deployer_for(&Emulator::from_env(), org).await;
+    deployer.write_settings(&settings(&net.admin_group, remediation));
+    let applied = deployer.apply();
+    assert_eq!(applied["status"], "succeeded", "{applied:#}");
+    let provisioned =
+        cloudformation::provision_remediations(&account.config, "StackSet-custos-rule-")
+            .await
+            .unwrap();
+    assert_eq!(provisioned, ["ec2-instance-baseline"]);
+}
 
 /// A VPC with one subnet, a web group and the administrator group.
 struct Network {
@@ -127,23 +187,39 @@ struct Loop {
     config: ConfigService,
     rule: DeployedRule,
     meta: RuleMeta,
+    remediation: DeployedRemediation,
+    /// The shipped document's content, as its stack deployed it.
+    document: Value,
+    /// The function the deployed document's step invokes.
+    function: String,
+    /// The Config rule that function acts for (its deployed environment).
+    config_rule: String,
 }
 
 impl Loop {
-    async fn new(account: Account, admin_group: &str) -> Self {
+    /// The rule and its remediation configuration, as Config holds them in the account.
+    async fn new(account: Account) -> Self {
         let meta = RuleMeta::from_toml(RULE_TOML).unwrap();
         let config = ConfigService::new(&account);
-        let parameters = BTreeMap::from([
-            ("requiredTags".to_owned(), REQUIRED_TAGS.to_owned()),
-            ("adminSecurityGroupId".to_owned(), admin_group.to_owned()),
-        ]);
-        let rule = config
-            .put_custom_lambda_rule(
-                &meta.name,
-                &function_arn(&account.id, &meta.name),
-                &meta.resource_types,
-                &parameters,
-            )
+        let rule = config.deployed_rule(&meta.name).await.unwrap();
+        let remediation = config
+            .remediation(&meta.name)
+            .await
+            .unwrap()
+            .expect("the deployed remediation configuration");
+        let document = cloudformation::deployed_document(
+            &account.config,
+            "StackSet-custos-rule-",
+            &remediation.document,
+        )
+        .await
+        .unwrap()
+        .expect("the deployed document");
+        // The step names the same function whatever the instance.
+        let function = ssm::lambda_invocation(&document, &remediation.input(""))
+            .unwrap()
+            .function_name;
+        let config_rule = ssm::function_config_rule(&account.config, &function)
             .await
             .unwrap();
         Self {
@@ -151,6 +227,10 @@ impl Loop {
             config,
             rule,
             meta,
+            remediation,
+            document,
+            function,
+            config_rule,
         }
     }
 
@@ -193,41 +273,30 @@ impl Loop {
             .collect()
     }
 
-    /// The input the SSM document's step sends the Lambda: each document parameter as
-    /// rule.toml maps it, from the resource id or the stored rule's parameters. Parameters the
-    /// rule does not set are left to the document's defaults (absent here).
-    fn ssm_input(&self, instance_id: &str) -> Value {
-        let stored: BTreeMap<String, String> =
-            serde_json::from_str(&self.rule.input_parameters).unwrap();
-        let remediation = self.meta.remediation.as_ref().unwrap();
-        let mut input = serde_json::Map::new();
-        for (name, source) in &remediation.parameters {
-            let value = if source == "RESOURCE_ID" {
-                Some(instance_id.to_owned())
-            } else if let Some(parameter) = source.strip_prefix("param:") {
-                stored.get(parameter).cloned()
-            } else {
-                Some(source.clone())
-            };
-            if let Some(value) = value {
-                input.insert(name.clone(), Value::String(value));
-            }
-        }
-        Value::Object(input)
+    /// The invocation the deployed document's one step, `aws:invokeLambdaFunction`, makes of
+    /// the input Config passed, as SSM would fill it.
+    fn step(&self, execution: &Execution) -> LambdaInvocation {
+        assert_eq!(
+            Some(&execution.document),
+            self.meta.remediation.as_ref().unwrap().document.as_ref(),
+            "Config runs the shipped document"
+        );
+        ssm::lambda_invocation(&self.document, &execution.input).unwrap()
     }
 
-    /// Runs the remediation Lambda's handler in-process, as the SSM step invokes it.
-    async fn remediate(&self, instance_id: &str, notifier: Option<&Notifier>) -> Response {
-        self.invoke(self.ssm_input(instance_id), notifier)
-            .await
-            .unwrap()
+    /// Runs the document's step as SSM would: the remediation Lambda's handler, in-process,
+    /// with the payload the deployed document's step makes.
+    async fn run(&self, execution: &Execution, notifier: Option<&Notifier>) -> Response {
+        let step = self.step(execution);
+        assert_eq!(step.function_name, self.function, "the deployed function");
+        self.invoke(step.payload, notifier).await.unwrap()
     }
 
-    /// Invokes the remediation Lambda's handler in-process with any input, as anyone allowed
-    /// to invoke the function could; the settings come from the rule stored in Config.
+    /// Invokes the deployed remediation function's handler in-process with any payload, as
+    /// anyone allowed to invoke it could; it acts for the Config rule its environment names.
     async fn invoke(
         &self,
-        input: Value,
+        payload: Value,
         notifier: Option<&Notifier>,
     ) -> Result<Response, config_rule_sdk::RuleError> {
         let scope = AwsScope::new(self.account.config.clone(), Some(self.account.id.clone()));
@@ -235,13 +304,13 @@ impl Loop {
             account: &self.account.id,
             region: REGION,
             now: workspace_tests::now(),
-            config_rule: &self.meta.name,
+            config_rule: &self.config_rule,
         };
         lambda::handle(
             &BaselineRemediation::new(),
             &self.meta,
             &scope,
-            input,
+            payload,
             invoked,
             notifier,
         )
@@ -249,11 +318,10 @@ impl Loop {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_drifted_instance_is_reported_remediated_and_then_reported_compliant() {
-    let account = Emulator::from_env().new_account().await.unwrap();
+    let (org, account, net) = member().await;
     let ec2 = aws_sdk_ec2::Client::new(&account.config);
-    let net = network(&ec2).await;
     let good = launch(
         &ec2,
         &net,
@@ -262,18 +330,16 @@ async fn a_drifted_instance_is_reported_remediated_and_then_reported_compliant()
     )
     .await;
     let drifted = launch(&ec2, &net, &[("Owner", "bob")], &[&net.web_group]).await;
-    let sns = aws_sdk_sns::Client::new(&account.config);
-    let topic = sns
-        .create_topic()
-        .name(unique_name("custos-notifications"))
-        .send()
+    deploy(&org, &account, &net, "automatic").await;
+    // The deployed notification topic, which the remediation function publishes its records to.
+    let topic = eventbridge::compliance_notification(&account.config, "ec2-instance-baseline")
         .await
         .unwrap()
-        .topic_arn()
-        .unwrap()
-        .to_owned();
-    let notifier = Notifier::new(sns, &topic);
-    let run = Loop::new(account, &net.admin_group).await;
+        .topic_arn;
+    let notifier = Notifier::new(aws_sdk_sns::Client::new(&account.config), &topic);
+    let run = Loop::new(account).await;
+    assert!(run.remediation.automatic, "{:?}", run.remediation);
+    assert_eq!(run.remediation.maximum_attempts, Some(3));
 
     let before = run.evaluate(&[&good, &drifted]).await;
 
@@ -287,7 +353,19 @@ async fn a_drifted_instance_is_reported_remediated_and_then_reported_compliant()
         )
     );
 
-    let response = run.remediate(&drifted, Some(&notifier)).await;
+    // Automatic: Config starts the document on the NON_COMPLIANT result by itself.
+    let execution = run
+        .remediation
+        .on_non_compliant(&drifted)
+        .expect("an automatic remediation starts");
+    assert_eq!(execution.input["InstanceId"], drifted);
+    // The step sends the instance id alone; the function reads the rest from its rule.
+    assert_eq!(
+        run.step(&execution).payload,
+        json!({ "InstanceId": &drifted })
+    );
+    assert_eq!(run.config_rule, run.rule.name);
+    let response = run.run(&execution, Some(&notifier)).await;
 
     assert_eq!(response.outcome, "remediated");
     let (tags, groups) = live(&ec2, &drifted).await;
@@ -315,17 +393,16 @@ async fn a_drifted_instance_is_reported_remediated_and_then_reported_compliant()
     assert_eq!(after[&drifted].0, "COMPLIANT", "{after:?}");
 
     // Config may start the remediation again from a stale result: nothing more happens.
-    let again = run.remediate(&drifted, Some(&notifier)).await;
+    let again = run.run(&execution, Some(&notifier)).await;
     assert_eq!(again.outcome, "already-compliant");
     assert_eq!(live(&ec2, &drifted).await, (tags, groups));
     assert_eq!(published_messages(&topic).await.len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn an_exempt_instance_is_not_applicable_and_the_remediation_leaves_it_alone() {
-    let account = Emulator::from_env().new_account().await.unwrap();
+    let (org, account, net) = member().await;
     let ec2 = aws_sdk_ec2::Client::new(&account.config);
-    let net = network(&ec2).await;
     let tag = format!(
         "ec2-instance-baseline; until={}; reason=vendor appliance; owner=net-team",
         workspace_tests::days_ahead(60)
@@ -337,10 +414,18 @@ async fn an_exempt_instance_is_not_applicable_and_the_remediation_leaves_it_alon
         &[&net.web_group],
     )
     .await;
-    let run = Loop::new(account, &net.admin_group).await;
+    deploy(&org, &account, &net, "manual").await;
+    let run = Loop::new(account).await;
 
     let reported = run.evaluate(&[&exempt]).await;
-    let response = run.remediate(&exempt, None).await;
+    // Manual: nothing runs until someone starts the remediation.
+    assert_eq!(run.remediation.on_non_compliant(&exempt), None);
+    let execution = run
+        .config
+        .start_remediation(&run.remediation, "AWS::EC2::Instance", &exempt)
+        .await
+        .unwrap();
+    let response = run.run(&execution, None).await;
 
     assert_eq!(reported[&exempt].0, "NOT_APPLICABLE");
     assert!(
@@ -356,10 +441,9 @@ async fn an_exempt_instance_is_not_applicable_and_the_remediation_leaves_it_alon
 #[tokio::test]
 async fn a_direct_invocation_cannot_steer_the_remediation() {
     // Anyone allowed to invoke the function names an instance and nothing more: the settings
-    // are the Config rule's as stored, and an instance the rule finds COMPLIANT is not touched.
-    let account = Emulator::from_env().new_account().await.unwrap();
+    // are the deployed Config rule's, and an instance the rule finds COMPLIANT is not touched.
+    let (org, account, net) = member().await;
     let ec2 = aws_sdk_ec2::Client::new(&account.config);
-    let net = network(&ec2).await;
     let good = launch(
         &ec2,
         &net,
@@ -367,7 +451,8 @@ async fn a_direct_invocation_cannot_steer_the_remediation() {
         &[&net.admin_group],
     )
     .await;
-    let run = Loop::new(account, &net.admin_group).await;
+    deploy(&org, &account, &net, "automatic").await;
+    let run = Loop::new(account).await;
     let before = live(&ec2, &good).await;
 
     let steered = run
@@ -403,9 +488,8 @@ async fn a_direct_invocation_cannot_steer_the_remediation() {
 
 #[tokio::test]
 async fn a_quarantined_instance_is_reported_but_the_remediation_leaves_it_alone() {
-    let account = Emulator::from_env().new_account().await.unwrap();
+    let (org, account, net) = member().await;
     let ec2 = aws_sdk_ec2::Client::new(&account.config);
-    let net = network(&ec2).await;
     let isolated = launch(
         &ec2,
         &net,
@@ -413,10 +497,16 @@ async fn a_quarantined_instance_is_reported_but_the_remediation_leaves_it_alone(
         &[&net.web_group],
     )
     .await;
-    let run = Loop::new(account, &net.admin_group).await;
+    deploy(&org, &account, &net, "automatic").await;
+    let run = Loop::new(account).await;
 
     let reported = run.evaluate(&[&isolated]).await;
-    let response = run.remediate(&isolated, None).await;
+    // Automatic: Config starts the deployed document on the NON_COMPLIANT result.
+    let execution = run
+        .remediation
+        .on_non_compliant(&isolated)
+        .expect("an automatic remediation starts");
+    let response = run.run(&execution, None).await;
 
     println!("quarantined: {} ({:?})", response.outcome, response.reason);
     assert_eq!(reported[&isolated].0, "NON_COMPLIANT");

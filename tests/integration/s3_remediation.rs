@@ -2,6 +2,7 @@
 //! document's step as SSM would run it), the rule runs again, and Config says COMPLIANT.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use aws_sdk_s3::types::{Tag, Tagging};
 use config_rule_sdk::aws::Edge;
@@ -12,8 +13,12 @@ use s3_bucket_encryption::remediation::EnableDefaultEncryption;
 use s3_bucket_encryption::{Params, RULE_TOML, S3BucketEncryption};
 use serde_json::Value;
 use workspace_tests::config_service::{ConfigService, DeployedRule, events, function_arn};
-use workspace_tests::emulator::{Account, Emulator};
-use workspace_tests::{now, recorder, ssm, unique_name};
+use workspace_tests::emulator::{Account, Emulator, REGION};
+use workspace_tests::org::{ACCESS_ROLE, Organization};
+use workspace_tests::{cloudformation, eventbridge, now, recorder, ssm, unique_name};
+
+use crate::deployer::deployer_for;
+use crate::faults::small_organisation;
 
 const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/5555aaaa-6666-bbbb-7777-cccc8888dddd";
 const KEY2: &str = "arn:aws:kms:us-east-1:111122223333:key/1111aaaa-2222-bbbb-3333-cccc4444dddd";
@@ -221,11 +226,65 @@ async fn an_exempt_bucket_is_not_applicable_and_never_changed() {
     );
 }
 
-#[tokio::test]
+/// A member account in which the deployer applied the rule with `parameters` (a TOML inline
+/// table's contents), its remediation configuration created in Config from the deployed template
+/// (the emulator's CloudFormation only records it).
+async fn deployed_world(parameters: &str) -> World {
+    let emulator = Emulator::from_env();
+    let (org, _, members) = small_organisation(&emulator, 1).await;
+    let deployer = deployer_for(&emulator, &org).await;
+    deployer.write_settings(&format!(
+        r#"
+[organization]
+role-name = "{ACCESS_ROLE}"
+regions = ["{REGION}"]
+target-ous = ["Workloads"]
+
+[artifacts]
+distribution = "per-account"
+
+[rules.s3-bucket-encryption]
+parameters = {{ {parameters} }}
+"#
+    ));
+    let applied = deployer.apply();
+    assert_eq!(applied["status"], "succeeded", "{applied:#}");
+    let account = Account {
+        id: members[0].clone(),
+        config: org.assume_role(&members[0], ACCESS_ROLE).await.unwrap(),
+    };
+    let provisioned =
+        cloudformation::provision_remediations(&account.config, "StackSet-custos-rule-")
+            .await
+            .unwrap();
+    assert_eq!(provisioned, ["s3-bucket-encryption"]);
+    let meta = RuleMeta::from_toml(RULE_TOML).unwrap();
+    let config = ConfigService::new(&account);
+    let rule = config.deployed_rule(&meta.name).await.unwrap();
+    let topic = eventbridge::compliance_notification(&account.config, &meta.name)
+        .await
+        .unwrap()
+        .topic_arn;
+    World {
+        account,
+        config,
+        rule,
+        meta,
+        topic,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_ssm_document_step_makes_the_bucket_compliant() {
-    // Without inline mode the rule only reports; Config's remediation runs the AWS-owned
-    // document, whose step the harness carries out as SSM would.
-    let world = world(&[("sseAlgorithm", "AES256")]).await;
+    // Without inline mode the rule only reports; Config's remediation, as deployed, runs the
+    // AWS-owned document, whose step the harness carries out as SSM would.
+    let world = deployed_world(r#"sseAlgorithm = "AES256""#).await;
+    let remediation = world
+        .config
+        .remediation(&world.meta.name)
+        .await
+        .unwrap()
+        .expect("the deployed remediation configuration");
     let name = bucket(&world.account, &[]).await;
     assert_eq!(notify(&world, &name).await, Compliance::NonCompliant);
     assert_eq!(
@@ -234,10 +293,22 @@ async fn the_ssm_document_step_makes_the_bucket_compliant() {
         "reporting alone changes nothing"
     );
 
-    ssm::enable_s3_bucket_encryption(&world.account.config, &name, Some("AES256"), None)
-        .await
-        .unwrap();
+    let execution = remediation
+        .on_non_compliant(&name)
+        .expect("the deployed remediation is automatic");
+    assert_eq!(execution.document, "AWS-EnableS3BucketEncryption");
+    assert_eq!(execution.input["BucketName"], name);
+    assert_eq!(execution.input["SSEAlgorithm"], "AES256");
+    assert!(
+        !execution.input.contains_key("KMSMasterKey"),
+        "{execution:?}"
+    );
+    ssm::run(&world.account.config, &execution).await.unwrap();
 
+    assert_eq!(
+        default_encryption(&world.account, &name).await,
+        Some(("AES256".to_owned(), None))
+    );
     assert_eq!(notify(&world, &name).await, Compliance::Compliant);
     let reported = world
         .config
@@ -245,6 +316,33 @@ async fn the_ssm_document_step_makes_the_bucket_compliant() {
         .await
         .unwrap();
     assert_eq!(reported[&name].compliance, "COMPLIANT");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_deployed_remediation_encrypts_with_the_first_allowed_key() {
+    let other = KEY.replace("5555aaaa", "9999ffff");
+    let world = deployed_world(&format!(
+        r#"sseAlgorithm = "aws:kms", kmsKeyArns = ["{KEY}", "{other}"]"#
+    ))
+    .await;
+    let remediation = world
+        .config
+        .remediation(&world.meta.name)
+        .await
+        .unwrap()
+        .unwrap();
+    let name = bucket(&world.account, &[]).await;
+    assert_eq!(notify(&world, &name).await, Compliance::NonCompliant);
+
+    let execution = remediation.on_non_compliant(&name).unwrap();
+    assert_eq!(execution.input["KMSMasterKey"], KEY, "{execution:?}");
+    ssm::run(&world.account.config, &execution).await.unwrap();
+
+    assert_eq!(
+        default_encryption(&world.account, &name).await,
+        Some(("aws:kms".to_owned(), Some(KEY.to_owned())))
+    );
+    assert_eq!(notify(&world, &name).await, Compliance::Compliant);
 }
 
 /// How much a default encryption protects: none < SSE-S3 < SSE-KMS < DSSE-KMS.
@@ -307,16 +405,87 @@ fn combination(sse: Option<&str>, keys: Option<&str>) -> (BTreeMap<String, Strin
     (parameters, named)
 }
 
-#[tokio::test]
+/// The same parameters as a `deployer.toml` inline table's contents (lists as TOML arrays).
+fn as_settings(parameters: &BTreeMap<String, String>) -> String {
+    parameters
+        .iter()
+        .map(|(name, value)| {
+            if name == "kmsKeyArns" {
+                let items: Vec<String> = value.split(',').map(|k| format!("\"{k}\"")).collect();
+                format!("{name} = [{}]", items.join(", "))
+            } else {
+                format!("{name} = \"{value}\"")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One organisation, one OU and member account per combination, each combination a per-OU
+/// override of the rule's parameters; one `apply`. Returns each combination's account with its
+/// remediation configuration created in Config from the deployed template.
+async fn deployed_per_combination(combinations: &[BTreeMap<String, String>]) -> Vec<Account> {
+    let emulator = Emulator::from_env();
+    let org = Organization::isolated(&emulator).await.unwrap();
+    let workloads = org.create_ou(&org.root_id, "Workloads").await.unwrap();
+    let mut settings = format!(
+        r#"
+[organization]
+role-name = "{ACCESS_ROLE}"
+regions = ["{REGION}"]
+target-ous = ["Workloads"]
+
+[artifacts]
+distribution = "per-account"
+
+[rules.s3-bucket-encryption]
+"#
+    );
+    let mut members = Vec::new();
+    for (i, parameters) in combinations.iter().enumerate() {
+        let name = format!("Combination{i}");
+        let ou = org.create_ou(&workloads, &name).await.unwrap();
+        let member = org.create_member(&format!("member-{i}")).await.unwrap();
+        org.move_account(&member.id, &ou).await.unwrap();
+        if !parameters.is_empty() {
+            write!(
+                settings,
+                "\n[[rules.s3-bucket-encryption.overrides]]\nou = \"Workloads/{name}\"\nparameters = {{ {} }}\n",
+                as_settings(parameters)
+            )
+            .unwrap();
+        }
+        members.push(member.id);
+    }
+    org.enable_stacksets_trusted_access().await.unwrap();
+    let deployer = deployer_for(&emulator, &org).await;
+    deployer.write_settings(&settings);
+    let applied = deployer.apply();
+    assert_eq!(applied["status"], "succeeded", "{applied:#}");
+    let mut accounts = Vec::new();
+    for id in members {
+        let account = Account {
+            config: org.assume_role(&id, ACCESS_ROLE).await.unwrap(),
+            id,
+        };
+        let provisioned =
+            cloudformation::provision_remediations(&account.config, "StackSet-custos-rule-")
+                .await
+                .unwrap();
+        assert_eq!(provisioned, ["s3-bucket-encryption"]);
+        accounts.push(account);
+    }
+    accounts
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_ssm_remediation_meets_the_rule_for_every_parameter_combination_and_never_weakens() {
-    // Every combination of the rule's parameters, on buckets in every starting state: the
-    // document's input as the rendered mapping gives it, its step as SSM runs it, then the
-    // rule's own evaluate. A bucket it found NON_COMPLIANT must end COMPLIANT, and never with
-    // weaker encryption than it had unless the rule itself demands that algorithm.
-    let account = Emulator::from_env().new_account().await.unwrap();
-    let config = ConfigService::new(&account);
+    // Every combination of the rule's parameters, deployed by the deployer (one OU each), on
+    // buckets in every starting state: the document's input as the deployed remediation
+    // configuration gives it, its step as SSM runs it, then the rule's own evaluate on the rule
+    // as deployed. A bucket it found NON_COMPLIANT must end COMPLIANT, and never with weaker
+    // encryption than it had unless the rule itself demands that algorithm.
     let meta = RuleMeta::from_toml(RULE_TOML).unwrap();
-    let mapping = &meta.remediation.as_ref().unwrap().parameters;
     let starts: [Option<(&str, Option<&str>)>; 6] = [
         None,
         Some(("AES256", None)),
@@ -327,6 +496,7 @@ async fn the_ssm_remediation_meets_the_rule_for_every_parameter_combination_and_
     ];
     let mut table = Vec::new();
     let mut wrong = Vec::new();
+    let mut accepted = Vec::new();
     for sse in [None, Some("AES256"), Some("aws:kms"), Some("aws:kms:dsse")] {
         for keys in [None, Some(KEY.to_owned()), Some(format!("{KEY2},{KEY}"))] {
             let (parameters, combination) = combination(sse, keys.as_deref());
@@ -342,60 +512,67 @@ async fn the_ssm_remediation_meets_the_rule_for_every_parameter_combination_and_
                 }
                 continue;
             }
-            let rule = config
-                .put_custom_lambda_rule(
-                    &meta.name,
-                    &function_arn(&account.id, &meta.name),
-                    &meta.resource_types,
-                    &parameters,
-                )
-                .await
-                .unwrap();
-            for start in starts {
-                let name = bucket(&account, &[]).await;
-                if let Some((algorithm, key)) = start {
-                    let s3 = aws_sdk_s3::Client::new(&account.config);
-                    workspace_tests::s3::put_default_encryption(&s3, &name, algorithm, key)
-                        .await
-                        .unwrap();
-                }
-                let before = default_encryption(&account, &name).await;
-                let found = judged(&config, &meta, &rule, &name).await;
-                if !found.starts_with("NonCompliant") {
-                    continue;
-                }
-                let stored: BTreeMap<String, String> =
-                    serde_json::from_str(&rule.input_parameters).unwrap();
-                let input = ssm::document_input(mapping, &stored, &name);
-                ssm::enable_s3_bucket_encryption(
-                    &account.config,
-                    &name,
-                    input.get("SSEAlgorithm").map(String::as_str),
-                    input.get("KMSMasterKey").map(String::as_str),
-                )
-                .await
-                .unwrap();
-                let after = default_encryption(&account, &name).await;
-                let now = judged(&config, &meta, &rule, &name).await;
-                let demanded = after.as_ref().is_some_and(|(a, _)| sse == Some(a.as_str()));
-                let weaker = strength(after.as_ref()) < strength(before.as_ref()) && !demanded;
-                let line = format!(
-                    "{combination}: {} -> {} ({}): {now}{}",
-                    shown(before.as_ref()),
-                    shown(after.as_ref()),
-                    input
-                        .iter()
-                        .filter(|(k, _)| *k != "BucketName")
-                        .map(|(k, v)| format!("{k}={}", &v[v.len().saturating_sub(8)..]))
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                    if weaker { "; WEAKER" } else { "" }
-                );
-                if !now.starts_with("Compliant") || weaker {
-                    wrong.push(line.clone());
-                }
-                table.push(line);
+            accepted.push((sse, parameters, combination));
+        }
+    }
+    let parameters: Vec<_> = accepted.iter().map(|(_, p, _)| p.clone()).collect();
+    let accounts = deployed_per_combination(&parameters).await;
+    for ((sse, parameters, combination), account) in accepted.into_iter().zip(accounts) {
+        let config = ConfigService::new(&account);
+        let rule = config.deployed_rule(&meta.name).await.unwrap();
+        let stored: BTreeMap<String, String> =
+            serde_json::from_str(&rule.input_parameters).unwrap();
+        for name in parameters.keys() {
+            assert_eq!(
+                stored.get(name),
+                parameters.get(name),
+                "{combination}: deployed {stored:?}"
+            );
+        }
+        let remediation = config
+            .remediation(&meta.name)
+            .await
+            .unwrap()
+            .expect("the deployed remediation configuration");
+        for start in starts {
+            let name = bucket(&account, &[]).await;
+            if let Some((algorithm, key)) = start {
+                let s3 = aws_sdk_s3::Client::new(&account.config);
+                workspace_tests::s3::put_default_encryption(&s3, &name, algorithm, key)
+                    .await
+                    .unwrap();
             }
+            let before = default_encryption(&account, &name).await;
+            let found = judged(&config, &meta, &rule, &name).await;
+            if !found.starts_with("NonCompliant") {
+                continue;
+            }
+            let execution = remediation
+                .on_non_compliant(&name)
+                .expect("the deployed remediation is automatic");
+            assert_eq!(execution.document, "AWS-EnableS3BucketEncryption");
+            ssm::run(&account.config, &execution).await.unwrap();
+            let after = default_encryption(&account, &name).await;
+            let now = judged(&config, &meta, &rule, &name).await;
+            let demanded = after.as_ref().is_some_and(|(a, _)| sse == Some(a.as_str()));
+            let weaker = strength(after.as_ref()) < strength(before.as_ref()) && !demanded;
+            let line = format!(
+                "{combination}: {} -> {} ({}): {now}{}",
+                shown(before.as_ref()),
+                shown(after.as_ref()),
+                execution
+                    .input
+                    .iter()
+                    .filter(|(k, _)| !["BucketName", "AutomationAssumeRole"].contains(&k.as_str()))
+                    .map(|(k, v)| format!("{k}={}", &v[v.len().saturating_sub(8)..]))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                if weaker { "; WEAKER" } else { "" }
+            );
+            if !now.starts_with("Compliant") || weaker {
+                wrong.push(line.clone());
+            }
+            table.push(line);
         }
     }
     println!("{}", table.join("\n"));

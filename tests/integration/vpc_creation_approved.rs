@@ -1,24 +1,58 @@
-//! vpc-creation-approved end to end: VPCs in an account, the rule run on items recorded from
-//! their live state, Config's verdict read back, and the administrators' email: an EventBridge
-//! rule with the SDK's compliance-change pattern and input transformer, sending to an SNS topic
-//! with an email subscription, as the deployer renders it.
+//! vpc-creation-approved end to end, as the deployer deploys it: `apply` puts the rule, its
+//! EventBridge rule and the notification topic (with the administrators' email subscription)
+//! in a member account; VPCs are created there, the rule runs on items recorded from their live
+//! state, Config's verdict is read back, and the administrators' email is whatever the deployed
+//! EventBridge rule (read back with ListRules, DescribeRule and ListTargetsByRule) lets through
+//! to the deployed topic.
 //!
 //! The emulator's Config emits no compliance-change events, so the harness sends the event
 //! Config would send (source `aws.config`) for each result Config reports; EventBridge matching,
 //! the transformer and SNS delivery are the emulator's own.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
-use aws_sdk_eventbridge::types::{InputTransformer, PutEventsRequestEntry, Target};
 use config_rule_sdk::RuleMeta;
-use config_rule_sdk::notify::{compliance_change_pattern, compliance_change_transformer};
 use config_rule_sdk::runtime::Mode;
 use serde_json::json;
 use vpc_creation_approved::{RULE_TOML, VpcCreationApproved};
-use workspace_tests::config_service::{ConfigService, ResourceCompliance, function_arn};
+use workspace_tests::config_service::{ConfigService, ResourceCompliance};
 use workspace_tests::emulator::{Account, Emulator, REGION};
-use workspace_tests::{recorder, unique_name};
+use workspace_tests::eventbridge::{self, ComplianceChange};
+use workspace_tests::org::ACCESS_ROLE;
+use workspace_tests::recorder;
+
+use crate::deployer::deployer_for;
+use crate::faults::small_organisation;
+
+const SETTINGS: &str = r#"
+[organization]
+role-name = "OrganizationAccountAccessRole"
+regions = ["us-east-1"]
+target-ous = ["Workloads"]
+
+[artifacts]
+distribution = "per-account"
+
+[notifications]
+emails = ["cloud-security@example.com"]
+
+[rules.vpc-creation-approved]
+"#;
+
+/// A member account in which the deployer applied [`SETTINGS`].
+async fn deployed_member() -> Account {
+    let emulator = Emulator::from_env();
+    let (org, _, members) = small_organisation(&emulator, 1).await;
+    let deployer = deployer_for(&emulator, &org).await;
+    deployer.write_settings(SETTINGS);
+    let applied = deployer.apply();
+    assert_eq!(applied["status"], "succeeded", "{applied:#}");
+    Account {
+        id: members[0].clone(),
+        config: org.assume_role(&members[0], ACCESS_ROLE).await.unwrap(),
+    }
+}
 
 async fn create_vpc(ec2: &aws_sdk_ec2::Client, cidr: &str, tags: &[(&str, &str)]) -> String {
     let mut request = ec2.create_vpc().cidr_block(cidr);
@@ -33,61 +67,6 @@ async fn create_vpc(ec2: &aws_sdk_ec2::Client, cidr: &str, tags: &[(&str, &str)]
     out.vpc().and_then(|v| v.vpc_id()).unwrap().to_owned()
 }
 
-/// An SNS topic with an email subscription, and the EventBridge rule that sends it this rule's
-/// NON_COMPLIANT changes, rendered from the SDK's pattern and transformer.
-async fn administrators_mail(account: &Account, rule_name: &str) -> String {
-    let sns = aws_sdk_sns::Client::new(&account.config);
-    let topic = sns
-        .create_topic()
-        .name(unique_name("custos-notifications"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn()
-        .unwrap()
-        .to_owned();
-    sns.subscribe()
-        .topic_arn(&topic)
-        .protocol("email")
-        .endpoint("cloud-security@example.com")
-        .send()
-        .await
-        .unwrap();
-    let events = aws_sdk_eventbridge::Client::new(&account.config);
-    let name = unique_name("custos-compliance-changes");
-    events
-        .put_rule()
-        .name(&name)
-        .event_pattern(compliance_change_pattern(&[rule_name], &["NON_COMPLIANT"]).to_string())
-        .send()
-        .await
-        .unwrap();
-    let (paths, template) = compliance_change_transformer();
-    let paths: HashMap<String, String> = paths
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-    let transformer = InputTransformer::builder()
-        .set_input_paths_map(Some(paths))
-        .input_template(template)
-        .build()
-        .unwrap();
-    let target = Target::builder()
-        .id("administrators")
-        .arn(&topic)
-        .input_transformer(transformer)
-        .build()
-        .unwrap();
-    events
-        .put_targets()
-        .rule(&name)
-        .targets(target)
-        .send()
-        .await
-        .unwrap();
-    topic
-}
-
 /// Sends the `Config Rules Compliance Change` event Config would send for `result`.
 async fn announce(
     account: &Account,
@@ -95,31 +74,18 @@ async fn announce(
     resource_id: &str,
     result: &ResourceCompliance,
 ) {
-    let detail = json!({
-        "resourceId": resource_id,
-        "awsRegion": REGION,
-        "awsAccountId": account.id,
-        "configRuleName": rule_name,
-        "recordVersion": "1.0",
-        "messageType": "ComplianceChangeNotification",
-        "resourceType": "AWS::EC2::VPC",
-        "newEvaluationResult": {
-            "complianceType": result.compliance,
-            "annotation": result.annotation,
-        },
-    });
-    let entry = PutEventsRequestEntry::builder()
-        .source("aws.config")
-        .detail_type("Config Rules Compliance Change")
-        .detail(detail.to_string())
-        .build();
-    let out = aws_sdk_eventbridge::Client::new(&account.config)
-        .put_events()
-        .entries(entry)
-        .send()
+    let change = ComplianceChange {
+        account: &account.id,
+        region: REGION,
+        config_rule: rule_name,
+        resource_type: "AWS::EC2::VPC",
+        resource_id,
+        compliance: &result.compliance,
+        annotation: result.annotation.as_deref(),
+    };
+    eventbridge::announce(&account.config, &change)
         .await
         .unwrap();
-    assert_eq!(out.failed_entry_count(), 0);
 }
 
 /// Records each VPC now, runs the rule on it, and returns what Config then reports.
@@ -142,9 +108,31 @@ async fn evaluate(
     config.compliance_by_resource(&meta.name).await.unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn an_unapproved_vpc_is_reported_and_mailed_until_it_is_approved() {
-    let account = Emulator::from_env().new_account().await.unwrap();
+    let account = deployed_member().await;
+    let meta = RuleMeta::from_toml(RULE_TOML).unwrap();
+    let notification = eventbridge::compliance_notification(&account.config, &meta.name)
+        .await
+        .unwrap();
+    assert_eq!(
+        notification.pattern["detail"]["newEvaluationResult"],
+        json!({ "complianceType": ["NON_COMPLIANT"] }),
+        "the deployed rule lets NON_COMPLIANT changes through only: {notification:#?}"
+    );
+    let topic = notification.topic_arn.clone();
+    let subscriptions = aws_sdk_sns::Client::new(&account.config)
+        .list_subscriptions_by_topic()
+        .topic_arn(&topic)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        subscriptions.subscriptions().iter().any(|s| {
+            s.protocol() == Some("email") && s.endpoint() == Some("cloud-security@example.com")
+        }),
+        "the deployed topic mails the administrators: {subscriptions:?}"
+    );
     let ec2 = aws_sdk_ec2::Client::new(&account.config);
     let unapproved = create_vpc(&ec2, "10.51.0.0/16", &[("Name", "shadow-it")]).await;
     let approved = create_vpc(
@@ -153,18 +141,7 @@ async fn an_unapproved_vpc_is_reported_and_mailed_until_it_is_approved() {
         &[("custos:approved", "netops 2026-05-19 CHG-9")],
     )
     .await;
-    let meta = RuleMeta::from_toml(RULE_TOML).unwrap();
-    let topic = administrators_mail(&account, &meta.name).await;
     let config = ConfigService::new(&account);
-    config
-        .put_custom_lambda_rule(
-            &meta.name,
-            &function_arn(&account.id, &meta.name),
-            &meta.resource_types,
-            &BTreeMap::new(),
-        )
-        .await
-        .unwrap();
 
     let reported = evaluate(&account, &config, &meta, &[&unapproved, &approved]).await;
     for (vpc, result) in &reported {
@@ -219,6 +196,14 @@ async fn an_unapproved_vpc_is_reported_and_mailed_until_it_is_approved() {
         Some("approved: custos:approved=alice 2026-05-20 CHG-11")
     );
     assert_eq!(messages(&topic).await.len(), 1, "approval sends no email");
+
+    // A VPC deleted is NOT_APPLICABLE: no email either.
+    let gone = ResourceCompliance {
+        compliance: "NOT_APPLICABLE".to_owned(),
+        annotation: None,
+    };
+    announce(&account, &meta.name, &approved, &gone).await;
+    assert_eq!(messages(&topic).await.len(), 1, "a deletion sends no email");
 }
 
 /// The messages the emulator delivered to `topic`.

@@ -5,14 +5,20 @@
 //! - [`faults`]: a fault-injecting proxy in front of the emulator (throttling, 5xx, drops).
 //! - [`org`]: an AWS Organization with member accounts, OUs and the access role.
 //! - [`recorder`]: configuration items in AWS's shape, from live resource state.
-//! - [`config_service`]: Config rules, events, running a rule's handler, reading compliance.
+//! - [`config_service`]: Config rules, events, running a rule's handler, reading compliance,
+//!   and remediation as the deployed remediation configuration says.
+//! - [`cloudformation`]: what the emulator's CloudFormation records without creating (remediation
+//!   configurations), created from the deployed template.
+//! - [`eventbridge`]: the deployed compliance-change rule, read back; Config's change events.
 //! - [`s3`]: bucket set-up shared by the tests and the demo.
 //! - [`ssm`]: remediation documents' steps, carried out as SSM Automation would.
 //! - [`demo`]: the whole loop, for `make demo`.
 
+pub mod cloudformation;
 pub mod config_service;
 pub mod demo;
 pub mod emulator;
+pub mod eventbridge;
 pub mod faults;
 pub mod org;
 pub mod recorder;

@@ -323,7 +323,7 @@ mod tests {
     async fn a_periodic_run_puts_its_results_in_full_batches_of_100_then_the_rest() {
         let emulator = Emulator::from_env();
         for (n, batches) in [(101, vec![100, 1]), (250, vec![100, 100, 50])] {
-            let run = periodic(&emulator, n).await.unwrap();
+            let run = Box::pin(periodic(&emulator, n)).await.unwrap();
             assert_eq!(run.batches, batches, "N = {n}");
             assert_eq!(run.put_evaluations_calls, n.div_ceil(100));
             assert_eq!(run.results_in_config, n, "Config holds every result");

@@ -120,7 +120,7 @@ async fn main() -> Result<()> {
             let emulator = Emulator::try_from_env()?;
             let mut periodic = Vec::new();
             for n in resources {
-                let run = accounting::periodic(&emulator, n).await?;
+                let run = Box::pin(accounting::periodic(&emulator, n)).await?;
                 eprintln!(
                     "bench: periodic N={n}: {} PutEvaluations (expected {}), largest batch {}, {} results in Config",
                     run.put_evaluations_calls,

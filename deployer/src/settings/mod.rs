@@ -556,6 +556,12 @@ impl Checker<'_> {
             };
             let parameters = self.parameters(meta, &rule.parameters);
             let remediation = self.remediation_mode(meta, rule, remediation_enabled);
+            if rule.enabled {
+                self.required_parameters(meta, &rule.parameters, name.span());
+                if remediation != RemediationMode::Off {
+                    self.remediation_bounds(meta, name.span());
+                }
+            }
             let mut overrides = Vec::new();
             let mut seen = BTreeSet::new();
             for o in &rule.overrides {
@@ -612,6 +618,60 @@ impl Checker<'_> {
             }
         }
         out
+    }
+
+    /// Every parameter the rule cannot run without has a value for every account: the base
+    /// parameters are what accounts outside any override get.
+    fn required_parameters(&mut self, meta: &RuleMeta, given: &ParametersFile, span: Range<usize>) {
+        for (name, spec) in &meta.parameters {
+            let is_given = given.keys().any(|k| k.get_ref() == name);
+            if spec.required && spec.default.is_none() && !is_given {
+                self.problem(
+                    span.clone(),
+                    format!(
+                        "{} requires the parameter `{name}` (every evaluation fails without it): \
+                         set it in `parameters`{}",
+                        meta.name,
+                        spec.example
+                            .as_ref()
+                            .map(|e| format!(", e.g. {name} = \"{e}\""))
+                            .unwrap_or_default()
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Config's limits on a remediation configuration, which `rule.toml` sets: outside them the
+    /// rule's stack fails in every account.
+    fn remediation_bounds(&mut self, meta: &RuleMeta, span: Range<usize>) {
+        let Some(r) = &meta.remediation else { return };
+        let checks = [
+            (
+                "maximum-attempts",
+                r.maximum_attempts,
+                MAX_REMEDIATION_ATTEMPTS,
+                "MaximumAutomaticAttempts",
+            ),
+            (
+                "retry-seconds",
+                r.retry_seconds,
+                MAX_REMEDIATION_RETRY_SECONDS,
+                "RetryAttemptSeconds",
+            ),
+        ];
+        for (key, value, max, field) in checks {
+            if !(1..=max).contains(&value) {
+                self.problem(
+                    span.clone(),
+                    format!(
+                        "{}'s rule.toml sets remediation {key} = {value}; Config's {field} \
+                         accepts 1 to {max}",
+                        meta.name
+                    ),
+                );
+            }
+        }
     }
 
     fn remediation_mode(
@@ -773,6 +833,11 @@ impl Checker<'_> {
         out
     }
 }
+
+/// Config's `MaximumAutomaticAttempts` range is 1-25.
+const MAX_REMEDIATION_ATTEMPTS: u32 = 25;
+/// Config's `RetryAttemptSeconds` range is 1-2,678,000 (31 days).
+const MAX_REMEDIATION_RETRY_SECONDS: u32 = 2_678_000;
 
 /// The longest pack name: `custos-NAME-NN-ssm-REGION` must stay an IAM role name.
 const MAX_PACK_NAME: usize = 32;

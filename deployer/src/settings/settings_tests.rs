@@ -395,3 +395,184 @@ reason = \"lab\"
         "identity rules honour the registry, only"
     );
 }
+
+/// The problems `text` has against the fixture rules plus `extra` rule.toml texts (or a fixture
+/// rule changed by `edit`).
+fn errors_with(text: &str, edit: impl FnOnce(&mut Catalog)) -> String {
+    let mut catalog = catalog();
+    edit(&mut catalog);
+    match Settings::parse(Path::new("deployer.toml"), text, &catalog) {
+        Ok(_) => panic!("expected errors"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_required_parameter_left_out_is_refused_where_the_rule_is_enabled() {
+    let text = format!(
+        "{MINIMAL}
+[rules.ec2-instance-baseline]
+parameters = {{ requiredTags = {{ Owner = \"unassigned\" }} }}
+
+[[rules.ec2-instance-baseline.overrides]]
+ou = \"Workloads/Prod\"
+parameters = {{ adminSecurityGroupId = \"sg-0123456789abcdef0\" }}
+
+[rules.ec2-cost-context]
+"
+    );
+    let errors = errors(&text);
+    assert!(
+        errors.contains(
+            "deployer.toml:6:8: ec2-instance-baseline requires the parameter \
+             `adminSecurityGroupId` (every evaluation fails without it): set it in `parameters`, \
+             e.g. adminSecurityGroupId = \"sg-0123456789abcdef0\""
+        ),
+        "{errors}"
+    );
+    assert!(
+        errors
+            .contains("deployer.toml:13:8: ec2-cost-context requires the parameter `maxSpendUsd`"),
+        "{errors}"
+    );
+    // Given, it passes; a disabled rule needs nothing.
+    let given = format!(
+        "{MINIMAL}
+[rules.ec2-instance-baseline]
+parameters = {{ adminSecurityGroupId = \"sg-0123456789abcdef0\" }}
+
+[rules.ec2-cost-context]
+enabled = false
+"
+    );
+    parse(&given).unwrap();
+}
+
+#[test]
+fn a_malformed_security_group_id_is_refused_in_the_parameters_and_each_override() {
+    let text = format!(
+        "{MINIMAL}
+[rules.ec2-instance-baseline]
+parameters = {{ adminSecurityGroupId = \"sg-123\" }}
+
+[[rules.ec2-instance-baseline.overrides]]
+ou = \"Workloads/Prod\"
+parameters = {{ adminSecurityGroupId = \"admins\" }}
+"
+    );
+    let errors = errors(&text);
+    assert!(
+        errors.contains(
+            "deployer.toml:7:39: `sg-123` is not a security group id (sg- and 8 or 17 lowercase \
+             hexadecimal digits)"
+        ),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("deployer.toml:11:39: `admins` is not a security group id"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn a_malformed_cidr_range_is_refused_item_by_item() {
+    let rule = r#"
+name = "ingress-ranges"
+description = "Ingress only from known ranges."
+resource-types = ["AWS::EC2::SecurityGroup"]
+
+[trigger]
+change = true
+
+[parameters.trustedRanges]
+type = "comma-list"
+description = "Ranges ingress may come from."
+format = "cidr"
+"#;
+    let text = format!(
+        "{MINIMAL}
+[rules.ingress-ranges]
+parameters = {{ trustedRanges = [\"10.0.0.0/8\", \"10.300.0.0/16\"] }}
+"
+    );
+    let add = |catalog: &mut Catalog| {
+        let meta = RuleMeta::from_toml(rule).unwrap();
+        catalog.rules.insert(meta.name.clone(), meta);
+    };
+    let errors = errors_with(&text, add);
+    assert!(
+        errors.contains(
+            "deployer.toml:7:32: `10.300.0.0/16` is not a CIDR range such as 10.0.0.0/16 or \
+             2001:db8::/32"
+        ),
+        "{errors}"
+    );
+    let good = text.replace("10.300.0.0/16", "2001:db8::/32");
+    let mut catalog = catalog();
+    add(&mut catalog);
+    Settings::parse(Path::new("deployer.toml"), &good, &catalog).unwrap();
+}
+
+#[test]
+fn remediation_attempts_and_retry_seconds_outside_configs_ranges_are_refused() {
+    let text = format!("{MINIMAL}\n[rules.s3-bucket-encryption]\nremediation = \"automatic\"\n");
+    for (attempts, seconds, expected) in [
+        (
+            26,
+            60,
+            "deployer.toml:6:8: s3-bucket-encryption's rule.toml sets remediation \
+             maximum-attempts = 26; Config's MaximumAutomaticAttempts accepts 1 to 25",
+        ),
+        (
+            0,
+            60,
+            "maximum-attempts = 0; Config's MaximumAutomaticAttempts accepts 1 to 25",
+        ),
+        (
+            3,
+            2_678_001,
+            "deployer.toml:6:8: s3-bucket-encryption's rule.toml sets remediation \
+             retry-seconds = 2678001; Config's RetryAttemptSeconds accepts 1 to 2678000",
+        ),
+        (
+            3,
+            0,
+            "retry-seconds = 0; Config's RetryAttemptSeconds accepts 1 to 2678000",
+        ),
+    ] {
+        let errors = errors_with(&text, |catalog| {
+            let meta = catalog.rules.get_mut("s3-bucket-encryption").unwrap();
+            let remediation = meta.remediation.as_mut().unwrap();
+            remediation.maximum_attempts = attempts;
+            remediation.retry_seconds = seconds;
+        });
+        assert!(errors.contains(expected), "{errors}");
+    }
+    // The limits themselves pass; with remediation off the values are never deployed.
+    let mut catalog = catalog();
+    let remediation = catalog
+        .rules
+        .get_mut("s3-bucket-encryption")
+        .unwrap()
+        .remediation
+        .as_mut()
+        .unwrap();
+    remediation.maximum_attempts = 25;
+    remediation.retry_seconds = 2_678_000;
+    Settings::parse(Path::new("deployer.toml"), &text, &catalog).unwrap();
+    remediation_off_ignores_bounds();
+}
+
+fn remediation_off_ignores_bounds() {
+    let mut catalog = catalog();
+    let remediation = catalog
+        .rules
+        .get_mut("s3-bucket-encryption")
+        .unwrap()
+        .remediation
+        .as_mut()
+        .unwrap();
+    remediation.maximum_attempts = 99;
+    let text = format!("{MINIMAL}\n[rules.s3-bucket-encryption]\nremediation = \"off\"\n");
+    Settings::parse(Path::new("deployer.toml"), &text, &catalog).unwrap();
+}

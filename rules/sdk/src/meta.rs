@@ -26,6 +26,10 @@ pub struct RuleMeta {
     /// Which exemptions the rule honours (default: tags and registry, at most 90 days ahead).
     #[serde(default)]
     pub exemptions: crate::exemption::Policy,
+    /// The compliance types whose changes are mailed to the administrators (the EventBridge
+    /// rule's filter); empty: every compliance change.
+    #[serde(default)]
+    pub notify: Vec<crate::Compliance>,
 }
 
 /// When Config invokes the rule.
@@ -83,6 +87,23 @@ pub struct ParameterSpec {
     /// The only values accepted, when the parameter is an enumeration.
     #[serde(default)]
     pub allowed: Vec<String>,
+    /// The rule cannot run without a value: the deployer refuses settings that give none.
+    #[serde(default)]
+    pub required: bool,
+    /// The shape of the value (of each item, for a comma-list), checked by the deployer.
+    #[serde(default)]
+    pub format: Option<ParameterFormat>,
+}
+
+/// Value shapes the deployer checks before rollout, so a typo fails `plan` rather than every
+/// invocation in every account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ParameterFormat {
+    /// `sg-` and 8 or 17 lowercase hexadecimal digits.
+    SecurityGroupId,
+    /// An IPv4 or IPv6 CIDR range: an address, `/`, a prefix length the family allows.
+    Cidr,
 }
 
 /// Remediation as the deployer renders it (`AWS::Config::RemediationConfiguration`).
@@ -258,6 +279,21 @@ allowed = ["strict", "lax"]
         assert_eq!(policy.max_days, 30);
         let bad = format!("{EXAMPLE}\n[exemptions]\nsources = [\"tag\"]\n");
         assert!(RuleMeta::from_toml(&bad).is_err());
+    }
+
+    #[test]
+    fn notify_names_compliance_types_config_reports() {
+        let text = EXAMPLE.replace(
+            "resource-types = [\"AWS::S3::Bucket\"]",
+            "resource-types = [\"AWS::S3::Bucket\"]\nnotify = [\"NON_COMPLIANT\"]",
+        );
+        let meta = RuleMeta::from_toml(&text).unwrap();
+        assert_eq!(meta.notify, [crate::Compliance::NonCompliant]);
+        assert!(RuleMeta::from_toml(EXAMPLE).unwrap().notify.is_empty());
+        let err = RuleMeta::from_toml(&text.replace("NON_COMPLIANT", "BROKEN"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("BROKEN") && err.contains("line 5"), "{err}");
     }
 
     #[test]

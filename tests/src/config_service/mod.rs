@@ -4,6 +4,7 @@
 //! `PutEvaluations` and are read back with the real compliance APIs.
 
 pub mod events;
+pub mod remediation;
 
 use std::collections::BTreeMap;
 

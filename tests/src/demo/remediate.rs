@@ -1,31 +1,31 @@
 //! Remediation, as Config starts it for non-compliant resources, and the owners' part where a
 //! rule only notifies.
 //!
-//! Config starts a rule's SSM Automation document on each NON_COMPLIANT resource. The emulator
-//! records automation executions but never runs them, so the harness carries out each
-//! document's steps the way SSM would, with the input `rule.toml` maps from the stored rule's
-//! parameters:
+//! Config runs the SSM Automation document of a rule's remediation configuration on each
+//! NON_COMPLIANT resource when the configuration is automatic; a manual one waits until someone
+//! starts it. The emulator's CloudFormation only records the remediation configurations the
+//! deployer deployed, so the harness first creates them in Config from the deployed templates
+//! ([`crate::cloudformation`]), then reads them back from Config. The emulator records
+//! automation executions but never runs them, so the harness carries out each document's steps
+//! the way SSM would, with the input the configuration passes:
 //! - `AWS-EnableS3BucketEncryption` (AWS-owned): its `PutBucketEncryption` step;
 //! - `Custos-Ec2InstanceBaseline`: its one `aws:invokeLambdaFunction` step, by running the
 //!   remediation Lambda's handler in-process.
-
-use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
 use aws_sdk_ec2::types::Tag;
 use config_rule_sdk::RuleMeta;
 use config_rule_sdk::aws::AwsScope;
+use config_rule_sdk::meta::RemediationKind;
 use config_rule_sdk::notify::Notifier;
 use ec2_instance_baseline::remediation::BaselineRemediation;
 use ec2_instance_baseline::remediation::lambda::{self, Invoked};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::estate::Member;
-use crate::config_service::{ConfigService, DeployedRule};
+use crate::config_service::ConfigService;
+use crate::config_service::remediation::{DeployedRemediation, Execution};
 use crate::emulator::REGION;
-
-/// The notification topic the deployer's base stack creates in every target account.
-const TOPIC_NAME: &str = "custos-notifications";
 
 /// One thing done to one resource, for the demo's output.
 pub struct Action {
@@ -34,13 +34,47 @@ pub struct Action {
     pub how: String,
 }
 
-/// Starts the remediation of every NON_COMPLIANT resource of the rules that have one.
+/// What Config does for every NON_COMPLIANT resource of the rules with a deployed remediation:
+/// runs it when it is automatic; leaves it to be started by hand when it is manual.
 pub async fn remediate(members: &[Member]) -> Result<Vec<Action>> {
     let mut done = Vec::new();
     for member in members {
+        crate::cloudformation::provision_remediations(
+            &member.account.config,
+            "StackSet-custos-rule-",
+        )
+        .await
+        .with_context(|| format!("remediation configurations of {}", member.account.id))?;
         let config = ConfigService::new(&member.account);
-        done.extend(s3(&config).await?);
-        done.extend(ec2_baseline(&config).await?);
+        for rule in [
+            s3_bucket_encryption::RULE_TOML,
+            ec2_instance_baseline::RULE_TOML,
+        ] {
+            let meta = RuleMeta::from_toml(rule)?;
+            let Some(remediation) = config.remediation(&meta.name).await? else {
+                continue;
+            };
+            for resource in non_compliant(&config, &meta.name).await? {
+                let Some(execution) = remediation.on_non_compliant(&resource) else {
+                    done.push(Action {
+                        account: member.account.id.clone(),
+                        resource,
+                        how: format!(
+                            "{} is manual: nothing runs until someone starts it \
+                             (StartRemediationExecution)",
+                            remediation.document
+                        ),
+                    });
+                    continue;
+                };
+                let how = run(&config, &meta, &remediation, &execution).await?;
+                done.push(Action {
+                    account: member.account.id.clone(),
+                    resource,
+                    how,
+                });
+            }
+        }
     }
     Ok(done)
 }
@@ -56,114 +90,76 @@ async fn non_compliant(config: &ConfigService, rule: &str) -> Result<Vec<String>
         .collect())
 }
 
-/// The document's input: each parameter as `rule.toml` maps it, from the stored rule's
-/// parameters (`ssm::document_input`). Parameters the rule leaves unset are left to the
-/// document's defaults.
-pub fn document_input(
+/// Carries out one run of the document, as SSM would; says what was done.
+async fn run(
+    config: &ConfigService,
     meta: &RuleMeta,
-    rule: &DeployedRule,
-    resource_id: &str,
-) -> Result<BTreeMap<String, String>> {
-    let stored: BTreeMap<String, String> = serde_json::from_str(&rule.input_parameters)
-        .with_context(|| format!("{}'s InputParameters", rule.name))?;
-    let mapping = meta
+    remediation: &DeployedRemediation,
+    execution: &Execution,
+) -> Result<String> {
+    let account = config.account();
+    // A Lambda remediation's shipped document invokes the rule's remediation function;
+    // the others are AWS-owned documents the harness carries out.
+    let invokes_lambda = meta
         .remediation
         .as_ref()
-        .with_context(|| format!("{} has no remediation", meta.name))?;
-    Ok(crate::ssm::document_input(
-        &mapping.parameters,
-        &stored,
-        resource_id,
-    ))
-}
-
-async fn s3(config: &ConfigService) -> Result<Vec<Action>> {
-    let meta = RuleMeta::from_toml(s3_bucket_encryption::RULE_TOML)?;
-    let rule = config.deployed_rule(&meta.name).await?;
-    let mut done = Vec::new();
-    for bucket in non_compliant(config, &meta.name).await? {
-        let input = document_input(&meta, &rule, &bucket)?;
-        let algorithm = input.get("SSEAlgorithm").map(String::as_str);
-        crate::ssm::enable_s3_bucket_encryption(
-            &config.account().config,
-            &bucket,
-            algorithm,
-            input.get("KMSMasterKey").map(String::as_str),
-        )
-        .await?;
-        done.push(Action {
-            account: config.account().id.clone(),
-            resource: bucket,
-            how: format!(
-                "AWS-EnableS3BucketEncryption, step PutBucketEncryption {} (carried out by the harness as SSM would)",
-                algorithm.unwrap_or("AES256")
-            ),
-        });
+        .is_some_and(|r| r.kind == RemediationKind::Lambda);
+    if !invokes_lambda {
+        crate::ssm::run(&account.config, execution).await?;
+        let steps = execution
+            .input
+            .get("SSEAlgorithm")
+            .map_or("AES256", String::as_str);
+        return Ok(format!(
+            "{}, step PutBucketEncryption {steps} (carried out by the harness as SSM would)",
+            remediation.document
+        ));
     }
-    Ok(done)
-}
-
-async fn ec2_baseline(config: &ConfigService) -> Result<Vec<Action>> {
-    let meta = RuleMeta::from_toml(ec2_instance_baseline::RULE_TOML)?;
-    let rule = config.deployed_rule(&meta.name).await?;
-    let account = config.account();
     let scope = AwsScope::new(account.config.clone(), Some(account.id.clone()));
-    let topic = topic_arn(&account.config).await?;
+    let topic = crate::eventbridge::compliance_notification(&account.config, &meta.name)
+        .await
+        .map(|n| n.topic_arn)
+        .ok();
     let notifier = topic
         .as_ref()
         .map(|t| Notifier::new(aws_sdk_sns::Client::new(&account.config), t));
-    let mut done = Vec::new();
-    for instance in non_compliant(config, &meta.name).await? {
-        let input: serde_json::Map<String, Value> = document_input(&meta, &rule, &instance)?
-            .into_iter()
-            .map(|(k, v)| (k, Value::String(v)))
-            .collect();
-        let invoked = Invoked {
-            account: &account.id,
-            region: REGION,
-            now: crate::now(),
-            config_rule: &meta.name,
-        };
-        let response = lambda::handle(
-            &BaselineRemediation::new(),
-            &meta,
-            &scope,
-            Value::Object(input),
-            invoked,
-            notifier.as_ref(),
-        )
-        .await
-        .with_context(|| format!("remediating {instance}"))?;
-        let what = response
-            .record
-            .as_ref()
-            .map(|r| format!(": {}; record published to {TOPIC_NAME}", r.action))
-            .unwrap_or_default();
-        done.push(Action {
-            account: account.id.clone(),
-            resource: instance,
-            how: format!(
-                "Custos-Ec2InstanceBaseline, step aws:invokeLambdaFunction (the remediation \
-                 Lambda's handler, run by the harness): {}{what}",
-                response.outcome
-            ),
-        });
-    }
-    Ok(done)
-}
-
-async fn topic_arn(config: &aws_config::SdkConfig) -> Result<Option<String>> {
-    let topics = aws_sdk_sns::Client::new(config)
-        .list_topics()
-        .send()
-        .await
-        .context("ListTopics")?;
-    Ok(topics
-        .topics()
-        .iter()
-        .filter_map(|t| t.topic_arn())
-        .find(|arn| arn.ends_with(&format!(":{TOPIC_NAME}")))
-        .map(str::to_owned))
+    let document = crate::cloudformation::deployed_document(
+        &account.config,
+        "StackSet-custos-rule-",
+        &execution.document,
+    )
+    .await?
+    .with_context(|| format!("no stack deploys the document {}", execution.document))?;
+    let invocation = crate::ssm::lambda_invocation(&document, &execution.input)?;
+    // The function reads its settings from the Config rule its stack named in its environment.
+    let config_rule =
+        crate::ssm::function_config_rule(&account.config, &invocation.function_name).await?;
+    let invoked = Invoked {
+        account: &account.id,
+        region: REGION,
+        now: crate::now(),
+        config_rule: &config_rule,
+    };
+    let response = lambda::handle(
+        &BaselineRemediation::new(),
+        meta,
+        &scope,
+        invocation.payload,
+        invoked,
+        notifier.as_ref(),
+    )
+    .await
+    .with_context(|| format!("remediating {}", execution.resource_id))?;
+    let what = match (&response.record, &topic) {
+        (Some(r), Some(topic)) => format!(": {}; record published to {topic}", r.action),
+        (Some(r), None) => format!(": {}", r.action),
+        _ => String::new(),
+    };
+    Ok(format!(
+        "{}, step aws:invokeLambdaFunction (the remediation Lambda's handler, run by the \
+         harness): {}{what}",
+        remediation.document, response.outcome
+    ))
 }
 
 /// What the owners do where a rule only notifies: approve their VPC by tag, and replace the
