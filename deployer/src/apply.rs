@@ -14,9 +14,10 @@ use tokio::task::JoinSet;
 use crate::aws::stacksets::{self, Caller, Polling, StackSets, TargetResult, Write};
 use crate::aws::{self, Aws, AwsError, org_packs};
 use crate::desired::{Desired, InstanceKey, PermissionModel, StackSetSpec};
+use crate::observed::{Observed, ObservedStackSet};
 use crate::package::Artifact;
 use crate::packs::organization::OrgPackSpec;
-use crate::plan::{self, Change, InstanceChange, ObservedStackSet};
+use crate::plan::{self, Change, InstanceChange};
 use crate::progress::Progress;
 use crate::settings::{Distribution, Settings};
 
@@ -122,7 +123,7 @@ impl ApplyContext {
 
     /// Remembers the stack sets already deployed.
     #[must_use]
-    pub fn with_deployed(mut self, observed: &plan::Observed) -> Self {
+    pub fn with_deployed(mut self, observed: &Observed) -> Self {
         self.deployed.clone_from(&observed.stack_sets);
         self
     }

@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::exit::ExitStatus;
+
 /// A resource's compliance with one rule, as Config reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -251,6 +253,26 @@ impl Matrix {
             totals,
             unreadable: unreadable.into_iter().collect(),
         }
+    }
+}
+
+/// A report: non-compliance is its content, not a failure of the command; a place that could
+/// not be read asks for attention.
+pub fn exit_status(matrix: &Matrix) -> ExitStatus {
+    if matrix.unreadable.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Attention
+    }
+}
+
+/// One compliance cell for people: the count that matters, or why there is none.
+pub fn cell_text(cell: &Cell) -> String {
+    match cell.state {
+        CellState::NonCompliant => format!("{} non-compliant", cell.non_compliant),
+        CellState::Compliant => format!("compliant ({})", cell.compliant),
+        CellState::NotApplicable => format!("n/a ({})", cell.not_applicable),
+        other => other.label().to_owned(),
     }
 }
 

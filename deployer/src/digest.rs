@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::desired::Desired;
+use crate::observed::Observed;
 use crate::org::Organization;
-use crate::plan::Observed;
 
 /// SHA-256 (hex) of a value's JSON (maps sorted: the same value, the same digest).
 pub fn of(value: &impl Serialize) -> String {

@@ -72,7 +72,7 @@ pub async fn doctor(
         && let Err(e) = aws::org_packs::observe(
             aws,
             &o.regions,
-            crate::desired::STACK_SET_PREFIX,
+            crate::names::STACK_SET_PREFIX,
             true,
             &claim,
         )
@@ -182,7 +182,7 @@ async fn code_checks(
     };
     let (sets, _) = aws::stacksets::observe(
         &aws.cloudformation(),
-        crate::desired::STACK_SET_PREFIX,
+        crate::names::STACK_SET_PREFIX,
         caller,
         &claim,
     )

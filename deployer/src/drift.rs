@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::desired::{ConfigRuleSpec, InstanceKey, StackSetSpec};
-use crate::plan::ObservedStackSet;
+use crate::observed::ObservedStackSet;
 
 /// What one member account holds in one region.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -147,7 +147,7 @@ mod tests {
 
     use super::*;
     use crate::desired::{DesiredInstance, PermissionModel};
-    use crate::plan::ObservedInstance;
+    use crate::observed::ObservedInstance;
     use crate::render::TemplateId;
 
     fn key() -> InstanceKey {

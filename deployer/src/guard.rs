@@ -5,7 +5,8 @@
 
 use serde::Serialize;
 
-use crate::plan::{Change, Observed};
+use crate::observed::Observed;
+use crate::plan::Change;
 
 /// What a plan deletes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

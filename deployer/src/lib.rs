@@ -1,9 +1,10 @@
-//! The Custos deployer: settings -> render -> desired -> observe (reads) -> plan (pure) -> guard
-//! -> apply (writes).
+//! The Custos deployer: settings -> render -> desired -> observed (reads) -> plan (pure) ->
+//! guard -> apply (writes).
 //!
-//! Pure modules (settings, render, desired, plan, guard, digest) never call AWS; `aws` holds most
-//! SDK calls; `workflow` (read and plan), `apply`, `commands` (each verb; destroy is an apply
-//! that wants nothing) and `doctor` join the two.
+//! Pure modules (settings, names, render, desired, observed, plan, digest, guard) never call
+//! AWS; `aws` holds most SDK calls; `workflow` (read and plan), `apply`, `readings` and `doctor`
+//! join the two. `commands` has one module per verb of the command line (destroy is an apply
+//! that wants nothing); `main.rs` only dispatches to them.
 
 pub mod apply;
 pub mod audit;
@@ -22,6 +23,8 @@ pub mod exit;
 pub mod guard;
 pub mod layout;
 pub mod lock;
+pub mod names;
+pub mod observed;
 pub mod org;
 pub mod output;
 pub mod ownership;
@@ -30,9 +33,9 @@ pub mod packs;
 pub mod plan;
 pub mod policies;
 pub mod progress;
+pub mod readings;
 pub mod render;
 pub mod scaffold;
 pub mod settings;
 pub mod skipped;
-pub mod status;
 pub mod workflow;

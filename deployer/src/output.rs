@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::apply::ChangeResult;
 use crate::aws::calls::CallCounts;
+use crate::compliance::cell_text;
 use crate::layout::{self, Screen};
 use crate::org::Organization;
 use crate::plan::Change;
@@ -337,17 +338,6 @@ pub fn doctor_table(checks: &[crate::doctor::Check], screen: Screen) -> String {
         ]);
     }
     layout::table(&header, rows, screen)
-}
-
-/// One compliance cell for people: the count that matters, or why there is none.
-pub fn cell_text(cell: &crate::compliance::Cell) -> String {
-    use crate::compliance::CellState;
-    match cell.state {
-        CellState::NonCompliant => format!("{} non-compliant", cell.non_compliant),
-        CellState::Compliant => format!("compliant ({})", cell.compliant),
-        CellState::NotApplicable => format!("n/a ({})", cell.not_applicable),
-        other => other.label().to_owned(),
-    }
 }
 
 /// A cell in the narrow matrix, whose legend says what the short words mean.

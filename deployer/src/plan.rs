@@ -6,53 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::desired::{ArtifactObject, Desired, InstanceKey, PermissionModel, StackSetSpec};
-use crate::ownership::Foreign;
+use crate::observed::{Observed, ObservedInstance, ObservedStackSet};
 use crate::packs::organization::{self, ObservedOrgPack, OrgPackSpec};
 use crate::render::TemplateId;
-
-/// What `workflow::observe` found: this deployment's stack sets, the artifacts already uploaded, its
-/// organisation conformance packs, the Custos-named objects it does not own, and what was
-/// changed by hand in the member accounts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Observed {
-    /// The stack sets this deployment owns (only these are ever changed).
-    pub stack_sets: BTreeMap<String, ObservedStackSet>,
-    /// The wanted artifact objects that already exist.
-    pub artifacts: BTreeSet<ArtifactObject>,
-    /// Region -> organisation pack name -> the pack (this deployment's).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub org_packs: BTreeMap<String, BTreeMap<String, ObservedOrgPack>>,
-    /// Custos-named stack sets and packs of someone else: left alone.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub foreign: Vec<Foreign>,
-    /// Stack set -> instance -> what was found changed by hand there.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub drift: BTreeMap<String, BTreeMap<InstanceKey, Vec<String>>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ObservedStackSet {
-    pub name: String,
-    pub permission_model: PermissionModel,
-    pub description: String,
-    pub body: String,
-    pub parameters: BTreeMap<String, String>,
-    pub retain_stacks_on_account_removal: bool,
-    /// Its tags, the ownership tag among them.
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-    /// Instances by account and region (serialised as a list: JSON keys are strings).
-    #[serde(with = "instance_list")]
-    pub instances: BTreeMap<InstanceKey, ObservedInstance>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ObservedInstance {
-    pub ou: Option<String>,
-    /// `CURRENT`, `OUTDATED` or `INOPERABLE`, as CloudFormation reports it.
-    pub status: String,
-    pub overrides: BTreeMap<String, String>,
-}
 
 /// How an OU target is narrowed to some of its accounts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -542,15 +498,15 @@ fn update_reasons(spec: &StackSetSpec, found: &ObservedStackSet) -> Vec<String> 
         reasons.push("retain-stacks-on-account-removal changed".to_owned());
     }
     if spec.tags != found.tags {
-        let owner = spec.tags.get(crate::desired::OWNERSHIP_TAG);
-        let had = found.tags.get(crate::desired::OWNERSHIP_TAG);
+        let owner = spec.tags.get(crate::names::OWNERSHIP_TAG);
+        let had = found.tags.get(crate::names::OWNERSHIP_TAG);
         if owner == had {
             reasons.push("tags changed".to_owned());
         } else {
             reasons.push(format!(
                 "adopted by deployment {} (tag {})",
                 owner.map_or("", String::as_str),
-                crate::desired::OWNERSHIP_TAG
+                crate::names::OWNERSHIP_TAG
             ));
         }
     }
@@ -698,45 +654,6 @@ pub fn narrow(change: &InstanceChange, keep: impl Fn(&InstanceKey) -> bool) -> V
             reason: change.reason.clone(),
         })
         .collect()
-}
-
-/// Instances serialise as a list, sorted by account and region.
-mod instance_list {
-    use std::collections::BTreeMap;
-
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use super::ObservedInstance;
-    use crate::desired::InstanceKey;
-
-    #[derive(Serialize, Deserialize)]
-    struct Entry {
-        #[serde(flatten)]
-        key: InstanceKey,
-        #[serde(flatten)]
-        instance: ObservedInstance,
-    }
-
-    pub fn serialize<S: Serializer>(
-        map: &BTreeMap<InstanceKey, ObservedInstance>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        let list: Vec<Entry> = map
-            .iter()
-            .map(|(key, instance)| Entry {
-                key: key.clone(),
-                instance: instance.clone(),
-            })
-            .collect();
-        list.serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<BTreeMap<InstanceKey, ObservedInstance>, D::Error> {
-        let list = Vec::<Entry>::deserialize(d)?;
-        Ok(list.into_iter().map(|e| (e.key, e.instance)).collect())
-    }
 }
 
 /// A saved plan: an approval, never a source of templates. It holds the changes and digests of

@@ -13,8 +13,8 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::desired::STACK_SET_PREFIX;
 use crate::doctor::{ADMINISTRATION_ROLE, EXECUTION_ROLE};
+use crate::names::STACK_SET_PREFIX;
 use crate::settings::{Distribution, Settings};
 
 /// The two policies, as IAM policy documents.

@@ -175,16 +175,13 @@ pub fn render(settings: &Settings) -> Result<BTreeMap<TemplateId, Template>, Ren
         "deployer_principals_parameter",
         DEPLOYER_PRINCIPALS_PARAMETER,
     );
-    base.insert("ownership_tag", crate::desired::OWNERSHIP_TAG);
-    base.insert("deployment_parameter", crate::desired::DEPLOYMENT_PARAMETER);
+    base.insert("ownership_tag", crate::names::OWNERSHIP_TAG);
+    base.insert("deployment_parameter", crate::names::DEPLOYMENT_PARAMETER);
     base.insert(
         "bucket_suffix_parameter",
-        crate::desired::BUCKET_SUFFIX_PARAMETER,
+        crate::names::BUCKET_SUFFIX_PARAMETER,
     );
-    base.insert(
-        "bucket_suffix_length",
-        &crate::desired::BUCKET_SUFFIX_LENGTH,
-    );
+    base.insert("bucket_suffix_length", &crate::names::BUCKET_SUFFIX_LENGTH);
     base.insert(
         "log_retention_days",
         &settings.remediation.log_retention_days,

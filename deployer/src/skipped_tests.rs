@@ -250,7 +250,7 @@ parameters = { sseAlgorithm = "AES256" }
 
     // Nothing is created in the account left as is, and the OU that holds it is never
     // targeted whole (that would reach it): its other accounts are named.
-    let changes = crate::plan::plan(&wanted, &crate::plan::Observed::default());
+    let changes = crate::plan::plan(&wanted, &crate::observed::Observed::default());
     let creates: Vec<&crate::plan::InstanceChange> = changes
         .iter()
         .filter_map(|c| match c {

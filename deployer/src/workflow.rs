@@ -7,14 +7,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use tokio::task::JoinSet;
 
 use crate::aws::{self, Aws, AwsError};
-use crate::desired::{
-    self, ArtifactObject, BUCKET_SUFFIX_PARAMETER, Desired, Inputs, InstanceKey, STACK_SET_PREFIX,
-};
+use crate::desired::{self, ArtifactObject, Desired, Inputs, InstanceKey};
 use crate::digest::{Basis, Digests};
+use crate::names::{self, BUCKET_SUFFIX_PARAMETER, STACK_SET_PREFIX};
+use crate::observed::Observed;
 use crate::org::Organization;
 use crate::ownership::Claim;
 use crate::package::{self, Artifact, PackageError, Source};
-use crate::plan::{self, Change, Observed};
+use crate::plan::{self, Change};
 use crate::render::{self, RenderError, Template, TemplateId};
 use crate::settings::{Distribution, Settings};
 use crate::skipped::{self, Skipped};
@@ -93,13 +93,13 @@ fn bucket_suffix(observed: &Observed) -> Option<String> {
                 .get(&format!("{STACK_SET_PREFIX}{stem}"))
         })
         .filter_map(|set| set.parameters.get(BUCKET_SUFFIX_PARAMETER))
-        .find(|s| desired::is_bucket_suffix(s))
+        .find(|s| names::is_bucket_suffix(s))
         .cloned()
 }
 
 fn new_bucket_suffix() -> String {
     let random = uuid::Uuid::new_v4().simple().to_string();
-    random[..desired::BUCKET_SUFFIX_LENGTH].to_owned()
+    random[..names::BUCKET_SUFFIX_LENGTH].to_owned()
 }
 
 /// Reads AWS (never writes) and plans. `built` is `None` for destroy, which wants nothing.

@@ -230,7 +230,7 @@ fn an_account_that_could_not_be_read_is_shown_as_unreadable_with_why() {
     );
     assert_eq!(r.matrix.unreadable.len(), 1);
     assert_eq!(
-        crate::status::exit_status(&r.matrix),
+        crate::compliance::exit_status(&r.matrix),
         crate::exit::ExitStatus::Attention
     );
     let html = html::render(&r).unwrap();

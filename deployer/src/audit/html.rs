@@ -4,8 +4,7 @@ use serde::Serialize;
 use tera::{Context, Tera};
 
 use super::Report;
-use crate::compliance::CellState;
-use crate::output::cell_text;
+use crate::compliance::{CellState, cell_text};
 
 const TEMPLATE: &str = include_str!("../../../templates/audit.html.tera");
 /// Named `.html` so tera escapes every value (annotations are written by rules, ids by users).

@@ -1,8 +1,7 @@
 //! `deployer audit`: a pack's compliance per account and rule, with the non-compliant resources
 //! and their annotations, and the exemptions in force. The report is built purely from the
-//! readings; `command` reads them and `html` renders the report for auditors.
+//! readings (`commands::audit` reads them) and `html` renders the report for auditors.
 
-pub mod command;
 pub mod html;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -13,9 +13,11 @@ use tokio::task::JoinSet;
 use aws_sdk_cloudformation::Client;
 
 use super::AwsError;
-use crate::desired::{InstanceKey, OWNERSHIP_TAG, PermissionModel, StackSetSpec};
+use crate::desired::{InstanceKey, PermissionModel, StackSetSpec};
+use crate::names::OWNERSHIP_TAG;
+use crate::observed::{ObservedInstance, ObservedStackSet};
 use crate::ownership::{Claim, Foreign};
-use crate::plan::{AccountFilter, InstanceChange, ObservedInstance, ObservedStackSet};
+use crate::plan::{AccountFilter, InstanceChange};
 use crate::settings::{Deployment, RegionConcurrency};
 
 /// The CloudFormation clients of a run: reads retry as the SDK does; writes are sent once per

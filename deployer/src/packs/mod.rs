@@ -1,6 +1,6 @@
 //! Conformance packs: their definitions (`conformance-packs/NAME.toml`), rendering them into
-//! conformance pack templates within Config's limits, and checking any pack template
-//! (`deployer pack validate`).
+//! conformance pack templates within Config's limits, and checking any pack template against
+//! those limits (`validate`, which `deployer pack validate` runs).
 //!
 //! A pack groups Custos rules (named in `deployer.toml`, deployed by their own stack sets) with
 //! AWS managed rules and their remediation (named in the pack's file). The managed rules are
@@ -16,11 +16,7 @@ pub mod yaml;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
-
-use crate::cli::OutputFormat;
-use crate::exit::ExitStatus;
 
 /// Where pack definitions live, beside `deployer.toml`.
 pub const DIRECTORY: &str = "conformance-packs";
@@ -204,50 +200,6 @@ fn check_actions(rule: &str, remediation: &Remediation) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// `deployer pack validate FILE`: 0 when valid; 2 when it has problems (they are printed) or
-/// cannot be read.
-pub fn validate_command(file: &Path, format: OutputFormat) -> anyhow::Result<ExitStatus> {
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let outcome = validate::validate(&text);
-    match format {
-        OutputFormat::Json => crate::status::print_json(&outcome)?,
-        OutputFormat::Table => {
-            for p in &outcome.problems {
-                println!("{}:{}:{}: {}", file.display(), p.line, p.column, p.message);
-            }
-            for n in &outcome.notes {
-                eprintln!(
-                    "{}:{}:{}: note: {}",
-                    file.display(),
-                    n.line,
-                    n.column,
-                    n.message
-                );
-            }
-            let s = &outcome.summary;
-            eprintln!(
-                "{}: {} rules, {} remediations, {} parameters, {} bytes: {}",
-                file.display(),
-                s.rules,
-                s.remediations,
-                s.parameters,
-                s.bytes,
-                if outcome.problems.is_empty() {
-                    "valid".to_owned()
-                } else {
-                    format!("{} problems", outcome.problems.len())
-                }
-            );
-        }
-    }
-    Ok(if outcome.problems.is_empty() {
-        ExitStatus::Success
-    } else {
-        ExitStatus::Error
-    })
 }
 
 #[cfg(test)]

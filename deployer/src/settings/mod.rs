@@ -497,7 +497,7 @@ impl Checker<'_> {
             Some(prefix) => {
                 let longest = regions.iter().max_by_key(|r| r.len());
                 if let Some(region) = longest {
-                    let length = crate::desired::bucket_name_length(prefix.get_ref(), region);
+                    let length = crate::names::bucket_name_length(prefix.get_ref(), region);
                     if length > MAX_BUCKET_NAME {
                         self.problem(
                             prefix.span(),
@@ -505,7 +505,7 @@ impl Checker<'_> {
                                 "in {region} the artifact bucket name would be {length} characters \
                                  (prefix, account id, region and a {}-character random part); S3 \
                                  allows {MAX_BUCKET_NAME}: shorten the prefix",
-                                crate::desired::BUCKET_SUFFIX_LENGTH
+                                crate::names::BUCKET_SUFFIX_LENGTH
                             ),
                         );
                     }

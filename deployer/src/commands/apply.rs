@@ -1,36 +1,45 @@
-//! The commands that talk to AWS, joining the read side, the plan and apply.
+//! `deployer apply` (and the apply that `destroy` is): reads and plans, checks the guards and
+//! a reviewed plan, takes the lock, reads again under it and applies.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, bail};
 
+use super::{Run, colour, load_run, print_json, runtime, saved_plan};
 use crate::apply::{self, ApplyContext, ChangeResult, Journal};
 use crate::aws::stacksets::{self, Caller, Polling};
 use crate::aws::{self, Aws};
-use crate::cli::{AwsArgs, OutputFormat, PackageArgs};
+use crate::cli::{ApplyArgs, DeleteArgs, GlobalArgs, OutputFormat, PackageArgs};
 use crate::exit::ExitStatus;
-use crate::guard::{self, Allowed, Deletions, Thresholds};
-use crate::layout::Screen;
+use crate::guard::{self, Allowed, Deletions};
 use crate::lock::LockRecord;
 use crate::output;
-use crate::package::Source;
 use crate::plan::SavedPlan;
 use crate::settings::Settings;
 use crate::workflow::{self, Built, Options, Prepared};
 
-/// What every AWS command shares.
-#[derive(Debug, Clone)]
-pub struct Run {
-    pub settings: Settings,
-    pub rules_dir: PathBuf,
-    pub aws: AwsArgs,
-    pub output: OutputFormat,
-    /// How wide tables may be.
-    pub screen: Screen,
-    pub verbose: bool,
+pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
+    runtime()?.block_on(async {
+        let request = Request {
+            package: Some(&args.package),
+            plan_file: args.plan.as_deref(),
+            yes: args.yes,
+            allowed: allowed(args.delete),
+            adopt: args.adopt.adopt,
+        };
+        load_run(global)?.apply(request, "apply").await
+    })
+}
+
+/// The deletions the flags allow.
+pub fn allowed(flags: DeleteArgs) -> Allowed {
+    Allowed {
+        delete: flags.allow_delete,
+        mass_delete: flags.allow_mass_delete,
+    }
 }
 
 /// What `apply` (or `destroy`) is asked to do.
@@ -59,113 +68,6 @@ fn now() -> chrono::DateTime<chrono::Utc> {
 }
 
 impl Run {
-    async fn aws(&self) -> Aws {
-        Aws::load(self.aws.profile.as_deref(), self.aws.region.as_deref()).await
-    }
-
-    fn source(&self, package: &PackageArgs) -> Source {
-        match (&package.lambda_dir, &package.bootstrap_dir) {
-            (Some(dir), _) => Source::LambdaDir(dir.clone()),
-            (None, Some(dir)) => Source::BootstrapDir(dir.clone()),
-            (None, None) => Source::CargoLambda {
-                workspace: self
-                    .rules_dir
-                    .parent()
-                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
-                cargo: PathBuf::from("cargo"),
-            },
-        }
-    }
-
-    fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-        let mut stdout = std::io::stdout().lock();
-        serde_json::to_writer_pretty(&mut stdout, value)?;
-        writeln!(stdout)?;
-        Ok(())
-    }
-
-    fn options(&self, adopt: bool, drift: bool) -> Options {
-        Options {
-            adopt,
-            drift: drift && self.settings.deployment.detect_drift,
-        }
-    }
-
-    fn thresholds(&self) -> Thresholds {
-        Thresholds {
-            percentage: self.settings.deployment.mass_delete_percentage,
-            stack_sets: self.settings.deployment.mass_delete_stack_sets,
-        }
-    }
-
-    /// What was found that is not changed: objects of others, accounts left as they are.
-    fn notes(prepared: &Prepared) -> Vec<String> {
-        prepared
-            .observed
-            .foreign
-            .iter()
-            .map(crate::ownership::Foreign::line)
-            .chain(crate::skipped::lines(&prepared.skipped))
-            .collect()
-    }
-
-    pub async fn plan(
-        &self,
-        package: &PackageArgs,
-        out: Option<&Path>,
-        adopt: bool,
-    ) -> anyhow::Result<ExitStatus> {
-        let aws = self.aws().await;
-        let built = workflow::build(&self.settings, &self.source(package)).context("planning")?;
-        let prepared = workflow::prepare(
-            &aws,
-            &self.settings,
-            Some(&built),
-            self.options(adopt, true),
-        )
-        .await
-        .context("planning")?;
-        let saved = saved_plan(&prepared);
-        for line in Self::notes(&prepared) {
-            eprintln!("{line}");
-        }
-        if let Some(path) = out {
-            let text = serde_json::to_string_pretty(&saved)?;
-            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
-        }
-        let deletions = Deletions::of(&prepared.changes, &prepared.observed);
-        match self.output {
-            OutputFormat::Json => Self::print_json(&output::PlanJson {
-                deletes: &deletions,
-                pending: prepared.changes.len(),
-                changes: &prepared.changes,
-                left_as_is: &prepared.skipped,
-                not_managed: &prepared.observed.foreign,
-                stack_sets: output::StackSetJson::of(&prepared.desired),
-            })?,
-            OutputFormat::Table if prepared.changes.is_empty() => {
-                eprintln!("nothing to change: every target is up to date");
-            }
-            OutputFormat::Table => {
-                if let Some(warning) = output::deletion_warning(&deletions, colour()) {
-                    println!("{warning}");
-                }
-                println!(
-                    "{}",
-                    output::plan_table(&prepared.org, &prepared.changes, self.screen)
-                );
-                eprintln!("{} changes pending", prepared.changes.len());
-            }
-        }
-        Ok(
-            if prepared.changes.is_empty() && prepared.skipped.is_empty() {
-                ExitStatus::Success
-            } else {
-                ExitStatus::Attention
-            },
-        )
-    }
-
     /// `apply` and `destroy`.
     pub async fn apply(&self, request: Request<'_>, verb: &str) -> anyhow::Result<ExitStatus> {
         let aws = self.aws().await;
@@ -297,7 +199,7 @@ impl Run {
     ) -> anyhow::Result<ExitStatus> {
         let counts = aws.calls.counts();
         match self.output {
-            OutputFormat::Json => Self::print_json(&output::ApplyJson {
+            OutputFormat::Json => print_json(&output::ApplyJson {
                 status: "no-changes",
                 changes: &[],
                 accounts: &[],
@@ -327,7 +229,7 @@ impl Run {
     fn refused(&self, aws: &Aws, verb: &str, reasons: &[String]) -> anyhow::Result<ExitStatus> {
         let counts = aws.calls.counts();
         match self.output {
-            OutputFormat::Json => Self::print_json(&output::RefusedJson {
+            OutputFormat::Json => print_json(&output::RefusedJson {
                 status: "refused",
                 reasons,
                 write_calls: counts.total_writes(),
@@ -357,7 +259,7 @@ impl Run {
         let accounts = output::account_results(&prepared.org, results);
         let counts = aws.calls.counts();
         match self.output {
-            OutputFormat::Json => Self::print_json(&output::ApplyJson {
+            OutputFormat::Json => print_json(&output::ApplyJson {
                 status: if failed == 0 { "succeeded" } else { "failed" },
                 changes: results,
                 accounts: &accounts,
@@ -385,94 +287,6 @@ impl Run {
             status_of(results)
         } else {
             ExitStatus::Attention
-        })
-    }
-
-    /// `deployer unlock ID`: removes the lock `id` of this deployment.
-    pub async fn unlock(&self, id: &str) -> anyhow::Result<ExitStatus> {
-        let aws = self.aws().await;
-        let (_, org) = crate::status::caller_and_organisation(&aws).await?;
-        let deployment = self.settings.deployment_id(&org.management_account);
-        let client = aws.dynamodb();
-        let holder = aws::lock::holder(&client, &deployment).await?;
-        if aws::lock::release(&client, &deployment, id).await? {
-            let by = holder
-                .map(|h| format!(" (held by {} on {} since {})", h.holder, h.host, h.since))
-                .unwrap_or_default();
-            eprintln!("removed lock {id} of deployment {deployment}{by}");
-            return Ok(ExitStatus::Success);
-        }
-        match holder {
-            Some(h) => eprintln!(
-                "deployment {deployment} holds no lock {id}; its lock is {} (held by {} on {} since {})",
-                h.lock_id, h.holder, h.host, h.since
-            ),
-            None => eprintln!("deployment {deployment} is not locked"),
-        }
-        Ok(ExitStatus::Error)
-    }
-
-    pub async fn doctor(&self) -> anyhow::Result<ExitStatus> {
-        let aws = self.aws().await;
-        let (admin, org) = crate::status::caller_and_organisation(&aws).await?;
-        let checks = crate::doctor::doctor(&aws, &self.settings, &org, &admin)
-            .await
-            .context("checking the targets")?;
-        let missing = checks.iter().filter(|c| !c.missing.is_empty()).count();
-        match self.output {
-            OutputFormat::Json => Self::print_json(&checks)?,
-            OutputFormat::Table => {
-                println!("{}", output::doctor_table(&checks, self.screen));
-                eprintln!(
-                    "{missing} of {} checks found something missing",
-                    checks.len()
-                );
-            }
-        }
-        Ok(if missing == 0 {
-            ExitStatus::Success
-        } else {
-            ExitStatus::Attention
-        })
-    }
-
-    /// `evaluate`: the preview, with the calls it made (reads only).
-    pub async fn evaluate(&self, scope: &crate::evaluate::Scope) -> anyhow::Result<ExitStatus> {
-        use crate::evaluate::{self, Outcome, report};
-        // Bad input stops here, before any AWS call.
-        evaluate::selected_rules(&self.settings, scope)?;
-        let aws = self.aws().await;
-        let (admin, org) = crate::status::caller_and_organisation(&aws).await?;
-        #[expect(
-            clippy::disallowed_methods,
-            reason = "the preview's now: exemption expiry and periodic windows, as at a real run"
-        )]
-        let now = chrono::Utc::now();
-        let rows = evaluate::evaluate(&aws, &self.settings, &org, &admin, scope, now).await?;
-        let counts = aws.calls.counts();
-        match self.output {
-            OutputFormat::Json => Self::print_json(&report::PreviewJson::new(&rows, &counts))?,
-            OutputFormat::Table => {
-                let names = org
-                    .accounts
-                    .iter()
-                    .map(|(id, a)| (id.clone(), a.name.clone()))
-                    .collect();
-                println!("{}", report::table(&rows, &names, self.screen));
-                eprintln!(
-                    "evaluate: {} ({} write calls)",
-                    report::summary(&rows),
-                    counts.total_writes()
-                );
-            }
-        }
-        let failed = rows
-            .iter()
-            .any(|r| r.outcome == Outcome::Failed && r.resource.is_empty());
-        Ok(if failed {
-            ExitStatus::Attention
-        } else {
-            ExitStatus::Success
         })
     }
 }
@@ -599,15 +413,6 @@ fn status_of(results: &[ChangeResult]) -> ExitStatus {
     }
 }
 
-fn saved_plan(prepared: &Prepared) -> SavedPlan {
-    SavedPlan::new(
-        &prepared.admin_account,
-        &prepared.deployment_id,
-        prepared.digests.clone(),
-        prepared.approval.clone(),
-    )
-}
-
 /// A saved plan, accepted only when this run, rendering and reading everything again, arrives
 /// at the same plan from the same tree, settings and deployed state. Nothing is taken from it
 /// but the permission to carry out exactly these changes.
@@ -628,16 +433,6 @@ fn reviewed_plan(path: &Path, prepared: &Prepared) -> Result<SavedPlan, Refused>
         reasons.extend(refusals);
         Err(Refused(reasons))
     }
-}
-
-/// Whether stdout is a terminal that wants colour (`NO_COLOR` unset).
-fn colour() -> bool {
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "the edge: the user's NO_COLOR preference"
-    )]
-    let no_colour = std::env::var_os("NO_COLOR").is_some();
-    !no_colour && std::io::stdout().is_terminal()
 }
 
 /// Asks on the terminal; without one, refuses (pass --yes).

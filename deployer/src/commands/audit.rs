@@ -1,4 +1,5 @@
-//! `deployer audit --pack NAME --org`: checks the request, reads compliance, writes the report.
+//! `deployer audit --pack NAME --org`: checks the request, reads compliance, writes the report
+//! (built by `crate::audit`).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -6,11 +7,33 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
 
+use super::{load_settings, report_unreadable, runtime};
 use crate::aws::Aws;
-use crate::cli::{AwsArgs, OutputArg};
+use crate::cli::{AuditArgs, AwsArgs, GlobalArgs, OutputArg};
+use crate::compliance::exit_status;
 use crate::exit::ExitStatus;
+use crate::layout::Screen;
+use crate::readings;
 use crate::settings::Settings;
-use crate::status;
+
+pub fn run(global: &GlobalArgs, args: &AuditArgs) -> anyhow::Result<ExitStatus> {
+    let settings = load_settings(global)?;
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the report's date, against which exemptions are judged"
+    )]
+    let today = chrono::Utc::now().date_naive();
+    let request = Request {
+        pack: &args.pack,
+        rule: args.rule.as_deref(),
+        account: args.account.as_deref(),
+        format: global.output,
+        out: args.out.as_deref(),
+        screen: Screen::detect(global.wide),
+        today,
+    };
+    runtime()?.block_on(audit(&global.aws, &settings, &request))
+}
 
 /// What the audit is asked for.
 #[derive(Debug, Clone)]
@@ -21,7 +44,7 @@ pub struct Request<'a> {
     pub format: OutputArg,
     pub out: Option<&'a Path>,
     /// How wide the tables may be.
-    pub screen: crate::layout::Screen,
+    pub screen: Screen,
     /// Today (UTC), from the edge: exemptions are judged against it.
     pub today: NaiveDate,
 }
@@ -60,7 +83,7 @@ pub fn rules_of(
     }
 }
 
-pub async fn run(
+pub async fn audit(
     aws_args: &AwsArgs,
     settings: &Settings,
     request: &Request<'_>,
@@ -78,7 +101,7 @@ pub async fn run(
         );
     }
     let aws = Aws::load(aws_args.profile.as_deref(), aws_args.region.as_deref()).await;
-    let mut scope = status::scope(&aws, settings).await?;
+    let mut scope = readings::scope(&aws, settings).await?;
     if let Some(account) = request.account {
         if !scope.accounts.contains_key(account) {
             bail!(
@@ -93,8 +116,8 @@ pub async fn run(
         }
         scope.accounts.retain(|id, _| id == account);
     }
-    let readings = status::read(&aws, settings, &scope, &rules).await?;
-    let report = super::report(
+    let readings = readings::read(&aws, settings, &scope, &rules).await?;
+    let report = crate::audit::report(
         request.pack,
         settings,
         &rules,
@@ -105,7 +128,9 @@ pub async fn run(
     );
     let text = match request.format {
         OutputArg::Json => serde_json::to_string_pretty(&report)? + "\n",
-        OutputArg::Html => super::html::render(&report).context("rendering the HTML report")?,
+        OutputArg::Html => {
+            crate::audit::html::render(&report).context("rendering the HTML report")?
+        }
         OutputArg::Table => crate::output::audit_tables(&report, request.screen),
     };
     match request.out {
@@ -121,6 +146,6 @@ pub async fn run(
         }
         None => print!("{text}"),
     }
-    status::report_unreadable(&report.matrix);
-    Ok(status::exit_status(&report.matrix))
+    report_unreadable(&report.matrix);
+    Ok(exit_status(&report.matrix))
 }

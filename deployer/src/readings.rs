@@ -1,10 +1,8 @@
-//! `deployer status` and the read side of `deployer audit`: which accounts and regions to read,
-//! and reading them (through the aggregator when one is configured, else each account with the
-//! member role, the way the rest of the deployer reaches member accounts).
+//! Reading compliance for `deployer status` and `deployer audit`: which accounts and regions to
+//! read, and reading them (through the aggregator when one is configured, else each account with
+//! the member role, the way the rest of the deployer reaches member accounts).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
-
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -13,12 +11,9 @@ use tokio::task::JoinSet;
 
 use crate::aws::compliance::{self, AggregateError};
 use crate::aws::{self, Aws};
-use crate::cli::{AwsArgs, OutputFormat};
-use crate::compliance::{Matrix, Reading};
+use crate::compliance::Reading;
 use crate::desired;
-use crate::exit::ExitStatus;
 use crate::org::Organization;
-use crate::output;
 use crate::settings::Settings;
 
 /// What a compliance read covers: target accounts (id -> name) and regions.
@@ -128,87 +123,4 @@ pub async fn read(
     readings
         .sort_by(|a, b| (&a.account, &a.region, &a.rule).cmp(&(&b.account, &b.region, &b.rule)));
     Ok(readings)
-}
-
-pub(crate) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut stdout, value)?;
-    writeln!(stdout)?;
-    Ok(())
-}
-
-/// `deployer status --org`: every Custos rule, every target account and region.
-pub async fn run(
-    aws_args: &AwsArgs,
-    settings: &Settings,
-    format: OutputFormat,
-    screen: crate::layout::Screen,
-) -> anyhow::Result<ExitStatus> {
-    let aws = Aws::load(aws_args.profile.as_deref(), aws_args.region.as_deref()).await;
-    let scope = scope(&aws, settings).await?;
-    let rules: BTreeSet<String> = settings.rules.keys().cloned().collect();
-    let readings = read(&aws, settings, &scope, &rules).await?;
-    let matrix = Matrix::build(&rules, &scope.accounts, &scope.regions, &readings);
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "today, against which exemptions' days left are counted"
-    )]
-    let today = chrono::Utc::now().date_naive();
-    let exemptions = crate::audit::exemptions(
-        settings,
-        &rules,
-        &scope.accounts,
-        &scope.regions,
-        &readings,
-        today,
-    );
-    match format {
-        OutputFormat::Json => print_json(&StatusJson {
-            matrix: &matrix,
-            exemptions: &exemptions,
-        })?,
-        OutputFormat::Table => {
-            println!("{}", output::compliance_table(&matrix, screen));
-            if !exemptions.is_empty() {
-                println!(
-                    "\nexemptions\n{}",
-                    output::exemption_table(&exemptions, screen)
-                );
-            }
-            eprintln!(
-                "{} non-compliant resources, {} compliant, {} not applicable",
-                matrix.totals.non_compliant, matrix.totals.compliant, matrix.totals.not_applicable
-            );
-            report_unreadable(&matrix);
-        }
-    }
-    Ok(exit_status(&matrix))
-}
-
-/// `status --output json`: the matrix's fields, and the exemptions beside them.
-#[derive(serde::Serialize)]
-struct StatusJson<'a> {
-    #[serde(flatten)]
-    matrix: &'a Matrix,
-    exemptions: &'a [crate::audit::ExemptionEntry],
-}
-
-/// A report: non-compliance is its content, not a failure of the command; a place that could
-/// not be read asks for attention.
-pub fn exit_status(matrix: &Matrix) -> ExitStatus {
-    if matrix.unreadable.is_empty() {
-        ExitStatus::Success
-    } else {
-        ExitStatus::Attention
-    }
-}
-
-/// Says, on stderr, which accounts and regions could not be read and why.
-pub fn report_unreadable(matrix: &Matrix) {
-    for place in &matrix.unreadable {
-        eprintln!(
-            "could not read account {} in {}: {}",
-            place.account, place.region, place.reason
-        );
-    }
 }
