@@ -19,7 +19,7 @@ use std::process::Command;
 
 use aws_config::SdkConfig;
 use serde_json::Value;
-use workspace_tests::emulator::Emulator;
+use workspace_tests::emulator::{Emulator, REGION};
 use workspace_tests::org::{ACCESS_ROLE, Organization};
 
 const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
@@ -52,6 +52,22 @@ pub(crate) fn deployer_binary() -> PathBuf {
         binary.display()
     );
     binary
+}
+
+/// `deployer.toml` for the `Workloads` OU in the emulator's region, code per account (the
+/// emulator's CloudFormation reads code from the stack's own account only), then `rules`.
+pub(crate) fn workloads_settings(rules: &str) -> String {
+    format!(
+        r#"
+[organization]
+role-name = "{ACCESS_ROLE}"
+regions = ["{REGION}"]
+target-ous = ["Workloads"]
+
+[artifacts]
+distribution = "per-account"
+{rules}"#
+    )
 }
 
 fn settings(org_rules: &str, ec2_parameters: &str) -> String {

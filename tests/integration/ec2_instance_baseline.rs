@@ -31,26 +31,18 @@ use workspace_tests::org::ACCESS_ROLE;
 use workspace_tests::ssm::LambdaInvocation;
 use workspace_tests::{cloudformation, eventbridge, recorder, ssm};
 
-use crate::deployer::deployer_for;
+use crate::deployer::{deployer_for, workloads_settings};
 use crate::faults::small_organisation;
 
 /// The deployer's settings: the rule with the account's administrator group and `remediation`.
 fn settings(admin_group: &str, remediation: &str) -> String {
-    format!(
+    workloads_settings(&format!(
         r#"
-[organization]
-role-name = "{ACCESS_ROLE}"
-regions = ["{REGION}"]
-target-ous = ["Workloads"]
-
-[artifacts]
-distribution = "per-account"
-
 [rules.ec2-instance-baseline]
 parameters = {{ requiredTags = {{ Owner = "unassigned", CostCenter = "0000" }}, adminSecurityGroupId = "{admin_group}" }}
 remediation = "{remediation}"
 "#
-    )
+    ))
 }
 
 /// A member account of a new organisation, with its network.

@@ -13,11 +13,11 @@ use s3_bucket_encryption::remediation::EnableDefaultEncryption;
 use s3_bucket_encryption::{Params, RULE_TOML, S3BucketEncryption};
 use serde_json::Value;
 use workspace_tests::config_service::{ConfigService, DeployedRule, events, function_arn};
-use workspace_tests::emulator::{Account, Emulator, REGION};
+use workspace_tests::emulator::{Account, Emulator};
 use workspace_tests::org::{ACCESS_ROLE, Organization};
 use workspace_tests::{cloudformation, eventbridge, now, recorder, ssm, unique_name};
 
-use crate::deployer::deployer_for;
+use crate::deployer::{deployer_for, workloads_settings};
 use crate::faults::small_organisation;
 
 const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/5555aaaa-6666-bbbb-7777-cccc8888dddd";
@@ -233,20 +233,9 @@ async fn deployed_world(parameters: &str) -> World {
     let emulator = Emulator::from_env();
     let (org, _, members) = small_organisation(&emulator, 1).await;
     let deployer = deployer_for(&emulator, &org).await;
-    deployer.write_settings(&format!(
-        r#"
-[organization]
-role-name = "{ACCESS_ROLE}"
-regions = ["{REGION}"]
-target-ous = ["Workloads"]
-
-[artifacts]
-distribution = "per-account"
-
-[rules.s3-bucket-encryption]
-parameters = {{ {parameters} }}
-"#
-    ));
+    deployer.write_settings(&workloads_settings(&format!(
+        "\n[rules.s3-bucket-encryption]\nparameters = {{ {parameters} }}\n"
+    )));
     let applied = deployer.apply();
     assert_eq!(applied["status"], "succeeded", "{applied:#}");
     let account = Account {
@@ -428,19 +417,7 @@ async fn deployed_per_combination(combinations: &[BTreeMap<String, String>]) -> 
     let emulator = Emulator::from_env();
     let org = Organization::isolated(&emulator).await.unwrap();
     let workloads = org.create_ou(&org.root_id, "Workloads").await.unwrap();
-    let mut settings = format!(
-        r#"
-[organization]
-role-name = "{ACCESS_ROLE}"
-regions = ["{REGION}"]
-target-ous = ["Workloads"]
-
-[artifacts]
-distribution = "per-account"
-
-[rules.s3-bucket-encryption]
-"#
-    );
+    let mut settings = workloads_settings("\n[rules.s3-bucket-encryption]\n");
     let mut members = Vec::new();
     for (i, parameters) in combinations.iter().enumerate() {
         let name = format!("Combination{i}");

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use aws_sdk_config::types::{ComplianceType, Evaluation as SdkEvaluation};
+use aws_sdk_config::types::{ComplianceType, Evaluation as SdkEvaluation, EvaluationResult};
 
 use crate::error::RuleError;
 use crate::evaluation::Evaluation;
@@ -79,27 +79,8 @@ pub async fn previously_evaluated(
     client: &aws_sdk_config::Client,
     rule_name: &str,
 ) -> Result<BTreeSet<ResourceKey>, RuleError> {
-    let mut keys = BTreeSet::new();
-    let mut pages = client
-        .get_compliance_details_by_config_rule()
-        .config_rule_name(rule_name)
-        .compliance_types(ComplianceType::Compliant)
-        .compliance_types(ComplianceType::NonCompliant)
-        .limit(100)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| RuleError::aws("GetComplianceDetailsByConfigRule", e))?;
-        for result in page.evaluation_results() {
-            let qualifier = result
-                .evaluation_result_identifier()
-                .and_then(|i| i.evaluation_result_qualifier());
-            if let Some((t, id)) = qualifier.and_then(|q| q.resource_type().zip(q.resource_id())) {
-                keys.insert(ResourceKey::new(t, id));
-            }
-        }
-    }
-    Ok(keys)
+    let types = [ComplianceType::Compliant, ComplianceType::NonCompliant];
+    reported(client, rule_name, &types, |_| true).await
 }
 
 /// The resources whose last result from `rule_name` may change with time alone (an honoured
@@ -109,25 +90,38 @@ pub async fn results_that_may_change(
     client: &aws_sdk_config::Client,
     rule_name: &str,
 ) -> Result<BTreeSet<ResourceKey>, RuleError> {
+    let types = [
+        ComplianceType::NotApplicable,
+        ComplianceType::Compliant,
+        ComplianceType::NonCompliant,
+    ];
+    reported(client, rule_name, &types, |result| {
+        result
+            .annotation()
+            .is_some_and(crate::exemption::time_may_change)
+    })
+    .await
+}
+
+/// The resources of `rule_name`'s results of the given compliance types that `keep` accepts,
+/// every page read.
+async fn reported(
+    client: &aws_sdk_config::Client,
+    rule_name: &str,
+    types: &[ComplianceType],
+    keep: impl Fn(&EvaluationResult) -> bool,
+) -> Result<BTreeSet<ResourceKey>, RuleError> {
     let mut keys = BTreeSet::new();
     let mut pages = client
         .get_compliance_details_by_config_rule()
         .config_rule_name(rule_name)
-        .compliance_types(ComplianceType::NotApplicable)
-        .compliance_types(ComplianceType::Compliant)
-        .compliance_types(ComplianceType::NonCompliant)
+        .set_compliance_types(Some(types.to_vec()))
         .limit(100)
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| RuleError::aws("GetComplianceDetailsByConfigRule", e))?;
-        for result in page.evaluation_results() {
-            if !result
-                .annotation()
-                .is_some_and(crate::exemption::time_may_change)
-            {
-                continue;
-            }
+        for result in page.evaluation_results().iter().filter(|r| keep(r)) {
             let qualifier = result
                 .evaluation_result_identifier()
                 .and_then(|i| i.evaluation_result_qualifier());
