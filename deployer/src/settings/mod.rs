@@ -757,19 +757,19 @@ impl Checker<'_> {
                     }
                     continue;
                 }
-                if let Some(today) = self.today {
-                    let ahead = (parsed.until - today).num_days();
-                    if ahead > i64::from(policy.max_days) {
-                        self.problem(
-                            e.until.span(),
-                            format!(
-                                "{until} is {ahead} days ahead; {name} allows exemptions of at \
-                                 most {} days (renew it nearer the date)",
-                                policy.max_days
-                            ),
-                        );
-                        continue;
-                    }
+                if let Some(ahead) = self
+                    .today
+                    .and_then(|today| policy.too_far_ahead(parsed.until, today))
+                {
+                    self.problem(
+                        e.until.span(),
+                        format!(
+                            "{until} is {ahead} days ahead; {name} allows exemptions of at most \
+                             {} days (renew it nearer the date)",
+                            policy.max_days
+                        ),
+                    );
+                    continue;
                 }
                 if settings
                     .exemptions

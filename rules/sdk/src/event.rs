@@ -187,7 +187,9 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, EventError> {
         .map_err(|e| EventError::InvokingEvent(format!("`notificationCreationTime` `{text}`: {e}")))
 }
 
-fn parse_parameters(text: Option<&str>) -> Result<BTreeMap<String, Value>, EventError> {
+/// A rule's parameters as Config holds them (`ruleParameters` of an event, `InputParameters`
+/// of `DescribeConfigRules`): a JSON object in a string; absent or blank is no parameters.
+pub fn parse_parameters(text: Option<&str>) -> Result<BTreeMap<String, Value>, EventError> {
     match text.map(str::trim) {
         None | Some("") => Ok(BTreeMap::new()),
         Some(text) => {

@@ -85,13 +85,14 @@ impl Policy {
         if e.source == Source::Tag && e.scope == Scope::All {
             return Some("`all` is accepted from the registry only".to_owned());
         }
-        let ahead = (e.until - today).num_days();
-        (ahead > i64::from(self.max_days)).then(|| {
-            format!(
-                "{ahead} days ahead, over this rule's limit of {} days",
-                self.max_days
-            )
-        })
+        self.too_far_ahead(e.until, today)
+            .map(|ahead| format!("{ahead} {TOO_FAR_AHEAD} {} days", self.max_days))
+    }
+
+    /// How many days ahead of `today` an `until` lies, when that is over the limit.
+    pub fn too_far_ahead(&self, until: NaiveDate, today: NaiveDate) -> Option<i64> {
+        let ahead = (until - today).num_days();
+        (ahead > i64::from(self.max_days)).then_some(ahead)
     }
 }
 
@@ -206,13 +207,16 @@ impl Exemption {
 pub const REFUSED_PREFIX: &str = "exemption not honoured";
 /// How the annotation of an honoured exemption starts ([`Exemption::active_note`]).
 pub const ACTIVE_PREFIX: &str = "exempt until ";
+/// What a refusal for lying too far ahead says after the day count; [`time_may_change`] finds
+/// such results by it.
+const TOO_FAR_AHEAD: &str = "days ahead, over this rule's limit of";
 
 /// Whether a result with this annotation may change with time alone: an honoured exemption
 /// (it expires) or one refused as too long (it comes within the limit). A scheduled run of a
 /// change-triggered rule evaluates these resources again.
 pub fn time_may_change(annotation: &str) -> bool {
     annotation.starts_with(ACTIVE_PREFIX)
-        || (annotation.starts_with(REFUSED_PREFIX) && annotation.contains("days ahead"))
+        || (annotation.starts_with(REFUSED_PREFIX) && annotation.contains(TOO_FAR_AHEAD))
 }
 
 /// Exemptions from the registry parameter, by resource id, and the rule's [`Policy`].

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use config_rule_sdk::RuleError;
+use config_rule_sdk::event::{EventError, parse_parameters};
 use serde_json::Value;
 
 /// `DescribeConfigRules` for `rule`: its `InputParameters`, decoded.
@@ -27,15 +28,18 @@ pub async fn rule_parameters(
     decode(rule, found.input_parameters())
 }
 
-/// Pure: `InputParameters` is a JSON object in a string; absent or empty is no parameters.
+/// Pure: `InputParameters` is read as the SDK reads an event's `ruleParameters`.
 pub fn decode(rule: &str, text: Option<&str>) -> Result<BTreeMap<String, Value>, RuleError> {
-    match text.map(str::trim).filter(|t| !t.is_empty()) {
-        None => Ok(BTreeMap::new()),
-        Some(text) => serde_json::from_str(text).map_err(|e| RuleError::Aws {
+    parse_parameters(text).map_err(|e| {
+        let why = match e {
+            EventError::RuleParameters(why) => why,
+            other => other.to_string(),
+        };
+        RuleError::Aws {
             operation: "DescribeConfigRules",
-            message: format!("the InputParameters of {rule} are not a JSON object: {e}"),
-        }),
-    }
+            message: format!("the InputParameters of {rule} are not a JSON object: {why}"),
+        }
+    })
 }
 
 #[cfg(test)]
