@@ -177,7 +177,7 @@ async fn context(cloudformation: &CloudFormation) -> ApplyContext {
         std::path::Path::new("deployer.toml"),
         "[organization]\nrole-name = \"OrganizationAccountAccessRole\"\nregions = [\"us-east-1\"]\ntarget-ous = [\"Workloads\"]\n",
         &crate::catalog::Catalog::discover(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules"),
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules"),
         )
         .unwrap(),
     )

@@ -7,7 +7,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use config_rule_sdk::meta::{Permissions, RemediationKind, RemediationSpec};
+use config_rule_sdk::meta::{
+    IamAction, MetaError, Permissions, RemediationKind, RemediationSpec, RemediationValue,
+};
 use config_rule_sdk::notify;
 use config_rule_sdk::params::reserved;
 use serde::Serialize;
@@ -120,17 +122,9 @@ pub enum RenderError {
         template: String,
         source: tera::Error,
     },
-    #[error("{rule}: `{action}` is not an IAM action without wildcards (service:Action)")]
-    Action { rule: String, action: String },
-    #[error(
-        "{rule}: resource `{resource}` of `{action}` is not an ARN template (`arn:` followed by \
-         ARN characters, `*`, and only `${{AWS::Partition}}`, `${{AWS::Region}}`, `${{AWS::AccountId}}`)"
-    )]
-    Resource {
-        rule: String,
-        action: String,
-        resource: String,
-    },
+    /// The rule's metadata fails the SDK's checks of `rule.toml`.
+    #[error("{rule}: {error}")]
+    Meta { rule: String, error: MetaError },
     #[error(
         "{rule}: the rule's EventBridge rule `{name}` is longer than EventBridge allows ({max} characters)"
     )]
@@ -139,16 +133,8 @@ pub enum RenderError {
         name: String,
         max: usize,
     },
-    #[error("{rule}: `[permissions.resources]` names `{action}`, which no permission declares")]
-    UndeclaredResourceAction { rule: String, action: String },
-    #[error("{rule}: remediation parameter `{name}` names `{value}`, not a rule parameter")]
-    RemediationParameter {
-        rule: String,
-        name: String,
-        value: String,
-    },
-    #[error("{rule}: an `ssm` remediation needs a `document`")]
-    MissingDocument { rule: String },
+    #[error("{rule}: the remediation's document `{document}` is not shipped in the rule's `ssm/`")]
+    MissingDocument { rule: String, document: String },
     #[error(transparent)]
     Pack(#[from] crate::packs::render::PackRenderError),
     #[error("{rule}: parameters `{first}` and `{second}` map to the same CloudFormation name")]
@@ -415,18 +401,19 @@ pub fn remediation_function(rule: &str) -> String {
 impl RuleContext {
     fn new(rule: &RuleSettings) -> Result<Self, RenderError> {
         let meta = &rule.meta;
+        meta.check().map_err(|error| RenderError::Meta {
+            rule: meta.name.clone(),
+            error,
+        })?;
         let (parameters, by_cfn_name) = parameter_contexts(meta)?;
         let (periodic, timeout) = frequency_and_timeout(meta);
-        let declared = declared_function_actions(rule);
-        check_resources(meta)?;
-        let (actions, publishes) = split_actions(&meta.name, &declared)?;
+        let (actions, publishes) = split_actions(&declared_function_actions(rule));
         let inline = match (
             &meta.remediation,
             meta.parameters.get(INLINE_REMEDIATION_PARAMETER),
         ) {
             (Some(_), Some(spec)) if spec.kind == config_rule_sdk::meta::ParameterType::Boolean => {
-                let (actions, publishes) =
-                    split_actions(&meta.name, &meta.permissions.remediation)?;
+                let (actions, publishes) = split_actions(&meta.permissions.remediation);
                 Some(InlineContext {
                     cfn_param: cfn_parameter_name(INLINE_REMEDIATION_PARAMETER),
                     statements: statements("InlineRemediation", &actions, &meta.permissions),
@@ -536,7 +523,7 @@ fn event_rule_name(rule: &str) -> Result<String, RenderError> {
 }
 
 /// The actions a rule's own function calls, as `rule.toml` declares them.
-fn declared_function_actions(rule: &RuleSettings) -> Vec<String> {
+fn declared_function_actions(rule: &RuleSettings) -> Vec<IamAction> {
     let meta = &rule.meta;
     let mut declared = meta.permissions.rule.clone();
     // Without a remediation section, a declared remediation runs inline, in the rule's own
@@ -552,12 +539,8 @@ fn declared_function_actions(rule: &RuleSettings) -> Vec<String> {
             RemediationMode::Automatic | RemediationMode::Manual
         );
     if observes {
-        declared.extend(
-            Permissions::OBSERVED_SSM_ACTIONS
-                .iter()
-                .map(|a| (*a).to_owned()),
-        );
-        declared.push("sns:Publish".to_owned());
+        let sdk = Permissions::OBSERVED_SSM_ACTIONS.iter().chain(&["sns:Publish"]);
+        declared.extend(sdk.filter_map(|a| IamAction::try_from(*a).ok()));
     }
     declared
 }
@@ -661,44 +644,6 @@ fn statements(
         .collect()
 }
 
-/// Every declared resource is an ARN template CloudFormation's `!Sub` fills with the stack's own
-/// account and region, and names an action the rule declares.
-fn check_resources(meta: &config_rule_sdk::RuleMeta) -> Result<(), RenderError> {
-    const PLACEHOLDERS: [&str; 3] = ["${AWS::Partition}", "${AWS::Region}", "${AWS::AccountId}"];
-    let permissions = &meta.permissions;
-    for (action, resources) in &permissions.resources {
-        let declared = permissions
-            .rule
-            .iter()
-            .chain(&permissions.remediation)
-            .any(|a| a == action);
-        if !declared {
-            return Err(RenderError::UndeclaredResourceAction {
-                rule: meta.name.clone(),
-                action: action.clone(),
-            });
-        }
-        for resource in resources {
-            let mut rest = resource.clone();
-            for placeholder in PLACEHOLDERS {
-                rest = rest.replace(placeholder, "x");
-            }
-            let valid = resource.starts_with("arn:")
-                && rest
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || ":/*-_.+=,@".contains(c));
-            if !valid {
-                return Err(RenderError::Resource {
-                    rule: meta.name.clone(),
-                    action: action.clone(),
-                    resource: resource.clone(),
-                });
-            }
-        }
-    }
-    Ok(())
-}
-
 /// ARN patterns for `aws:PrincipalArn` that match the principal whose ARN `GetCallerIdentity`
 /// returns: an assumed role's session is its role, whatever the role's path.
 pub fn principal_patterns(caller_arn: &str) -> Vec<String> {
@@ -729,25 +674,22 @@ fn remediation_context(
 ) -> Result<RemediationContext, RenderError> {
     let meta = &rule.meta;
     let is_lambda = spec.kind == RemediationKind::Lambda;
-    if !is_lambda && spec.document.is_none() {
-        return Err(RenderError::MissingDocument {
-            rule: meta.name.clone(),
-        });
-    }
     let shipped = spec
         .document
         .as_ref()
         .and_then(|name| rule.documents.get(name));
-    if is_lambda && spec.document.is_some() && shipped.is_none() {
+    if let (true, Some(document), None) = (is_lambda, &spec.document, shipped) {
         return Err(RenderError::MissingDocument {
             rule: meta.name.clone(),
+            document: document.clone(),
         });
     }
-    let mut parameters = Vec::new();
-    for (name, value) in &spec.parameters {
-        parameters.push(remediation_parameter(&meta.name, by_cfn_name, name, value)?);
-    }
-    let (actions, publishes) = split_actions(&meta.name, &meta.permissions.remediation)?;
+    let parameters = spec
+        .parameters
+        .iter()
+        .map(|(name, value)| remediation_parameter(by_cfn_name, name, value))
+        .collect();
+    let (actions, publishes) = split_actions(&meta.permissions.remediation);
     let function = is_lambda.then(|| FunctionContext {
         logical: "RemediationFunction",
         name: remediation_function(&meta.name),
@@ -813,41 +755,36 @@ fn indent(text: &str, by: usize) -> String {
         .join("\n")
 }
 
-/// IAM actions as `service:Action`, refusing wildcards (no `*` action in any policy), with
-/// `sns:Publish` split off to be granted on the Custos topic alone.
-fn split_actions(rule: &str, declared: &[String]) -> Result<(BTreeSet<String>, bool), RenderError> {
+/// The declared actions, with `sns:Publish` split off to be granted on the Custos topic alone.
+fn split_actions(declared: &[IamAction]) -> (BTreeSet<String>, bool) {
     let mut actions = BTreeSet::new();
     let mut publishes = false;
     for action in declared {
-        let valid = action.split_once(':').is_some_and(|(service, name)| {
-            !service.is_empty()
-                && !name.is_empty()
-                && service
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                && name.chars().all(|c| c.is_ascii_alphanumeric())
-        });
-        if !valid {
-            return Err(RenderError::Action {
-                rule: rule.to_owned(),
-                action: action.clone(),
-            });
-        }
         if action == "sns:Publish" {
             publishes = true;
         } else {
-            actions.insert(action.clone());
+            actions.insert(action.to_string());
         }
     }
-    Ok((actions, publishes))
+    (actions, publishes)
 }
 
+/// One document parameter for the template, from the SDK's typed mapping (which `rule.toml`'s
+/// checks keep to declared parameters): the CloudFormation conditions that stand in for
+/// [`RemediationValue::resolve`] when the values are stack parameters.
 fn remediation_parameter(
-    rule: &str,
     by_cfn_name: &BTreeMap<String, &str>,
     name: &str,
-    value: &str,
-) -> Result<RemediationParameter, RenderError> {
+    value: &RemediationValue,
+) -> RemediationParameter {
+    let cfn_ref = |param: &str| {
+        if param == reserved::EXEMPTIONS {
+            EXEMPTIONS_PARAMETER.to_owned()
+        } else {
+            cfn_parameter_name(param)
+        }
+    };
+    debug_assert!(value.parameters().iter().all(|p| by_cfn_name.contains_key(&cfn_ref(p))));
     let mut parameter = RemediationParameter {
         name: name.to_owned(),
         resource_id: false,
@@ -857,51 +794,27 @@ fn remediation_parameter(
         literal: None,
         otherwise: None,
     };
-    let unknown = || RenderError::RemediationParameter {
-        rule: rule.to_owned(),
-        name: name.to_owned(),
-        value: value.to_owned(),
-    };
-    // `param:A or VALUE if B`: the document gets VALUE when A is empty and B is not, so its
-    // own default never stands in for what the rule requires.
-    let (value, otherwise) = match value.split_once(" or ") {
-        Some((head, tail)) if head.starts_with("param:") => {
-            let (literal, condition) = tail.split_once(" if ").ok_or_else(unknown)?;
-            let cfn_ref = cfn_parameter_name(condition.trim());
-            if by_cfn_name.get(&cfn_ref) != Some(&condition.trim()) {
-                return Err(unknown());
+    match value {
+        RemediationValue::ResourceId => parameter.resource_id = true,
+        RemediationValue::Literal(literal) => parameter.literal = Some(literal.clone()),
+        RemediationValue::Param(param)
+        | RemediationValue::FirstOf(param)
+        | RemediationValue::ParamOrIf { param, .. } => {
+            parameter.optional = param != reserved::EXEMPTIONS;
+            parameter.first_item = matches!(value, RemediationValue::FirstOf(_));
+            parameter.cfn_ref = Some(cfn_ref(param));
+            if let RemediationValue::ParamOrIf {
+                otherwise, if_set, ..
+            } = value
+            {
+                parameter.otherwise = Some(Otherwise {
+                    literal: otherwise.clone(),
+                    cfn_ref: cfn_ref(if_set),
+                });
             }
-            let literal = literal.trim().to_owned();
-            (head, Some(Otherwise { literal, cfn_ref }))
         }
-        _ => (value, None),
-    };
-    parameter.otherwise = otherwise;
-    let reference = value
-        .strip_prefix("param:")
-        .or_else(|| value.strip_prefix("first:"));
-    if value == "RESOURCE_ID" {
-        parameter.resource_id = true;
-    } else if let Some(param) = reference {
-        let cfn_name = if param == reserved::EXEMPTIONS {
-            EXEMPTIONS_PARAMETER.to_owned()
-        } else {
-            cfn_parameter_name(param)
-        };
-        if by_cfn_name.get(&cfn_name) != Some(&param) {
-            return Err(RenderError::RemediationParameter {
-                rule: rule.to_owned(),
-                name: name.to_owned(),
-                value: value.to_owned(),
-            });
-        }
-        parameter.optional = param != reserved::EXEMPTIONS;
-        parameter.first_item = value.starts_with("first:");
-        parameter.cfn_ref = Some(cfn_name);
-    } else {
-        parameter.literal = Some(value.to_owned());
     }
-    Ok(parameter)
+    parameter
 }
 
 /// `{"custosRemediation":{"rule":"…","parameters":{"InstanceId":"{{ InstanceId }}"}}}`: SSM

@@ -141,7 +141,7 @@ impl Deployer {
             .arg("--config")
             .arg(self.dir.path().join("deployer.toml"))
             .arg("--rules-dir")
-            .arg(repo().join("deployer/fixtures/rules"))
+            .arg(repo().join("rules"))
             .env_clear()
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         command

@@ -1084,11 +1084,11 @@ fn function_row(rendered: &Rendered, member: &str, org: &Organization) -> Row {
             let permissions = &meta.permissions;
             let mut declared: BTreeSet<String> = BTreeSet::new();
             if stack.property(function, &["FunctionName"]) == json!(rule) {
-                declared.extend(permissions.rule.iter().cloned());
+                declared.extend(permissions.rule.iter().map(ToString::to_string));
                 let remediates_inline =
                     meta.remediation.is_none() || meta.parameters.contains_key("inlineRemediation");
                 if remediates_inline {
-                    declared.extend(permissions.remediation.iter().cloned());
+                    declared.extend(permissions.remediation.iter().map(ToString::to_string));
                 }
                 declared.extend(
                     config_rule_sdk::meta::Permissions::SDK_ACTIONS
@@ -1096,7 +1096,7 @@ fn function_row(rendered: &Rendered, member: &str, org: &Organization) -> Row {
                         .map(|a| (*a).to_owned()),
                 );
             } else {
-                declared.extend(permissions.remediation.iter().cloned());
+                declared.extend(permissions.remediation.iter().map(ToString::to_string));
             }
             for action in &declared {
                 assert!(

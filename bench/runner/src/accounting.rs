@@ -212,7 +212,7 @@ fn apply(deployer: &Path, dir: &Path, repo: &Path, env: &[(String, String)]) -> 
         .arg("--config")
         .arg(dir.join("deployer.toml"))
         .arg("--rules-dir")
-        .arg(repo.join("deployer/fixtures/rules"))
+        .arg(repo.join("rules"))
         .args([
             "--output",
             "json",

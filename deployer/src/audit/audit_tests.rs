@@ -7,7 +7,7 @@ use crate::catalog::Catalog;
 
 pub(crate) fn settings() -> Settings {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let catalog = Catalog::discover(&root.join("fixtures/rules")).unwrap();
+    let catalog = Catalog::discover(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules")).unwrap();
     let text = r#"
 [organization]
 regions = ["eu-west-1"]

@@ -190,7 +190,7 @@ fn preview_item(
     now: DateTime<Utc>,
 ) -> (Outcome, String) {
     if decide::settled_without_rule(item, false).is_none()
-        && let Some(missing) = missing_field(item, previewer.needs(&item.key.resource_type))
+        && let Some(missing) = missing_field(item, meta.reads_for(&item.key.resource_type))
     {
         return (
             Outcome::NotEvaluable,
@@ -220,10 +220,11 @@ fn verdict(evaluation: &Evaluation) -> (Outcome, String) {
     )
 }
 
-/// The first of `needs` the item lacks (absent or null). `list[].field` needs the field in
+/// The first of the rule's `reads` the item lacks (absent or null). `list[].field` needs the
+/// field in
 /// every element of the list.
-fn missing_field(item: &ConfigurationItem, needs: &[&'static str]) -> Option<&'static str> {
-    needs.iter().copied().find(|path| {
+fn missing_field<'a>(item: &ConfigurationItem, reads: &'a [String]) -> Option<&'a str> {
+    reads.iter().map(String::as_str).find(|path| {
         let (root, rest) = path.split_once('.').unwrap_or((path, ""));
         let (field, inner) = match rest.split_once("[].") {
             Some((field, inner)) => (field, Some(inner)),

@@ -28,10 +28,6 @@ pub enum Previewer {
 
 /// A change-triggered rule, run on one recorded item.
 pub trait ChangePreview: Send + Sync {
-    /// Paths in the item (`configuration.x`, `supplementaryConfiguration.X`) the verdict depends
-    /// on. An item without one cannot be judged: the rule would read its absence as a fact.
-    fn needs(&self, resource_type: &str) -> &'static [&'static str];
-
     fn evaluate(
         &self,
         meta: &RuleMeta,
@@ -59,26 +55,15 @@ pub fn lookup(rule: &str) -> Option<Previewer> {
     match rule {
         "s3-bucket-encryption" => change(Box::new(Change {
             rule: s3_bucket_encryption::S3BucketEncryption,
-            needs: |_| &["supplementaryConfiguration.ServerSideEncryptionConfiguration"],
         })),
         "ec2-instance-baseline" => change(Box::new(Change {
             rule: ec2_instance_baseline::Ec2InstanceBaseline,
-            // The batch shape has no top-level tags: the configuration's list is all there is.
-            needs: |_| &["configuration.securityGroups", "configuration.tags"],
         })),
         "vpc-creation-approved" => change(Box::new(Change {
             rule: vpc_creation_approved::VpcCreationApproved,
-            needs: |_| &["configuration.tags"],
         })),
         "iam-policy-no-admin-wildcards" => change(Box::new(Change {
             rule: iam_policy_no_admin_wildcards::IamPolicyNoAdminWildcards,
-            needs: |resource_type| match resource_type {
-                "AWS::IAM::Policy" => &["configuration.policyVersionList[].document"],
-                "AWS::IAM::Role" => &["configuration.rolePolicyList[].policyDocument"],
-                "AWS::IAM::User" => &["configuration.userPolicyList[].policyDocument"],
-                "AWS::IAM::Group" => &["configuration.groupPolicyList[].policyDocument"],
-                _ => &[],
-            },
         })),
         "ec2-cost-context" => Some(Previewer::Periodic(Box::new(Periodic(cost_context)))),
         "iam-access-key-behaviour" => Some(Previewer::Periodic(Box::new(Periodic(
@@ -132,14 +117,9 @@ pub fn settings<P: DeserializeOwned>(
 
 struct Change<R> {
     rule: R,
-    needs: fn(&str) -> &'static [&'static str],
 }
 
 impl<R: Rule + Send + Sync> ChangePreview for Change<R> {
-    fn needs(&self, resource_type: &str) -> &'static [&'static str] {
-        (self.needs)(resource_type)
-    }
-
     fn evaluate(
         &self,
         meta: &RuleMeta,

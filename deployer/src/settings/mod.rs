@@ -558,9 +558,7 @@ impl Checker<'_> {
             let remediation = self.remediation_mode(meta, rule, remediation_enabled);
             if rule.enabled {
                 self.required_parameters(meta, &rule.parameters, name.span());
-                if remediation != RemediationMode::Off {
-                    self.remediation_bounds(meta, name.span());
-                }
+                self.rule_meta(meta, name.span());
             }
             let mut overrides = Vec::new();
             let mut seen = BTreeSet::new();
@@ -642,34 +640,12 @@ impl Checker<'_> {
         }
     }
 
-    /// Config's limits on a remediation configuration, which `rule.toml` sets: outside them the
-    /// rule's stack fails in every account.
-    fn remediation_bounds(&mut self, meta: &RuleMeta, span: Range<usize>) {
-        let Some(r) = &meta.remediation else { return };
-        let checks = [
-            (
-                "maximum-attempts",
-                r.maximum_attempts,
-                MAX_REMEDIATION_ATTEMPTS,
-                "MaximumAutomaticAttempts",
-            ),
-            (
-                "retry-seconds",
-                r.retry_seconds,
-                MAX_REMEDIATION_RETRY_SECONDS,
-                "RetryAttemptSeconds",
-            ),
-        ];
-        for (key, value, max, field) in checks {
-            if !(1..=max).contains(&value) {
-                self.problem(
-                    span.clone(),
-                    format!(
-                        "{}'s rule.toml sets remediation {key} = {value}; Config's {field} \
-                         accepts 1 to {max}",
-                        meta.name
-                    ),
-                );
+    /// The SDK's checks of `rule.toml`, again: a rule's metadata may have been built or changed
+    /// after it was read.
+    fn rule_meta(&mut self, meta: &RuleMeta, span: Range<usize>) {
+        if let Err(error) = meta.check() {
+            for problem in error.problems {
+                self.problem(span.clone(), format!("{}'s rule.toml: {problem}", meta.name));
             }
         }
     }
@@ -833,11 +809,6 @@ impl Checker<'_> {
         out
     }
 }
-
-/// Config's `MaximumAutomaticAttempts` range is 1-25.
-const MAX_REMEDIATION_ATTEMPTS: u32 = 25;
-/// Config's `RetryAttemptSeconds` range is 1-2,678,000 (31 days).
-const MAX_REMEDIATION_RETRY_SECONDS: u32 = 2_678_000;
 
 /// The longest pack name: `custos-NAME-NN-ssm-REGION` must stay an IAM role name.
 const MAX_PACK_NAME: usize = 32;

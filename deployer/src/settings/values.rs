@@ -1,6 +1,6 @@
 //! Checks of single values in `deployer.toml`.
 
-use config_rule_sdk::meta::{ParameterFormat, ParameterSpec, ParameterType};
+use config_rule_sdk::meta::{ParameterSpec, ParameterType};
 use toml::Value;
 use toml::value::Datetime;
 
@@ -91,78 +91,8 @@ pub fn parameter_value(spec: &ParameterSpec, value: &Value) -> Result<String, St
         }
         (kind, _) => return Err(format!("expected {}", expected(kind))),
     };
-    match spec.kind {
-        ParameterType::Number if text.trim().parse::<f64>().is_err() => {
-            return Err(format!("expected a number, found `{text}`"));
-        }
-        ParameterType::Boolean if text != "true" && text != "false" => {
-            return Err(format!("expected true or false, found `{text}`"));
-        }
-        ParameterType::Json if serde_json::from_str::<serde_json::Value>(&text).is_err() => {
-            return Err("expected a JSON document".to_owned());
-        }
-        _ => {}
-    }
-    if let Some(format) = spec.format {
-        check_format(spec.kind, format, &text)?;
-    }
-    if !spec.allowed.is_empty() && !spec.allowed.contains(&text) {
-        return Err(format!(
-            "`{text}` is not allowed (expected one of: {})",
-            spec.allowed.join(", ")
-        ));
-    }
+    spec.check_value(&text)?;
     Ok(text)
-}
-
-/// Checks the value (each item of a comma-list) has the declared shape.
-fn check_format(kind: ParameterType, format: ParameterFormat, text: &str) -> Result<(), String> {
-    let items: Vec<&str> = if kind == ParameterType::CommaList {
-        text.split(',').map(str::trim).collect()
-    } else {
-        vec![text.trim()]
-    };
-    for item in items {
-        let (ok, what) = match format {
-            ParameterFormat::SecurityGroupId => (
-                is_security_group_id(item),
-                "a security group id (sg- and 8 or 17 lowercase hexadecimal digits)",
-            ),
-            ParameterFormat::Cidr => (
-                is_cidr(item),
-                "a CIDR range such as 10.0.0.0/16 or 2001:db8::/32",
-            ),
-        };
-        if !ok {
-            return Err(format!("`{item}` is not {what}"));
-        }
-    }
-    Ok(())
-}
-
-/// `sg-` and 8 (older) or 17 lowercase hexadecimal digits, as EC2 writes group ids.
-pub fn is_security_group_id(text: &str) -> bool {
-    text.strip_prefix("sg-").is_some_and(|hex| {
-        matches!(hex.len(), 8 | 17)
-            && hex
-                .chars()
-                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
-    })
-}
-
-/// An IPv4 or IPv6 address, `/`, and a prefix length of at most 32 or 128.
-pub fn is_cidr(text: &str) -> bool {
-    let Some((address, prefix)) = text.split_once('/') else {
-        return false;
-    };
-    let Ok(address) = address.parse::<std::net::IpAddr>() else {
-        return false;
-    };
-    let longest = if address.is_ipv4() { 32 } else { 128 };
-    !prefix.is_empty()
-        && prefix.chars().all(|c| c.is_ascii_digit())
-        && prefix.len() <= 3
-        && prefix.parse::<u32>().is_ok_and(|p| p <= longest)
 }
 
 fn expected(kind: ParameterType) -> &'static str {
@@ -190,49 +120,6 @@ mod tests {
     }
 
     #[test]
-    fn security_group_ids() {
-        for ok in ["sg-0123abcd", "sg-0123456789abcdef0"] {
-            assert!(is_security_group_id(ok), "{ok}");
-        }
-        for bad in [
-            "sg-0123abc",
-            "sg-0123456789ABCDEF0",
-            "sg-0123456789abcdef",
-            "sg-0123456789abcdefg",
-            "0123456789abcdef0",
-            "sg_0123abcd",
-            "",
-        ] {
-            assert!(!is_security_group_id(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn cidr_ranges() {
-        for ok in [
-            "10.0.0.0/16",
-            "0.0.0.0/0",
-            "192.168.1.7/32",
-            "2001:db8::/32",
-            "::/0",
-        ] {
-            assert!(is_cidr(ok), "{ok}");
-        }
-        for bad in [
-            "10.0.0.0",
-            "10.0.0.0/33",
-            "10.0.0/16",
-            "256.0.0.0/8",
-            "10.0.0.0/",
-            "10.0.0.0/+8",
-            "2001:db8::/129",
-            "10.0.0.0/16 ",
-        ] {
-            assert!(!is_cidr(bad), "{bad}");
-        }
-    }
-
-    #[test]
     fn comma_lists_accept_arrays_and_strings() {
         let spec = ParameterSpec {
             kind: ParameterType::CommaList,
@@ -242,6 +129,8 @@ mod tests {
             allowed: vec![],
             required: false,
             format: None,
+            min: None,
+            max: None,
         };
         let array = Value::Array(vec![Value::String("a".into()), Value::String("b".into())]);
         assert_eq!(parameter_value(&spec, &array).unwrap(), "a,b");

@@ -15,7 +15,7 @@ pub mod exemption;
 #[cfg(any(test, feature = "testing"))]
 pub mod fuzzing;
 pub mod item;
-pub mod meta;
+pub mod manifest;
 pub mod notify;
 pub mod observed;
 pub mod params;
@@ -33,5 +33,7 @@ pub use compliance::{Annotation, Compliance, Verdict};
 pub use error::RuleError;
 pub use evaluation::Evaluation;
 pub use item::{ConfigurationItem, Item, ResourceKey};
-pub use meta::RuleMeta;
+pub use manifest::RuleMeta;
+/// The former name of [`manifest`], kept for its users.
+pub use manifest as meta;
 pub use rule::{Finding, PeriodicRule, Rule, RunContext};
