@@ -130,7 +130,7 @@ mod tests {
         std::fs::create_dir(dir.path().join("x-rule")).unwrap();
         std::fs::write(
             dir.path().join("x-rule/rule.toml"),
-            "name = \"x-rule\"\ndescription = \"X.\"\n[trigger]\nchange = true\n",
+            "name = \"x-rule\"\ndescription = \"X.\"\nresource-types = [\"AWS::S3::Bucket\"]\n[trigger]\nchange = true\n",
         )
         .unwrap();
         let catalog = Catalog::discover(dir.path()).unwrap();
@@ -143,7 +143,7 @@ mod tests {
         std::fs::create_dir(dir.path().join("a")).unwrap();
         std::fs::write(
             dir.path().join("a/rule.toml"),
-            "name = \"b\"\ndescription = \"B.\"\n[trigger]\nchange = true\n",
+            "name = \"b\"\ndescription = \"B.\"\nresource-types = [\"AWS::S3::Bucket\"]\n[trigger]\nchange = true\n",
         )
         .unwrap();
         let err = Catalog::discover(dir.path()).unwrap_err();

@@ -11,8 +11,8 @@ fn fixture_text() -> String {
 }
 
 fn settings(text: Option<&str>) -> Settings {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let catalog = Catalog::discover(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules")).unwrap();
+    let catalog =
+        Catalog::discover(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules")).unwrap();
     let text = text.map_or_else(fixture_text, str::to_owned);
     Settings::parse(Path::new("deployer.toml"), &text, &catalog).unwrap()
 }

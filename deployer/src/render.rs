@@ -539,7 +539,9 @@ fn declared_function_actions(rule: &RuleSettings) -> Vec<IamAction> {
             RemediationMode::Automatic | RemediationMode::Manual
         );
     if observes {
-        let sdk = Permissions::OBSERVED_SSM_ACTIONS.iter().chain(&["sns:Publish"]);
+        let sdk = Permissions::OBSERVED_SSM_ACTIONS
+            .iter()
+            .chain(&["sns:Publish"]);
         declared.extend(sdk.filter_map(|a| IamAction::try_from(*a).ok()));
     }
     declared
@@ -684,7 +686,7 @@ fn remediation_context(
             document: document.clone(),
         });
     }
-    let parameters = spec
+    let parameters: Vec<_> = spec
         .parameters
         .iter()
         .map(|(name, value)| remediation_parameter(by_cfn_name, name, value))
@@ -784,7 +786,12 @@ fn remediation_parameter(
             cfn_parameter_name(param)
         }
     };
-    debug_assert!(value.parameters().iter().all(|p| by_cfn_name.contains_key(&cfn_ref(p))));
+    debug_assert!(
+        value
+            .parameters()
+            .iter()
+            .all(|p| by_cfn_name.contains_key(&cfn_ref(p)))
+    );
     let mut parameter = RemediationParameter {
         name: name.to_owned(),
         resource_id: false,

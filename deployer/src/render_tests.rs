@@ -7,7 +7,8 @@ use crate::settings::Settings;
 /// The deployer's example settings, or `text` with the example rules.
 pub(crate) fn settings(text: Option<&str>) -> Settings {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let catalog = Catalog::discover(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules")).unwrap();
+    let catalog =
+        Catalog::discover(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules")).unwrap();
     match text {
         Some(text) => Settings::parse(Path::new("deployer.toml"), text, &catalog).unwrap(),
         None => Settings::load(&fixtures.join("deployer.toml"), &catalog).unwrap(),

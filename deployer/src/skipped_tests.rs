@@ -125,8 +125,8 @@ async fn suspended_organisation() -> Organization {
 }
 
 fn settings() -> Settings {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let catalog = Catalog::discover(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules")).unwrap();
+    let catalog =
+        Catalog::discover(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules")).unwrap();
     let text = format!(
         r#"
 [organization]
@@ -215,8 +215,8 @@ async fn a_suspended_account_no_longer_targeted_but_holding_instances_is_left_as
 #[test]
 fn an_account_left_as_is_keeps_its_ou_from_being_targeted_whole() {
     let org = crate::org::fixture::organization();
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let catalog = Catalog::discover(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules")).unwrap();
+    let catalog =
+        Catalog::discover(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules")).unwrap();
     let text = r#"
 [organization]
 role-name = "OrganizationAccountAccessRole"

@@ -925,7 +925,7 @@ fn automation_steps(stack: &Stack, rule: &str, member: &str) -> (bool, Vec<(Stri
             .map(|a| {
                 let pattern = meta
                     .permissions
-                    .resources_of(a)
+                    .resources_of(a.as_str())
                     .first()
                     .cloned()
                     .unwrap_or_else(|| "*".into());
@@ -933,7 +933,7 @@ fn automation_steps(stack: &Stack, rule: &str, member: &str) -> (bool, Vec<(Stri
                     .replace("${AWS::Partition}", "aws")
                     .replace("${AWS::Region}", REGION)
                     .replace("${AWS::AccountId}", member);
-                (a.clone(), sample(&resource, member).0)
+                (a.to_string(), sample(&resource, member).0)
             })
             .collect()
     };

@@ -6,8 +6,8 @@ use super::*;
 use crate::catalog::Catalog;
 
 pub(crate) fn settings() -> Settings {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let catalog = Catalog::discover(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules")).unwrap();
+    let catalog =
+        Catalog::discover(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules")).unwrap();
     let text = r#"
 [organization]
 regions = ["eu-west-1"]

@@ -221,8 +221,7 @@ fn verdict(evaluation: &Evaluation) -> (Outcome, String) {
 }
 
 /// The first of the rule's `reads` the item lacks (absent or null). `list[].field` needs the
-/// field in
-/// every element of the list.
+/// field in every element of the list.
 fn missing_field<'a>(item: &ConfigurationItem, reads: &'a [String]) -> Option<&'a str> {
     reads.iter().map(String::as_str).find(|path| {
         let (root, rest) = path.split_once('.').unwrap_or((path, ""));

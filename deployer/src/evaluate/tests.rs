@@ -22,7 +22,8 @@ use crate::org::fixture;
 
 fn settings() -> Settings {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let catalog = Catalog::discover(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules")).unwrap();
+    let catalog =
+        Catalog::discover(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules")).unwrap();
     Settings::load(&fixtures.join("deployer.toml"), &catalog).unwrap()
 }
 

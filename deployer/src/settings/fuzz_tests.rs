@@ -154,7 +154,9 @@ fn parses_or_locates(text: &str, catalog: &Catalog) -> Result<(), TestCaseError>
 
 #[test]
 fn fuzz_settings_with_edited_lines() {
-    let catalog = Catalog::discover(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules")).unwrap();
+    let catalog =
+        Catalog::discover(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules"))
+            .unwrap();
     let example = std::fs::read_to_string(fixtures().join("deployer.toml")).unwrap();
     let strategy = prop::collection::vec(line_edit(), 1..8);
     fuzz("deployer.toml, edited lines", &strategy, |edits| {
@@ -164,7 +166,9 @@ fn fuzz_settings_with_edited_lines() {
 
 #[test]
 fn fuzz_settings_with_edited_bytes() {
-    let catalog = Catalog::discover(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules")).unwrap();
+    let catalog =
+        Catalog::discover(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules"))
+            .unwrap();
     let example = std::fs::read_to_string(fixtures().join("deployer.toml")).unwrap();
     let strategy = prop::collection::vec(any::<(usize, u8, u8)>(), 1..10);
     fuzz("deployer.toml, edited bytes", &strategy, |edits| {
@@ -175,7 +179,9 @@ fn fuzz_settings_with_edited_bytes() {
 #[test]
 fn the_example_parses_and_a_broken_line_is_located() {
     // The fuzzing starts from a valid file, and its edits are seen.
-    let catalog = Catalog::discover(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules")).unwrap();
+    let catalog =
+        Catalog::discover(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules"))
+            .unwrap();
     let example = std::fs::read_to_string(fixtures().join("deployer.toml")).unwrap();
     Settings::parse(Path::new("deployer.toml"), &example, &catalog).unwrap();
     let broken = edited_lines(

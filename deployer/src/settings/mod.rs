@@ -645,7 +645,10 @@ impl Checker<'_> {
     fn rule_meta(&mut self, meta: &RuleMeta, span: Range<usize>) {
         if let Err(error) = meta.check() {
             for problem in error.problems {
-                self.problem(span.clone(), format!("{}'s rule.toml: {problem}", meta.name));
+                self.problem(
+                    span.clone(),
+                    format!("{}'s rule.toml: {problem}", meta.name),
+                );
             }
         }
     }

@@ -33,7 +33,7 @@ pub use compliance::{Annotation, Compliance, Verdict};
 pub use error::RuleError;
 pub use evaluation::Evaluation;
 pub use item::{ConfigurationItem, Item, ResourceKey};
-pub use manifest::RuleMeta;
 /// The former name of [`manifest`], kept for its users.
 pub use manifest as meta;
+pub use manifest::RuleMeta;
 pub use rule::{Finding, PeriodicRule, Rule, RunContext};

@@ -189,6 +189,7 @@ mod tests {
             r#"
 name = "example"
 description = "x"
+resource-types = ["AWS::S3::Bucket"]
 [trigger]
 change = true
 [parameters.mode]

@@ -13,7 +13,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use parameters::{ParameterFormat, ParameterSpec, ParameterType, is_cidr, is_security_group_id};
+pub use parameters::{
+    ParameterFormat, ParameterSpec, ParameterType, is_cidr, is_security_group_id,
+};
 pub use permissions::{IamAction, Permissions};
 pub use reads::Reads;
 pub use remediation::{RemediationKind, RemediationSpec, RemediationValue};
@@ -140,7 +142,10 @@ impl RuleMeta {
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !valid_name {
-            problems.push("name", format!("`{}` is not lowercase letters, digits and `-`", self.name));
+            problems.push(
+                "name",
+                format!("`{}` is not lowercase letters, digits and `-`", self.name),
+            );
         }
         self.trigger.check(&self.resource_types, &mut problems);
         for (name, spec) in &self.parameters {
@@ -200,7 +205,7 @@ fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
     use toml::de::{DeTable, DeValue};
     let document = DeTable::parse(text).ok()?;
     let mut table = document.get_ref();
-    let mut array: Option<&Vec<toml::Spanned<DeValue<'_>>>> = None;
+    let mut array: Option<&[toml::Spanned<DeValue<'_>>]> = None;
     let mut found = None;
     for segment in segments(path) {
         let value = match segment {
@@ -214,7 +219,7 @@ fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
         array = None;
         match value.get_ref() {
             DeValue::Table(inner) => table = inner,
-            DeValue::Array(items) => array = Some(items),
+            DeValue::Array(items) => array = Some(items.as_ref()),
             _ => {}
         }
     }

@@ -78,7 +78,8 @@ impl ParameterSpec {
                 let Ok(number) = text.trim().parse::<f64>() else {
                     return Err(format!("expected a number, found `{text}`"));
                 };
-                if self.min.is_some_and(|min| number < min) || self.max.is_some_and(|max| number > max)
+                if self.min.is_some_and(|min| number < min)
+                    || self.max.is_some_and(|max| number > max)
                 {
                     return Err(format!("`{text}` is outside {}", self.range()));
                 }
@@ -111,7 +112,10 @@ impl ParameterSpec {
         if let (Some(min), Some(max)) = (self.min, self.max)
             && min > max
         {
-            problems.push(&format!("{path}.min"), format!("{min} is above `max` {max}"));
+            problems.push(
+                &format!("{path}.min"),
+                format!("{min} is above `max` {max}"),
+            );
         }
         if self.format.is_some()
             && !matches!(self.kind, ParameterType::String | ParameterType::CommaList)

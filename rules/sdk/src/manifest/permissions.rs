@@ -147,7 +147,12 @@ impl Permissions {
     pub(super) fn check(&self, problems: &mut Problems) {
         for (action, resources) in &self.resources {
             let path = format!("permissions.resources.\"{action}\"");
-            if !self.rule.iter().chain(&self.remediation).any(|a| a == action) {
+            if !self
+                .rule
+                .iter()
+                .chain(&self.remediation)
+                .any(|a| a == action)
+            {
                 problems.push(
                     &path,
                     format!("names `{action}`, which neither `rule` nor `remediation` declares"),

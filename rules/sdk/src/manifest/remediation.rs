@@ -78,12 +78,7 @@ impl RemediationValue {
     /// leaves the document parameter out. Empty values count as unset, as Config's console
     /// sends them.
     pub fn resolve(&self, resource_id: &str, params: &BTreeMap<String, String>) -> Option<String> {
-        let set = |name: &str| {
-            params
-                .get(name)
-                .map(|v| v.trim())
-                .filter(|v| !v.is_empty())
-        };
+        let set = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
         match self {
             Self::ResourceId => Some(resource_id.to_owned()),
             Self::Param(name) => set(name).map(str::to_owned),
@@ -181,11 +176,24 @@ impl RemediationSpec {
         problems: &mut Problems,
     ) {
         if self.kind == RemediationKind::Ssm && self.document.is_none() {
-            problems.push("remediation.document", "an `ssm` remediation names its document");
+            problems.push(
+                "remediation.document",
+                "an `ssm` remediation names its document",
+            );
         }
         let bounds = [
-            ("maximum-attempts", self.maximum_attempts, MAX_ATTEMPTS, "MaximumAutomaticAttempts"),
-            ("retry-seconds", self.retry_seconds, MAX_RETRY_SECONDS, "RetryAttemptSeconds"),
+            (
+                "maximum-attempts",
+                self.maximum_attempts,
+                MAX_ATTEMPTS,
+                "MaximumAutomaticAttempts",
+            ),
+            (
+                "retry-seconds",
+                self.retry_seconds,
+                MAX_RETRY_SECONDS,
+                "RetryAttemptSeconds",
+            ),
         ];
         for (key, value, max, field) in bounds {
             if !(1..=max).contains(&value) {

@@ -68,7 +68,11 @@ fn every_shipped_rule_toml_passes() {
             checked += 1;
         }
     }
-    assert!(checked >= 6, "{checked} rule.toml files under {}", rules.display());
+    assert!(
+        checked >= 6,
+        "{checked} rule.toml files under {}",
+        rules.display()
+    );
 }
 
 #[test]
@@ -94,15 +98,21 @@ fn the_example_passes_and_maps_its_remediation() {
 #[test]
 fn two_trigger_kinds_are_refused() {
     let err = error("change = true", "change = true\nperiodic = \"One_Hour\"");
-    assert!(err.contains("trigger (line 8, column 1)"), "{err}");
+    assert!(err.contains("trigger (line 7, column 1)"), "{err}");
     assert!(err.contains("exactly one trigger kind"), "{err}");
     let err = error("change = true", "");
-    assert!(err.contains("trigger") && err.contains("no trigger"), "{err}");
+    assert!(
+        err.contains("trigger") && err.contains("no trigger"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_change_rule_without_resource_types_is_refused() {
-    let err = error("resource-types = [\"AWS::S3::Bucket\"]", "resource-types = []");
+    let err = error(
+        "resource-types = [\"AWS::S3::Bucket\"]",
+        "resource-types = []",
+    );
     assert!(err.contains("resource-types (line 4, column 18)"), "{err}");
 }
 
@@ -110,23 +120,29 @@ fn a_change_rule_without_resource_types_is_refused() {
 fn a_mapping_naming_an_undeclared_parameter_is_refused() {
     let err = error("first:keys", "first:kmsKeys");
     assert!(
-        err.contains("remediation.parameters.Key (line 38, column 7)")
+        err.contains("remediation.parameters.Key (line 34, column 7)")
             && err.contains("`kmsKeys`, which `[parameters]` does not declare"),
         "{err}"
     );
     let err = error("if keys", "if other");
-    assert!(err.contains("remediation.parameters.Mode") && err.contains("`other`"), "{err}");
+    assert!(
+        err.contains("remediation.parameters.Mode") && err.contains("`other`"),
+        "{err}"
+    );
     let err = error("first:keys", "first:mode");
     assert!(err.contains("`mode` is not a comma-list"), "{err}");
     let err = error("or strict if keys", "or strict");
-    assert!(err.contains("remediation.parameters.Mode") && err.contains("line 37"), "{err}");
+    assert!(
+        err.contains("remediation.parameters.Mode") && err.contains("line 33"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_default_outside_allowed_is_refused() {
     let err = error("default = \"strict\"", "default = \"severe\"");
     assert!(
-        err.contains("parameters.mode.default (line 14, column 11)")
+        err.contains("parameters.mode.default (line 13, column 11)")
             && err.contains("`severe` is not allowed"),
         "{err}"
     );
@@ -134,20 +150,29 @@ fn a_default_outside_allowed_is_refused() {
 
 #[test]
 fn a_bad_iam_action_is_refused() {
-    let err = error("remediation = [\"s3:PutEncryptionConfiguration\"]", "remediation = [\"s3:*\"]");
+    let err = error(
+        "remediation = [\"s3:PutEncryptionConfiguration\"]",
+        "remediation = [\"s3:*\"]",
+    );
     assert!(
-        err.contains("permissions.remediation[0] (line 44, column 16)")
+        err.contains("permissions.remediation[0] (line 38, column 15)")
             && err.contains("`s3:*` is not an IAM action"),
         "{err}"
     );
-    let err = error("\"s3:PutEncryptionConfiguration\" = ", "\"s3:GetObject\" = ");
+    let err = error(
+        "\"s3:PutEncryptionConfiguration\" = ",
+        "\"s3:GetObject\" = ",
+    );
     assert!(
-        err.contains("permissions.resources.\"s3:GetObject\" (line 47, column 19)")
+        err.contains("permissions.resources.\"s3:GetObject\" (line 41, column 18)")
             && err.contains("neither `rule` nor `remediation` declares"),
         "{err}"
     );
     let err = error("arn:${AWS::Partition}:s3:::*", "s3:::*");
-    assert!(err.contains("[0] (line 47") && err.contains("not an ARN template"), "{err}");
+    assert!(
+        err.contains("[0] (line 41") && err.contains("not an ARN template"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -157,24 +182,33 @@ fn a_value_not_matching_its_format_is_refused() {
         "[parameters.keys]\ntype = \"comma-list\"\nformat = \"cidr\"\nexample = \"10.0.0.0/8,10.1.0.0\"",
     );
     assert!(
-        err.contains("parameters.keys.example (line 20, column 11)")
+        err.contains("parameters.keys.example (line 19, column 11)")
             && err.contains("`10.1.0.0` is not a CIDR range"),
         "{err}"
     );
-    let err = error("type = \"comma-list\"", "type = \"comma-list\"\nformat = \"ip\"");
-    assert!(err.contains("parameters.keys.format") && err.contains("ip"), "{err}");
+    let err = error(
+        "type = \"comma-list\"",
+        "type = \"comma-list\"\nformat = \"ip\"",
+    );
+    assert!(
+        err.contains("parameters.keys.format") && err.contains("ip"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_number_out_of_range_is_refused() {
     let err = error("default = \"5\"", "default = \"11\"");
     assert!(
-        err.contains("parameters.limit.default (line 27, column 11)")
+        err.contains("parameters.limit.default (line 23, column 11)")
             && err.contains("`11` is outside the range 1..=10"),
         "{err}"
     );
     let err = error("min = 1", "min = 20");
-    assert!(err.contains("parameters.limit.min") && err.contains("above `max`"), "{err}");
+    assert!(
+        err.contains("parameters.limit.min") && err.contains("above `max`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -184,7 +218,10 @@ fn every_problem_is_reported_at_once() {
         .replacen("default = \"5\"", "default = \"11\"", 1);
     let err = RuleMeta::from_toml(&text).unwrap_err();
     assert_eq!(err.problems.len(), 2, "{err}");
-    assert!(err.to_string().starts_with("rule.toml: 2 problems\n  "), "{err}");
+    assert!(
+        err.to_string().starts_with("rule.toml: 2 problems\n  "),
+        "{err}"
+    );
 }
 
 #[test]
@@ -197,9 +234,19 @@ fn reads_by_resource_type_name_the_rules_own_types() {
     // Tables follow the top-level keys: move `[reads]` after them.
     let (head, tail) = text.split_once("[trigger]").unwrap();
     let (before, reads) = head.split_once("[reads]").unwrap();
-    let text = format!("{before}[trigger]{}", tail.replacen("[parameters.mode]", &format!("[reads]{reads}[parameters.mode]"), 1));
+    let text = format!(
+        "{before}[trigger]{}",
+        tail.replacen(
+            "[parameters.mode]",
+            &format!("[reads]{reads}[parameters.mode]"),
+            1
+        )
+    );
     let err = RuleMeta::from_toml(&text).unwrap_err().to_string();
-    assert!(err.contains("reads.\"AWS::EC2::VPC\"") && err.contains("not in `resource-types`"), "{err}");
+    assert!(
+        err.contains("reads.\"AWS::EC2::VPC\"") && err.contains("not in `resource-types`"),
+        "{err}"
+    );
     assert!(err.contains("`tags` is not a field under"), "{err}");
 }
 
@@ -207,19 +254,43 @@ fn reads_by_resource_type_name_the_rules_own_types() {
 fn a_mapping_resolves_as_the_rendered_template_does() {
     let value = |text: &str| RemediationValue::try_from(text.to_owned()).unwrap();
     let params = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     };
     let or_if = value("param:sseAlgorithm or aws:kms if kmsKeyArns");
     assert_eq!(or_if.resolve("b", &params(&[])), None);
-    assert_eq!(or_if.resolve("b", &params(&[("kmsKeyArns", "k1,k2")])).as_deref(), Some("aws:kms"));
     assert_eq!(
-        or_if.resolve("b", &params(&[("sseAlgorithm", "AES256"), ("kmsKeyArns", "k1")])).as_deref(),
+        or_if
+            .resolve("b", &params(&[("kmsKeyArns", "k1,k2")]))
+            .as_deref(),
+        Some("aws:kms")
+    );
+    assert_eq!(
+        or_if
+            .resolve(
+                "b",
+                &params(&[("sseAlgorithm", "AES256"), ("kmsKeyArns", "k1")])
+            )
+            .as_deref(),
         Some("AES256")
     );
-    assert_eq!(value("first:kmsKeyArns").resolve("b", &params(&[("kmsKeyArns", "k1,k2")])).as_deref(), Some("k1"));
+    assert_eq!(
+        value("first:kmsKeyArns")
+            .resolve("b", &params(&[("kmsKeyArns", "k1,k2")]))
+            .as_deref(),
+        Some("k1")
+    );
     assert_eq!(value("param:x").resolve("b", &params(&[("x", " ")])), None);
-    assert_eq!(value("RESOURCE_ID").resolve("b", &params(&[])).as_deref(), Some("b"));
-    assert_eq!(value("AES256").resolve("b", &params(&[])).as_deref(), Some("AES256"));
+    assert_eq!(
+        value("RESOURCE_ID").resolve("b", &params(&[])).as_deref(),
+        Some("b")
+    );
+    assert_eq!(
+        value("AES256").resolve("b", &params(&[])).as_deref(),
+        Some("AES256")
+    );
 }
 
 #[test]
@@ -228,7 +299,12 @@ fn value_checks_follow_the_spec() {
     let limit = &meta.parameters["limit"];
     assert!(limit.check_value("10").is_ok());
     assert!(limit.check_value("0").unwrap_err().contains("outside"));
-    assert!(limit.check_value("ten").unwrap_err().contains("expected a number"));
+    assert!(
+        limit
+            .check_value("ten")
+            .unwrap_err()
+            .contains("expected a number")
+    );
     assert!(meta.parameters["mode"].check_value("lax").is_ok());
 }
 
@@ -252,7 +328,13 @@ fn security_group_ids() {
 
 #[test]
 fn cidr_ranges() {
-    for ok in ["10.0.0.0/16", "0.0.0.0/0", "192.168.1.7/32", "2001:db8::/32", "::/0"] {
+    for ok in [
+        "10.0.0.0/16",
+        "0.0.0.0/0",
+        "192.168.1.7/32",
+        "2001:db8::/32",
+        "::/0",
+    ] {
         assert!(is_cidr(ok), "{ok}");
     }
     for bad in [
