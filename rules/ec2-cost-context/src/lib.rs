@@ -98,8 +98,8 @@ impl PeriodicRule for Ec2CostContext {
 }
 
 #[cfg(test)]
-#[path = "fixture_tests.rs"]
-mod fixture_tests;
+#[path = "rule_toml_tests.rs"]
+mod rule_toml_tests;
 
 #[cfg(test)]
 #[path = "handler_tests.rs"]

@@ -1,17 +1,14 @@
 //! The whole handler, as Lambda runs it, with IAM, CloudTrail, SNS and Config answering from
 //! mocks. Time is paused: the LookupEvents rate limit costs no real waiting.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_config::operation::get_compliance_details_by_config_rule::GetComplianceDetailsByConfigRuleOutput;
-use aws_sdk_config::operation::put_evaluations::PutEvaluationsOutput;
-use aws_sdk_config::types::{
-    ComplianceType, EvaluationResult, EvaluationResultIdentifier, EvaluationResultQualifier,
-};
-use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_sdk_config::types::ComplianceType;
+use aws_smithy_mocks::{Rule, RuleMode, mock_client};
 use config_rule_sdk::aws::Edge;
 use config_rule_sdk::runtime::{Mode, handle_periodic};
+use config_rule_sdk::testing::Envelope;
+use config_rule_sdk::testing::mocks::{self, Batches};
 use config_rule_sdk::{Compliance, Evaluation, RuleMeta};
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -27,64 +24,27 @@ fn meta() -> RuleMeta {
 }
 
 fn scheduled_event(parameters: &Value) -> Value {
-    let invoking = json!({
-        "awsAccountId": "111122223333",
-        "notificationCreationTime": NOTIFIED,
-        "messageType": "ScheduledNotification",
-        "recordVersion": "1.0",
-    });
-    json!({
-        "version": "1.0",
-        "invokingEvent": invoking.to_string(),
-        "ruleParameters": parameters.to_string(),
-        "resultToken": "token-1",
-        "eventLeftScope": false,
-        "executionRoleArn": "arn:aws:iam::111122223333:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig",
-        "configRuleArn": "arn:aws:config:us-east-1:111122223333:config-rule/config-rule-abc123",
-        "configRuleName": "iam-access-key-behaviour",
-        "accountId": "111122223333",
-    })
+    Envelope {
+        account_id: "111122223333".into(),
+        rule_parameters: parameters.to_string(),
+        result_token: "token-1".into(),
+        ..Envelope::new("iam-access-key-behaviour")
+    }
+    .scheduled(NOTIFIED)
 }
 
-/// Config remembers earlier results for these user ids.
+/// Config remembers earlier results for these resource ids.
 fn previously(ids: &[&str]) -> Rule {
-    let results: Vec<EvaluationResult> = ids
-        .iter()
-        .map(|id| {
-            EvaluationResult::builder()
-                .compliance_type(ComplianceType::Compliant)
-                .evaluation_result_identifier(
-                    EvaluationResultIdentifier::builder()
-                        .evaluation_result_qualifier(
-                            EvaluationResultQualifier::builder()
-                                .config_rule_name("iam-access-key-behaviour")
-                                .resource_type(RESOURCE_TYPE)
-                                .resource_id(*id)
-                                .build(),
-                        )
-                        .build(),
-                )
-                .build()
-        })
-        .collect();
-    mock!(aws_sdk_config::Client::get_compliance_details_by_config_rule).then_compute_output(
-        move |_| {
-            GetComplianceDetailsByConfigRuleOutput::builder()
-                .set_evaluation_results(Some(results.clone()))
-                .build()
-        },
+    mocks::previously(
+        "iam-access-key-behaviour",
+        RESOURCE_TYPE,
+        ComplianceType::Compliant,
+        ids,
     )
 }
 
-type Batches = Arc<Mutex<Vec<usize>>>;
-
 fn put_evaluations(batches: &Batches) -> Rule {
-    let seen = batches.clone();
-    mock!(aws_sdk_config::Client::put_evaluations).then_compute_output(move |req| {
-        assert_eq!(req.result_token(), Some("token-1"));
-        seen.lock().unwrap().push(req.evaluations().len());
-        PutEvaluationsOutput::builder().build()
-    })
+    mocks::put_evaluations("token-1", batches)
 }
 
 struct Run {

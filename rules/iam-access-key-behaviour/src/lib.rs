@@ -159,8 +159,8 @@ impl PeriodicRule for IamAccessKeyBehaviour {
 mod test_support;
 
 #[cfg(test)]
-#[path = "fixture_tests.rs"]
-mod fixture_tests;
+#[path = "rule_toml_tests.rs"]
+mod rule_toml_tests;
 
 #[cfg(test)]
 #[path = "handler_tests.rs"]

@@ -306,30 +306,9 @@ impl<'a> Policies<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use config_rule_sdk::{Compliance, RuleMeta, testing};
+    use config_rule_sdk::Compliance;
     use proptest::prelude::*;
     use serde_json::json;
-
-    fn meta() -> RuleMeta {
-        RuleMeta::from_toml(RULE_TOML).expect("rule.toml is valid")
-    }
-
-    #[test]
-    fn fixtures() {
-        let meta = meta();
-        insta::glob!("../fixtures", "*.json", |path| {
-            insta::assert_yaml_snapshot!(testing::check_file(
-                &IamPolicyNoAdminWildcards,
-                &meta,
-                path
-            ));
-        });
-    }
-
-    #[test]
-    fn rule_toml_and_params_agree() {
-        testing::check_params_agree::<Params>(&meta());
-    }
 
     #[test]
     fn forbidden_action_entries_must_be_action_patterns() {

@@ -171,23 +171,10 @@ fn same_key(allowed_arn: &str, bucket_key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use config_rule_sdk::{RuleMeta, testing};
+    use config_rule_sdk::RuleMeta;
 
     fn meta() -> RuleMeta {
         RuleMeta::from_toml(RULE_TOML).expect("rule.toml is valid")
-    }
-
-    #[test]
-    fn fixtures() {
-        let meta = meta();
-        insta::glob!("../fixtures", "*.json", |path| {
-            insta::assert_yaml_snapshot!(testing::check_file(&S3BucketEncryption, &meta, path));
-        });
-    }
-
-    #[test]
-    fn rule_toml_and_params_agree() {
-        testing::check_params_agree::<Params>(&meta());
     }
 
     #[test]

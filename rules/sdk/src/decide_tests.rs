@@ -1,6 +1,7 @@
 use super::*;
 use crate::compliance::Compliance;
 use crate::item::Item;
+use crate::testing::Envelope;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -58,10 +59,11 @@ fn item(name: &str, status: &str, tags: &Value) -> ConfigurationItem {
 }
 
 fn settings_with(params: &Value) -> Settings<Params> {
-    let event = json!({
-        "invokingEvent": "{\"messageType\":\"ScheduledNotification\"}",
-        "ruleParameters": params.to_string(), "resultToken": "t", "eventLeftScope": false
-    });
+    let event = Envelope {
+        rule_parameters: params.to_string(),
+        ..Envelope::new("no-public-names")
+    }
+    .scheduled("2026-03-01T10:00:00.000Z");
     settings(&meta(), &Invocation::from_json(event).unwrap()).unwrap()
 }
 
@@ -194,10 +196,11 @@ fn the_registry_parameter_exempts_too() {
 
 #[test]
 fn invalid_parameters_fail_naming_the_parameter() {
-    let event = json!({
-        "invokingEvent": "{\"messageType\":\"ScheduledNotification\"}",
-        "ruleParameters": "{\"wrod\": \"x\"}", "resultToken": "t", "eventLeftScope": false
-    });
+    let event = Envelope {
+        rule_parameters: r#"{"wrod": "x"}"#.to_owned(),
+        ..Envelope::new("no-public-names")
+    }
+    .scheduled("2026-03-01T10:00:00.000Z");
     let err = settings::<Params>(&meta(), &Invocation::from_json(event).unwrap()).unwrap_err();
     assert_eq!(err.kind(), "InvalidParameter");
     assert!(err.to_string().contains("`wrod`"), "{err}");

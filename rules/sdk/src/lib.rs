@@ -25,7 +25,7 @@ pub mod retry;
 pub mod rule;
 pub mod runtime;
 pub mod sink;
-#[cfg(feature = "testing")]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use aws::AwsScope;

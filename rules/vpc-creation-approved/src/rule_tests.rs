@@ -1,11 +1,6 @@
 use std::path::Path;
 
-use aws_sdk_config::operation::get_resource_config_history::GetResourceConfigHistoryOutput;
-use aws_sdk_config::types::{ConfigurationItem, ConfigurationItemStatus, ResourceType};
-use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use config_rule_sdk::aws::Edge;
 use config_rule_sdk::notify::{ComplianceChange, compliance_change_pattern};
-use config_rule_sdk::runtime::{Mode, handle_change};
 use config_rule_sdk::testing::{self, Fixture};
 use config_rule_sdk::{Compliance, Evaluation, RuleMeta};
 use serde_json::{Value, json};
@@ -16,25 +11,11 @@ fn meta() -> RuleMeta {
     RuleMeta::from_toml(RULE_TOML).expect("rule.toml is valid")
 }
 
-#[test]
-fn fixtures() {
-    let meta = meta();
-    insta::glob!("../fixtures", "*.json", |path| {
-        insta::assert_yaml_snapshot!(testing::check_file(&VpcCreationApproved, &meta, path));
-    });
-}
-
-#[test]
-fn rule_toml_and_params_agree() {
-    testing::check_params_agree::<Params>(&meta());
-}
-
 fn evaluate_fixture(name: &str) -> Evaluation {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
         .join(name);
-    let fixture: Fixture = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    testing::run(&VpcCreationApproved, &meta(), &fixture).unwrap()
+    testing::run(&VpcCreationApproved, &meta(), &Fixture::load(&path)).unwrap()
 }
 
 /// The `Config Rules Compliance Change` event Config sends EventBridge after it records
@@ -137,83 +118,4 @@ fn approving_a_vpc_sends_no_email() {
     let packed =
         compliance_change_event(&reported, "vpc-creation-approved-conformance-pack-ab12cd");
     assert!(pattern_matches(&pattern, &packed));
-}
-
-/// An oversized notification carries only a summary; the rule must judge the item Config
-/// returns from `GetResourceConfigHistory`, where `configuration` is a JSON string.
-#[tokio::test]
-async fn an_oversized_vpc_is_fetched_and_judged_on_its_full_item() {
-    let configuration = json!({
-        "vpcId": "vpc-0aaaabbbbccccdddd",
-        "cidrBlock": "10.99.0.0/16",
-        "isDefault": false,
-        "state": "available",
-        "tags": [{"key": "custos:approved", "value": "netops CHG-7"}],
-    });
-    let history = mock!(aws_sdk_config::Client::get_resource_config_history)
-        .match_requests(|req| {
-            req.resource_type() == Some(&ResourceType::Vpc)
-                && req.resource_id() == Some("vpc-0aaaabbbbccccdddd")
-                && req.limit() == Some(1)
-        })
-        .then_output(move || {
-            GetResourceConfigHistoryOutput::builder()
-                .configuration_items(
-                    ConfigurationItem::builder()
-                        .resource_type(ResourceType::Vpc)
-                        .resource_id("vpc-0aaaabbbbccccdddd")
-                        .account_id("123456789012")
-                        .aws_region("us-east-1")
-                        .configuration_item_status(ConfigurationItemStatus::Ok)
-                        .configuration_item_capture_time(aws_smithy_types::DateTime::from_secs(
-                            1_779_264_930,
-                        ))
-                        .configuration(configuration.to_string())
-                        .tags("custos:approved", "netops CHG-7")
-                        .build(),
-                )
-                .build()
-        });
-    let client = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&history]);
-    let sdk_config = aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .build();
-    let edge = Edge::with_config_client(sdk_config, client);
-    let invoking = json!({
-        "configurationItemSummary": {
-            "changeType": "CREATE",
-            "configurationItemVersion": "1.3",
-            "configurationItemCaptureTime": "2026-05-20T08:15:30.123Z",
-            "awsAccountId": "123456789012",
-            "configurationItemStatus": "ResourceDiscovered",
-            "resourceType": "AWS::EC2::VPC",
-            "resourceId": "vpc-0aaaabbbbccccdddd",
-            "ARN": "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0aaaabbbbccccdddd",
-            "awsRegion": "us-east-1",
-        },
-        "messageType": "OversizedConfigurationItemChangeNotification",
-        "notificationCreationTime": "2026-05-20T08:16:01.000Z",
-        "recordVersion": "1.0",
-    });
-    let event = json!({
-        "invokingEvent": invoking.to_string(),
-        "ruleParameters": "{}",
-        "resultToken": "TESTMODE",
-        "eventLeftScope": false,
-        "configRuleArn": "arn:aws:config:us-east-1:123456789012:config-rule/config-rule-abcdef",
-        "configRuleName": "vpc-creation-approved",
-        "accountId": "123456789012",
-    });
-
-    let evaluations = handle_change(&VpcCreationApproved, &meta(), event, &edge, Mode::DryRun)
-        .await
-        .unwrap();
-
-    assert_eq!(history.num_calls(), 1, "the item was fetched once");
-    assert_eq!(evaluations.len(), 1);
-    assert_eq!(evaluations[0].compliance_type, Compliance::Compliant);
-    assert_eq!(
-        evaluations[0].annotation.as_ref().unwrap().as_str(),
-        "approved: custos:approved=netops CHG-7"
-    );
 }

@@ -1,10 +1,12 @@
-//! The Lambda events AWS Config sends a custom rule, built the way Config builds them.
+//! The Lambda events AWS Config sends a custom rule, for a rule deployed on the emulator: the
+//! SDK's encoder with the deployed rule's name, ARN, id and parameters.
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use config_rule_sdk::testing::Envelope;
+use serde_json::Value;
 
 use super::DeployedRule;
-use crate::recorder::{ITEM_VERSION, timestamp};
+use crate::recorder::timestamp;
 
 /// A result token Config would issue: the emulator files `PutEvaluations` results under the rule
 /// named before the `#`.
@@ -26,47 +28,31 @@ pub fn change_event(
     item: &Value,
     now: DateTime<Utc>,
 ) -> Value {
-    let invoking = json!({
-        "configurationItemDiff": null,
-        "configurationItem": item,
-        "notificationCreationTime": timestamp(now),
-        "messageType": "ConfigurationItemChangeNotification",
-        "recordVersion": ITEM_VERSION,
-    });
-    envelope(rule, account_id, &invoking)
+    envelope(rule, account_id).change(item, &timestamp(now))
 }
 
 /// A `ScheduledNotification` event, as Config sends a periodic rule.
 pub fn scheduled_event(rule: &DeployedRule, account_id: &str, now: DateTime<Utc>) -> Value {
-    let invoking = json!({
-        "awsAccountId": account_id,
-        "notificationCreationTime": timestamp(now),
-        "messageType": "ScheduledNotification",
-        "recordVersion": "1.0",
-    });
-    envelope(rule, account_id, &invoking)
+    envelope(rule, account_id).scheduled(&timestamp(now))
 }
 
-/// The outer event: `invokingEvent` and `ruleParameters` are JSON documents inside strings.
-fn envelope(rule: &DeployedRule, account_id: &str, invoking: &Value) -> Value {
-    json!({
-        "version": "1.0",
-        "invokingEvent": invoking.to_string(),
-        "ruleParameters": rule.input_parameters,
-        "resultToken": result_token(&rule.name),
-        "eventLeftScope": false,
-        "executionRoleArn": config_service_role(account_id),
-        "configRuleArn": rule.arn,
-        "configRuleName": rule.name,
-        "configRuleId": rule.id,
-        "accountId": account_id,
-        "evaluationMode": "DETECTIVE",
-    })
+/// What Config puts around the notification for this deployed rule.
+fn envelope(rule: &DeployedRule, account_id: &str) -> Envelope {
+    Envelope {
+        rule_arn: rule.arn.clone(),
+        rule_id: Some(rule.id.clone()),
+        account_id: account_id.to_owned(),
+        rule_parameters: rule.input_parameters.clone(),
+        result_token: result_token(&rule.name),
+        execution_role_arn: config_service_role(account_id),
+        ..Envelope::new(&rule.name)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use config_rule_sdk::event::{Invocation, Trigger};
+    use serde_json::json;
 
     use super::*;
 
