@@ -3,8 +3,8 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_config::operation::get_resource_config_history::GetResourceConfigHistoryOutput;
 use aws_sdk_config::types::{ConfigurationItem, ConfigurationItemStatus, ResourceType};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use config_rule_sdk::Mode;
 use config_rule_sdk::aws::Edge;
-use config_rule_sdk::runtime::{Mode, handle_change};
 use config_rule_sdk::{Compliance, RuleMeta, testing};
 use serde_json::{Value, json};
 
@@ -86,9 +86,7 @@ async fn an_oversized_instance_is_fetched_and_judged_on_its_full_item() {
     });
     let event = oversized_event(&summary);
 
-    let evaluations = handle_change(&Ec2InstanceBaseline, &meta(), event, &edge, Mode::DryRun)
-        .await
-        .unwrap();
+    let evaluations = entry().handle(event, &edge, Mode::DryRun).await.unwrap();
 
     assert_eq!(
         *asked.lock().unwrap(),

@@ -8,6 +8,7 @@
 pub mod aws;
 pub mod compliance;
 pub mod decide;
+pub mod entry;
 pub mod error;
 pub mod evaluation;
 pub mod event;
@@ -30,8 +31,10 @@ pub mod testing;
 
 pub use aws::AwsScope;
 pub use compliance::{Annotation, Compliance, Verdict};
+pub use entry::{Entry, Mode};
 pub use error::RuleError;
 pub use evaluation::Evaluation;
 pub use item::{ConfigurationItem, Item, ResourceKey};
 pub use meta::RuleMeta;
 pub use rule::{Finding, PeriodicRule, Rule, RunContext};
+pub use runtime::serve;

@@ -233,12 +233,14 @@ pub async fn run_oversized<R: Rule>(
         .build();
     let edge = Edge::with_config_client(config, client);
     // Boxed: the handler's future is large.
-    let mut evaluations = Box::pin(crate::runtime::handle_change(
+    let mut evaluations = Box::pin(crate::entry::handle_change(
         rule,
+        None,
         meta,
         event,
         &edge,
-        crate::runtime::Mode::DryRun,
+        crate::entry::Mode::DryRun,
+        None,
     ))
     .await?;
     assert_eq!(

@@ -3,9 +3,9 @@ use std::path::Path;
 use aws_sdk_config::operation::get_resource_config_history::GetResourceConfigHistoryOutput;
 use aws_sdk_config::types::{ConfigurationItem, ConfigurationItemStatus, ResourceType};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use config_rule_sdk::Mode;
 use config_rule_sdk::aws::Edge;
 use config_rule_sdk::notify::{ComplianceChange, compliance_change_pattern};
-use config_rule_sdk::runtime::{Mode, handle_change};
 use config_rule_sdk::testing::{self, Fixture};
 use config_rule_sdk::{Compliance, Evaluation, RuleMeta};
 use serde_json::{Value, json};
@@ -205,9 +205,7 @@ async fn an_oversized_vpc_is_fetched_and_judged_on_its_full_item() {
         "accountId": "123456789012",
     });
 
-    let evaluations = handle_change(&VpcCreationApproved, &meta(), event, &edge, Mode::DryRun)
-        .await
-        .unwrap();
+    let evaluations = entry().handle(event, &edge, Mode::DryRun).await.unwrap();
 
     assert_eq!(history.num_calls(), 1, "the item was fetched once");
     assert_eq!(evaluations.len(), 1);
