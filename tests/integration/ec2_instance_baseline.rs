@@ -19,10 +19,10 @@ use aws_sdk_ec2::types::{InstanceType, ResourceType, Tag, TagSpecification};
 use config_rule_sdk::RuleMeta;
 use config_rule_sdk::aws::AwsScope;
 use config_rule_sdk::notify::Notifier;
-use config_rule_sdk::remediation::lambda::{self, Invoked, Response};
 use config_rule_sdk::runtime::Mode;
 use ec2_instance_baseline::RULE_TOML;
 use ec2_instance_baseline::remediation::BaselineRemediation;
+use ec2_instance_baseline::remediation::lambda::{self, Invoked, Response};
 use serde_json::{Value, json};
 use workspace_tests::config_service::remediation::{DeployedRemediation, Execution};
 use workspace_tests::config_service::{ConfigService, DeployedRule};
@@ -298,7 +298,7 @@ impl Loop {
             config_rule: &self.config_rule,
         };
         lambda::handle(
-            &BaselineRemediation,
+            &BaselineRemediation::new(),
             &self.meta,
             &scope,
             payload,

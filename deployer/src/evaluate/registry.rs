@@ -76,7 +76,6 @@ pub fn lookup(rule: &str) -> Option<Previewer> {
     match entry.kind() {
         Kind::Change(_) => Some(Previewer::Change(Box::new(Catalogued(entry)))),
         Kind::Periodic(_) => Some(Previewer::Periodic(Box::new(Catalogued(entry)))),
-        Kind::Remediation(_) => None,
     }
 }
 

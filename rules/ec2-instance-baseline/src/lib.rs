@@ -20,8 +20,8 @@
 //!   changes an instance carrying it (incident responders isolate instances by their groups).
 //!
 //! ## Remediation
-//! The `ec2-instance-baseline-remediation` Lambda ([`remediation`], [`remediation_entry`]), run by
-//! Config through the SSM document the deployer renders for it. It takes the instance id alone; the
+//! The `ec2-instance-baseline-remediation` Lambda ([`remediation`]), run by Config through the
+//! shipped SSM document `ssm/Custos-Ec2InstanceBaseline.yaml`. It takes the instance id alone; the
 //! parameters are those of the deployed Config rule (`DescribeConfigRules`). It re-reads the
 //! instance, changes nothing unless the rule finds it NON_COMPLIANT now or if it is quarantined,
 //! creates only the missing tags with their defaults (existing values are never overwritten),
@@ -50,11 +50,6 @@ pub const RULE_TOML: &str = include_str!("../rule.toml");
 /// The rule as the SDK serves it (and the catalogue lists it).
 pub fn entry() -> config_rule_sdk::Entry {
     config_rule_sdk::Entry::change(Ec2InstanceBaseline, RULE_TOML).into()
-}
-
-/// The remediation function (`ec2-instance-baseline-remediation`) as the SDK serves it.
-pub fn remediation_entry() -> config_rule_sdk::Entry {
-    config_rule_sdk::Entry::remediation(remediation::BaselineRemediation, RULE_TOML)
 }
 
 pub struct Ec2InstanceBaseline;

@@ -95,8 +95,7 @@ fn the_remediation_outside_lambda_says_how_it_is_run_and_changes_nothing() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = failure(&out);
     assert!(
-        stderr
-            .contains("runs in AWS Lambda, started by Config remediation through the SSM document"),
+        stderr.contains("SSM document Custos-Ec2InstanceBaseline"),
         "{stderr}"
     );
 }

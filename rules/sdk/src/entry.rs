@@ -1,5 +1,5 @@
 //! A rule's descriptor: its parsed `rule.toml` and what kind of function it is (a change rule,
-//! optionally remediating inline; a periodic rule; a remediation function). [`crate::serve`]
+//! optionally remediating inline; a periodic rule). [`crate::serve`]
 //! runs one as a Lambda function or from the command line; the deployer's preview, the harness
 //! and the bench run the same descriptor in-process.
 
@@ -20,7 +20,6 @@ use crate::item::ConfigurationItem;
 use crate::meta::RuleMeta;
 use crate::notify::Notifier;
 use crate::observed;
-use crate::remediation::lambda::{self, LambdaRemediation, RemediationHost};
 use crate::remediation::{self, Outcome, Remediation, RemediationTrigger};
 use crate::rule::{PeriodicRule, Rule, RunContext};
 use crate::sink;
@@ -49,8 +48,6 @@ pub enum Kind {
     Change(Box<dyn ChangeHost>),
     /// Gathers facts at the edge on a schedule and evaluates them.
     Periodic(Box<dyn PeriodicHost>),
-    /// Puts one resource right when the rule's SSM document invokes it.
-    Remediation(Box<dyn RemediationHost>),
 }
 
 impl std::fmt::Debug for Entry {
@@ -58,7 +55,6 @@ impl std::fmt::Debug for Entry {
         let kind = match self.kind {
             Kind::Change(_) => "change",
             Kind::Periodic(_) => "periodic",
-            Kind::Remediation(_) => "remediation",
         };
         f.debug_struct("Entry")
             .field("rule", &self.meta.name)
@@ -91,20 +87,6 @@ impl Entry {
         Self::new(parse(rule_toml), Kind::Periodic(Box::new(Periodic(rule))))
     }
 
-    /// A rule's remediation function, invoked by the SSM document the deployer renders
-    /// ([`crate::remediation::lambda`]).
-    pub fn remediation<M>(remediation: M, rule_toml: &str) -> Self
-    where
-        M: LambdaRemediation + 'static,
-        M::Params: Send + Sync,
-        M::State: Send + Sync,
-    {
-        Self::new(
-            parse(rule_toml),
-            Kind::Remediation(Box::new(lambda::Host(remediation))),
-        )
-    }
-
     /// An entry of `kind` for the rule `meta` describes.
     pub fn new(meta: RuleMeta, kind: Kind) -> Self {
         Self {
@@ -129,11 +111,6 @@ impl Entry {
         &self.kind
     }
 
-    /// The topic remediation records go to, if any.
-    pub fn topic(&self) -> Option<&str> {
-        self.topic.as_deref()
-    }
-
     /// Handles one Config rule invocation: decode, decide, and (with [`Mode::Put`]) put the
     /// results and remediate as the entry says.
     pub async fn handle(
@@ -146,9 +123,6 @@ impl Entry {
         match &self.kind {
             Kind::Change(rule) => rule.handle(&self.meta, event, edge, mode, topic).await,
             Kind::Periodic(rule) => rule.handle(&self.meta, event, edge, mode, topic).await,
-            Kind::Remediation(_) => Err(RuleError::UnexpectedTrigger(
-                "this is a remediation function, not a Config rule",
-            )),
         }
     }
 }

@@ -20,9 +20,6 @@ use crate::exemption::{self, Check, Registry};
 use crate::item::ResourceKey;
 use crate::notify::Notifier;
 
-#[path = "remediation_lambda.rs"]
-pub mod lambda;
-
 /// The environment variable naming the Config rule a remediation Lambda serves. The template
 /// sets it; the function reads its settings from that rule, never from its caller.
 pub const CONFIG_RULE_ENV: &str = "CUSTOS_CONFIG_RULE";

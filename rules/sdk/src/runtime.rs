@@ -9,8 +9,8 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
 use crate::aws::Edge;
+use crate::entry::Entry;
 pub use crate::entry::Mode;
-use crate::entry::{Entry, Kind};
 use crate::error::RuleError;
 use crate::evaluation::Evaluation;
 use crate::notify::TOPIC_ENV;
@@ -73,9 +73,6 @@ fn in_lambda() -> bool {
 /// exits.
 pub async fn serve(entry: Entry) -> Result<(), lambda_runtime::Error> {
     let entry = entry.notifying(topic_from_env());
-    if let Kind::Remediation(_) = entry.kind() {
-        return crate::remediation::lambda::serve(&entry, in_lambda()).await;
-    }
     let edge = Edge::from_env();
     let handle = |event: Value, mode: Mode| entry.handle(event, &edge, mode);
     if in_lambda() {

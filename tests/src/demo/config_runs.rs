@@ -34,8 +34,6 @@ async fn run_member(member: &Member) -> Result<usize> {
         put += match entry.kind() {
             Kind::Change(_) => Box::pin(change(&config, member, &entry)).await?,
             Kind::Periodic(_) => Box::pin(periodic(&config, &entry)).await?,
-            // Run when Config remediates (demo/remediate.rs), not on a change.
-            Kind::Remediation(_) => 0,
         };
     }
     Ok(put)

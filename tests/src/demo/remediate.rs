@@ -18,8 +18,8 @@ use config_rule_sdk::RuleMeta;
 use config_rule_sdk::aws::AwsScope;
 use config_rule_sdk::meta::RemediationKind;
 use config_rule_sdk::notify::Notifier;
-use config_rule_sdk::remediation::lambda::{self, Invoked};
 use ec2_instance_baseline::remediation::BaselineRemediation;
+use ec2_instance_baseline::remediation::lambda::{self, Invoked};
 use serde_json::json;
 
 use super::estate::Member;
@@ -141,7 +141,7 @@ async fn run(
         config_rule: &config_rule,
     };
     let response = lambda::handle(
-        &BaselineRemediation,
+        &BaselineRemediation::new(),
         meta,
         &scope,
         invocation.payload,

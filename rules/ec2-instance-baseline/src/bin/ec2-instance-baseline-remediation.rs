@@ -1,4 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    config_rule_sdk::serve(ec2_instance_baseline::remediation_entry()).await
+    ec2_instance_baseline::remediation::lambda::run().await
 }

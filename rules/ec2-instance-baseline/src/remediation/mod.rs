@@ -5,27 +5,26 @@
 //! `evaluate` does not find NON_COMPLIANT, or one carrying the quarantine tag, is left alone;
 //! otherwise only the missing tags are created (with their defaults), and the administrator group
 //! is added to the groups the instance has when the change is made (read again just before it,
-//! never a list from an earlier read). [`ec2`] makes the calls. As a [`LambdaRemediation`] it is
-//! what the SSM document invokes: the SDK reads the deployed rule's parameters, [`assess`] holds
-//! it back, [`BaselineRemediation::resource_id`] takes the instance id and nothing else.
+//! never a list from an earlier read). [`ec2`] makes the calls; [`deployed`] reads the rule's
+//! parameters; [`lambda`] is what the SSM document invokes.
 //!
 //! EC2 refuses the group change for an instance with several network interfaces, or when the
 //! administrator group belongs to another VPC; the remediation then fails with EC2's reason
 //! (after creating the missing tags), and Config shows it as a failed remediation.
 
+mod deployed;
 mod ec2;
+pub mod lambda;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use config_rule_sdk::aws::AwsScope;
 use config_rule_sdk::item::ItemStatus;
-use config_rule_sdk::params::ParameterError;
 use config_rule_sdk::remediation::Remediation;
-use config_rule_sdk::remediation::lambda::LambdaRemediation;
 use config_rule_sdk::{Compliance, Item, ResourceKey, Rule, RuleError};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::{
     Ec2InstanceBaseline, GroupIdentifier, Instance, InstanceState, Params, QuarantineTag, baseline,
@@ -182,60 +181,51 @@ pub fn groups_with(current: &[String], admin: &str) -> Option<Vec<String>> {
     Some(groups)
 }
 
-/// The remediation; its EC2 client comes from the scope it is given.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct BaselineRemediation;
+/// The remediation, with clients built from the scope's configuration, or given ones.
+#[derive(Debug, Clone, Default)]
+pub struct BaselineRemediation {
+    ec2: Option<aws_sdk_ec2::Client>,
+    config: Option<aws_sdk_config::Client>,
+}
 
-/// The one input key the function takes.
-const INSTANCE_ID: &str = "InstanceId";
-
-impl LambdaRemediation for BaselineRemediation {
-    /// Takes `{"InstanceId": "i-…"}`; any other key is refused, naming it.
-    fn resource_id(&self, parameters: &Map<String, Value>) -> Result<String, RuleError> {
-        let refuse = |name: &str, problem: String| {
-            RuleError::from(ParameterError {
-                name: name.to_owned(),
-                problem,
-            })
-        };
-        if let Some(other) = parameters.keys().find(|k| *k != INSTANCE_ID) {
-            return Err(refuse(
-                other,
-                format!(
-                    "the remediation takes only {INSTANCE_ID}; required tags, administrator group, \
-                     quarantine tag and exemptions are the deployed Config rule's parameters"
-                ),
-            ));
-        }
-        let id = parameters
-            .get(INSTANCE_ID)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .unwrap_or_default();
-        let valid = id.strip_prefix("i-").is_some_and(|hex| {
-            (8..=17).contains(&hex.len())
-                && hex
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
-        });
-        if !valid {
-            return Err(refuse(
-                INSTANCE_ID,
-                format!("the remediation input needs an instance id (i-…), got `{id}`"),
-            ));
-        }
-        Ok(id.to_owned())
+impl BaselineRemediation {
+    /// Builds its clients from the scope it is given.
+    pub fn new() -> Self {
+        Self::default()
     }
 
-    /// Unless the rule finds the instance NON_COMPLIANT now, and it carries no quarantine tag,
-    /// nothing is changed and the answer says why.
-    fn hold(&self, live: &LiveInstance, params: &Params) -> Option<(&'static str, String)> {
-        match assess(live, params) {
-            Assessment::NonCompliant(_) => None,
-            Assessment::Quarantined(why) => Some(("quarantined", why)),
-            Assessment::Compliant(why) => Some(("already-compliant", why)),
-            Assessment::NotApplicable(why) => Some(("not-applicable", why)),
+    /// Uses `client` for every EC2 call (tests with mocked responses, interceptors).
+    pub fn with_client(client: aws_sdk_ec2::Client) -> Self {
+        Self {
+            ec2: Some(client),
+            config: None,
         }
+    }
+
+    /// Uses `client` to read the deployed rule (tests with mocked responses).
+    #[must_use]
+    pub fn with_config_client(mut self, client: aws_sdk_config::Client) -> Self {
+        self.config = Some(client);
+        self
+    }
+
+    fn client(&self, aws: &AwsScope) -> aws_sdk_ec2::Client {
+        self.ec2
+            .clone()
+            .unwrap_or_else(|| aws_sdk_ec2::Client::new(aws.config()))
+    }
+
+    /// The `InputParameters` of the Config rule `rule` as deployed in this account and region.
+    pub async fn deployed_parameters(
+        &self,
+        aws: &AwsScope,
+        rule: &str,
+    ) -> Result<BTreeMap<String, Value>, RuleError> {
+        let config = self
+            .config
+            .clone()
+            .unwrap_or_else(|| aws_sdk_config::Client::new(aws.config()));
+        deployed::rule_parameters(&config, rule).await
     }
 }
 
@@ -257,11 +247,11 @@ impl Remediation for BaselineRemediation {
     }
 
     async fn read(&self, aws: &AwsScope, resource_id: &str) -> Result<LiveInstance, RuleError> {
-        ec2::describe(&aws.client(), resource_id).await
+        ec2::describe(&self.client(aws), resource_id).await
     }
 
     async fn apply(&self, aws: &AwsScope, resource_id: &str, fix: &Fix) -> Result<(), RuleError> {
-        ec2::apply(&aws.client(), resource_id, fix).await
+        ec2::apply(&self.client(aws), resource_id, fix).await
     }
 }
 

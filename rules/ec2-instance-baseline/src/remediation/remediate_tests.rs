@@ -15,16 +15,16 @@ use aws_sdk_ec2::types::{
     GroupIdentifier, Instance, InstanceState, InstanceStateName, Reservation, Tag,
 };
 use aws_sdk_sns::operation::publish::PublishOutput;
-use aws_smithy_mocks::{MockResponseInterceptor, Rule as MockRule, RuleMode, mock, mock_client};
+use aws_smithy_mocks::{Rule as MockRule, RuleMode, mock, mock_client};
 use config_rule_sdk::RuleMeta;
 use config_rule_sdk::exemption::Registry;
 use config_rule_sdk::notify::Notifier;
 use config_rule_sdk::remediation::{Context, Outcome, RemediationTrigger, remediate};
 use serde_json::json;
 
+use super::lambda::{Invoked, handle};
 use super::*;
 use crate::RULE_TOML;
-use config_rule_sdk::remediation::lambda::{Invoked, handle};
 
 const INSTANCE: &str = "i-0123456789abcdef0";
 const ADMIN: &str = "sg-0aaaa1111bbbb2222";
@@ -133,21 +133,15 @@ fn rules(state: &Shared) -> [MockRule; 3] {
     [describe, create_tags, modify]
 }
 
-/// A scope whose clients answer from `rules` (EC2's, and Config's when given).
-fn mocked(rules: &[MockRule], config: Option<MockRule>) -> AwsScope {
-    let config_sdk = aws_config::SdkConfig::builder()
+fn client(rules: &[MockRule]) -> Client {
+    mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules)
+}
+
+fn scope() -> AwsScope {
+    let config = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("eu-west-1"))
-        .http_client(aws_smithy_mocks::create_mock_http_client())
-        .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(
-            aws_sdk_ec2::config::Credentials::new("AKID", "SECRET", None, None, "test"),
-        ))
         .build();
-    let interceptor = rules.iter().chain(config.as_ref()).fold(
-        MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny),
-        MockResponseInterceptor::with_rule,
-    );
-    AwsScope::new(config_sdk, Some(ACCOUNT.into())).with_interceptor(interceptor)
+    AwsScope::new(config, Some(ACCOUNT.into()))
 }
 
 fn params() -> Params {
@@ -179,12 +173,12 @@ fn pairs(entries: &[(&str, &str)]) -> Vec<(String, String)> {
 async fn only_missing_tags_are_created_and_the_group_list_keeps_existing_groups() {
     let state = fake(&[("Owner", "alice")], &["sg-0b0b0b0b"]);
     let rules = rules(&state);
-    let (remediation, scope) = (BaselineRemediation, mocked(&rules, None));
+    let remediation = BaselineRemediation::with_client(client(&rules));
     let registry = Registry::default();
 
     let outcome = remediate(
         &remediation,
-        &scope,
+        &scope(),
         INSTANCE,
         &params(),
         &context(&registry),
@@ -232,9 +226,9 @@ async fn only_missing_tags_are_created_and_the_group_list_keeps_existing_groups(
 async fn a_second_run_finds_the_instance_compliant_and_writes_nothing() {
     let state = fake(&[], &[]);
     let rules = rules(&state);
-    let (remediation, scope) = (BaselineRemediation, mocked(&rules, None));
+    let remediation = BaselineRemediation::with_client(client(&rules));
     let registry = Registry::default();
-    let (params, context) = (params(), context(&registry));
+    let (scope, params, context) = (scope(), params(), context(&registry));
     let run = || remediate(&remediation, &scope, INSTANCE, &params, &context, None);
 
     let first = run().await.unwrap();
@@ -262,12 +256,12 @@ async fn an_instance_exempt_by_tag_is_read_but_never_written() {
         &[],
     );
     let rules = rules(&state);
-    let (remediation, scope) = (BaselineRemediation, mocked(&rules, None));
+    let remediation = BaselineRemediation::with_client(client(&rules));
     let registry = Registry::default();
 
     let outcome = remediate(
         &remediation,
-        &scope,
+        &scope(),
         INSTANCE,
         &params(),
         &context(&registry),
@@ -308,15 +302,12 @@ async fn a_group_aws_refuses_fails_the_remediation_with_ec2s_reason_after_taggin
             )),
         )
         .build();
-    let (remediation, scope) = (
-        BaselineRemediation,
-        mocked(&[describe, create_tags, refuse], None),
-    );
+    let remediation = BaselineRemediation::with_client(client(&[describe, create_tags, refuse]));
     let registry = Registry::default();
 
     let err = remediate(
         &remediation,
-        &scope,
+        &scope(),
         INSTANCE,
         &params(),
         &context(&registry),
@@ -352,12 +343,12 @@ async fn an_unknown_instance_is_an_error_naming_it() {
             )),
         )
         .build();
-    let (remediation, scope) = (BaselineRemediation, mocked(&[missing], None));
+    let remediation = BaselineRemediation::with_client(client(&[missing]));
     let registry = Registry::default();
 
     let err = remediate(
         &remediation,
-        &scope,
+        &scope(),
         INSTANCE,
         &params(),
         &context(&registry),
@@ -383,7 +374,7 @@ fn invoked() -> Invoked<'static> {
 }
 
 /// The Config rule as deployed: `DescribeConfigRules` answers these `InputParameters` for it.
-fn deployed(parameters: &Value) -> (MockRule, MockRule) {
+fn deployed(parameters: &Value) -> (MockRule, aws_sdk_config::Client) {
     let text = parameters.to_string();
     let rule = mock!(aws_sdk_config::Client::describe_config_rules)
         .match_requests(|req| req.config_rule_names() == ["ec2-instance-baseline"])
@@ -397,7 +388,8 @@ fn deployed(parameters: &Value) -> (MockRule, MockRule) {
                 )
                 .build()
         });
-    (rule.clone(), rule)
+    let client = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&rule]);
+    (rule, client)
 }
 
 fn deployed_parameters(exemptions: &str) -> Value {
@@ -408,9 +400,9 @@ fn deployed_parameters(exemptions: &str) -> Value {
     })
 }
 
-/// The input the rendered SSM document's step sends: the instance id alone.
+/// The input the SSM document's step sends: the instance id alone.
 fn ssm_input() -> Value {
-    json!({"custosRemediation": {"rule": "ec2-instance-baseline", "parameters": {"InstanceId": INSTANCE}}})
+    json!({"InstanceId": INSTANCE})
 }
 
 #[tokio::test]
@@ -418,7 +410,7 @@ async fn the_deployed_rules_parameters_drive_the_fix_and_the_record_is_published
     let state = fake(&[("Owner", "alice"), ("CostCenter", "42")], &[ADMIN]);
     let rules = rules(&state);
     let (described, config) = deployed(&deployed_parameters("{}"));
-    let (remediation, scope) = (BaselineRemediation, mocked(&rules, Some(config)));
+    let remediation = BaselineRemediation::with_client(client(&rules)).with_config_client(config);
     let published: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
     let seen = published.clone();
     let publish = mock!(aws_sdk_sns::Client::publish).then_compute_output(move |req| {
@@ -435,7 +427,7 @@ async fn the_deployed_rules_parameters_drive_the_fix_and_the_record_is_published
     let response = handle(
         &remediation,
         &meta,
-        &scope,
+        &scope(),
         ssm_input(),
         invoked(),
         Some(&notifier),
@@ -472,7 +464,7 @@ async fn a_caller_naming_another_group_tags_or_exemptions_is_refused_before_any_
     let state = fake(&[], &["sg-0b0b0b0b"]);
     let rules = rules(&state);
     let (described, config) = deployed(&deployed_parameters("{}"));
-    let (remediation, scope) = (BaselineRemediation, mocked(&rules, Some(config)));
+    let remediation = BaselineRemediation::with_client(client(&rules)).with_config_client(config);
     let meta = RuleMeta::from_toml(RULE_TOML).unwrap();
     let attacks = [
         ("AdminSecurityGroupId", json!("sg-0e0e0e0e")),
@@ -482,8 +474,8 @@ async fn a_caller_naming_another_group_tags_or_exemptions_is_refused_before_any_
 
     for (key, value) in attacks {
         let mut input = ssm_input();
-        input["custosRemediation"]["parameters"][key] = value;
-        let err = handle(&remediation, &meta, &scope, input, invoked(), None)
+        input[key] = value;
+        let err = handle(&remediation, &meta, &scope(), input, invoked(), None)
             .await
             .unwrap_err();
         assert_eq!(err.kind(), "InvalidParameter");
@@ -507,10 +499,10 @@ async fn an_instance_the_rule_does_not_find_non_compliant_is_left_alone_saying_w
     );
     let rules = rules(&state);
     let (_, config) = deployed(&deployed_parameters("{}"));
-    let (remediation, scope) = (BaselineRemediation, mocked(&rules, Some(config)));
+    let remediation = BaselineRemediation::with_client(client(&rules)).with_config_client(config);
     let meta = RuleMeta::from_toml(RULE_TOML).unwrap();
 
-    let response = handle(&remediation, &meta, &scope, ssm_input(), invoked(), None)
+    let response = handle(&remediation, &meta, &scope(), ssm_input(), invoked(), None)
         .await
         .unwrap();
 
@@ -529,10 +521,10 @@ async fn a_quarantined_instance_is_never_changed() {
     let state = fake(&[("custos:quarantine", "IR-4711")], &["sg-0f0f0f0f"]);
     let rules = rules(&state);
     let (_, config) = deployed(&deployed_parameters("{}"));
-    let (remediation, scope) = (BaselineRemediation, mocked(&rules, Some(config)));
+    let remediation = BaselineRemediation::with_client(client(&rules)).with_config_client(config);
     let meta = RuleMeta::from_toml(RULE_TOML).unwrap();
 
-    let response = handle(&remediation, &meta, &scope, ssm_input(), invoked(), None)
+    let response = handle(&remediation, &meta, &scope(), ssm_input(), invoked(), None)
         .await
         .unwrap();
 
@@ -556,10 +548,10 @@ async fn the_quarantine_tag_given_in_the_deployed_rule_is_the_one_honoured() {
     let mut parameters = deployed_parameters("{}");
     parameters["quarantineTag"] = json!("ir-status=isolated");
     let (_, config) = deployed(&parameters);
-    let (remediation, scope) = (BaselineRemediation, mocked(&rules, Some(config)));
+    let remediation = BaselineRemediation::with_client(client(&rules)).with_config_client(config);
     let meta = RuleMeta::from_toml(RULE_TOML).unwrap();
 
-    let response = handle(&remediation, &meta, &scope, ssm_input(), invoked(), None)
+    let response = handle(&remediation, &meta, &scope(), ssm_input(), invoked(), None)
         .await
         .unwrap();
 
@@ -574,12 +566,12 @@ async fn groups_changed_after_the_first_read_are_kept_when_the_admin_group_is_ad
     state.lock().unwrap().change_after_read =
         Some((1, Change::Groups(vec!["sg-0c0c0c0c".to_owned()])));
     let rules = rules(&state);
-    let (remediation, scope) = (BaselineRemediation, mocked(&rules, None));
+    let remediation = BaselineRemediation::with_client(client(&rules));
     let registry = Registry::default();
 
     remediate(
         &remediation,
-        &scope,
+        &scope(),
         INSTANCE,
         &params(),
         &context(&registry),
@@ -603,12 +595,12 @@ async fn a_quarantine_tag_added_during_the_remediation_stops_the_group_change() 
         Change::Tag("custos:quarantine".to_owned(), "IR-4712".to_owned()),
     ));
     let rules = rules(&state);
-    let (remediation, scope) = (BaselineRemediation, mocked(&rules, None));
+    let remediation = BaselineRemediation::with_client(client(&rules));
     let registry = Registry::default();
 
     let err = remediate(
         &remediation,
-        &scope,
+        &scope(),
         INSTANCE,
         &params(),
         &context(&registry),
@@ -631,10 +623,10 @@ async fn the_exemption_registry_of_the_deployed_rule_stops_the_fix() {
     let registry =
         format!(r#"{{"{INSTANCE}": "ec2-instance-baseline; until=2026-07-01; reason=migration"}}"#);
     let (_, config) = deployed(&deployed_parameters(&registry));
-    let (remediation, scope) = (BaselineRemediation, mocked(&rules, Some(config)));
+    let remediation = BaselineRemediation::with_client(client(&rules)).with_config_client(config);
     let meta = RuleMeta::from_toml(RULE_TOML).unwrap();
 
-    let response = handle(&remediation, &meta, &scope, ssm_input(), invoked(), None)
+    let response = handle(&remediation, &meta, &scope(), ssm_input(), invoked(), None)
         .await
         .unwrap();
 
@@ -653,10 +645,10 @@ async fn a_bad_parameter_in_the_deployed_rule_fails_before_ec2_is_read() {
     let mut parameters = deployed_parameters("{}");
     parameters["adminSecurityGroupId"] = json!("admins");
     let (_, config) = deployed(&parameters);
-    let (remediation, scope) = (BaselineRemediation, mocked(&rules, Some(config)));
+    let remediation = BaselineRemediation::with_client(client(&rules)).with_config_client(config);
     let meta = RuleMeta::from_toml(RULE_TOML).unwrap();
 
-    let err = handle(&remediation, &meta, &scope, ssm_input(), invoked(), None)
+    let err = handle(&remediation, &meta, &scope(), ssm_input(), invoked(), None)
         .await
         .unwrap_err();
 
