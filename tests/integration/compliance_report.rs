@@ -12,9 +12,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use config_rule_sdk::RuleMeta;
 use config_rule_sdk::runtime::Mode;
-use s3_bucket_encryption::{RULE_TOML, S3BucketEncryption};
 use serde_json::Value;
 use workspace_tests::config_service::ConfigService;
 use workspace_tests::emulator::{Account, Emulator};
@@ -72,7 +70,6 @@ async fn bucket(account: &Account, name: &str, encrypted: bool) {
 
 /// Runs the deployed rule on `buckets` in `account`, as Config would on a change.
 async fn run_rule(account: &Account, buckets: &[&str]) {
-    let meta = RuleMeta::from_toml(RULE_TOML).unwrap();
     let config = ConfigService::new(account);
     let deployed = config.deployed_rule(RULE).await.unwrap();
     for name in buckets {
@@ -80,7 +77,7 @@ async fn run_rule(account: &Account, buckets: &[&str]) {
             .await
             .unwrap();
         config
-            .run_change_rule(&S3BucketEncryption, &meta, &deployed, &item, Mode::Put)
+            .run_change_rule(&s3_bucket_encryption::entry(), &deployed, &item, Mode::Put)
             .await
             .unwrap();
     }

@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
+use config_rule_sdk::Mode;
 use config_rule_sdk::RuleMeta;
 use config_rule_sdk::aws::Edge;
-use config_rule_sdk::runtime::{self, Mode};
-use s3_bucket_encryption::{RULE_TOML, S3BucketEncryption};
+use s3_bucket_encryption::RULE_TOML;
 use workspace_tests::config_service::{ConfigService, events, function_arn};
 use workspace_tests::emulator::{Account, Emulator};
 use workspace_tests::org::{ACCESS_ROLE, Organization};
@@ -52,14 +52,7 @@ async fn central_run(role_name: &str) -> CentralRun {
         .unwrap();
     let event = events::change_event(&rule, &member.id, &item, now());
     let central = Edge::from_config(org.management_config().clone());
-    let result = Box::pin(runtime::handle_change(
-        &S3BucketEncryption,
-        &meta,
-        event,
-        &central,
-        Mode::Put,
-    ))
-    .await;
+    let result = Box::pin(s3_bucket_encryption::entry().handle(event, &central, Mode::Put)).await;
     CentralRun {
         org,
         member_config,

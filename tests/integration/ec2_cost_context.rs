@@ -11,10 +11,10 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{InstanceType, ResourceType, Tag, TagSpecification};
 use chrono::{DateTime, Duration, Utc};
+use config_rule_sdk::RuleMeta;
 use config_rule_sdk::aws::Edge;
-use config_rule_sdk::runtime::{Mode, handle_periodic};
-use config_rule_sdk::{PeriodicRule, RuleMeta};
-use ec2_cost_context::{Ec2CostContext, RULE_TOML};
+use config_rule_sdk::{Entry, Mode};
+use ec2_cost_context::RULE_TOML;
 use workspace_tests::config_service::events::scheduled_event;
 use workspace_tests::config_service::{ConfigService, DeployedRule, ResourceCompliance};
 use workspace_tests::emulator::{Account, Emulator};
@@ -34,16 +34,17 @@ pub(crate) async fn store_periodic_rule(
 
 /// Sends `rule` the scheduled event Config would send at `now`, runs the handler against the
 /// emulator with `Mode::Put`, and returns what Config then reports, by resource id.
-pub(crate) async fn run_periodic<R: PeriodicRule>(
+pub(crate) async fn run_periodic(
     account: &Account,
-    rule: &R,
-    meta: &RuleMeta,
+    entry: &Entry,
     deployed: &DeployedRule,
     now: DateTime<Utc>,
 ) -> BTreeMap<String, ResourceCompliance> {
     let event = scheduled_event(deployed, &account.id, now);
     let edge = Edge::from_config(account.config.clone());
-    handle_periodic(rule, meta, event, &edge, Mode::Put)
+    let meta = entry.meta();
+    entry
+        .handle(event, &edge, Mode::Put)
         .await
         .unwrap_or_else(|e| panic!("{} failed: {e}", meta.name));
     ConfigService::new(account)
@@ -115,7 +116,7 @@ async fn config_reports_each_running_instance_by_its_estimated_spend() {
     let meta = RuleMeta::from_toml(RULE_TOML).unwrap();
     let parameters = BTreeMap::from([("maxSpendUsd".to_owned(), "50".to_owned())]);
     let deployed = store_periodic_rule(&account, &meta, &parameters).await;
-    let results = run_periodic(&account, &Ec2CostContext::new(), &meta, &deployed, now).await;
+    let results = run_periodic(&account, &ec2_cost_context::entry(), &deployed, now).await;
 
     let mut ids = vec![&cheap, &expensive, &unpriced, &stopped];
     ids.sort();
@@ -182,8 +183,7 @@ async fn a_price_override_an_exemption_tag_and_a_terminated_instance_on_a_later_
 
     let first = run_periodic(
         &account,
-        &Ec2CostContext::new(),
-        &meta,
+        &ec2_cost_context::entry(),
         &deployed,
         launched + Duration::hours(2),
     )
@@ -208,8 +208,7 @@ async fn a_price_override_an_exemption_tag_and_a_terminated_instance_on_a_later_
         .unwrap();
     let second = run_periodic(
         &account,
-        &Ec2CostContext::new(),
-        &meta,
+        &ec2_cost_context::entry(),
         &deployed,
         launched + Duration::hours(10),
     )

@@ -20,9 +20,9 @@ use config_rule_sdk::RuleMeta;
 use config_rule_sdk::aws::AwsScope;
 use config_rule_sdk::notify::Notifier;
 use config_rule_sdk::runtime::Mode;
+use ec2_instance_baseline::RULE_TOML;
 use ec2_instance_baseline::remediation::BaselineRemediation;
 use ec2_instance_baseline::remediation::lambda::{self, Invoked, Response};
-use ec2_instance_baseline::{Ec2InstanceBaseline, RULE_TOML};
 use serde_json::{Value, json};
 use workspace_tests::config_service::remediation::{DeployedRemediation, Execution};
 use workspace_tests::config_service::{ConfigService, DeployedRule};
@@ -236,8 +236,7 @@ impl Loop {
                     .unwrap();
             self.config
                 .run_change_rule(
-                    &Ec2InstanceBaseline,
-                    &self.meta,
+                    &ec2_instance_baseline::entry(),
                     &self.rule,
                     &item,
                     Mode::Put,

@@ -10,10 +10,10 @@
 use std::collections::BTreeMap;
 
 use chrono::Duration;
+use config_rule_sdk::Mode;
 use config_rule_sdk::aws::Edge;
-use config_rule_sdk::runtime::{self, Mode};
 use config_rule_sdk::{Compliance, RuleMeta};
-use s3_bucket_encryption::{RULE_TOML, S3BucketEncryption};
+use s3_bucket_encryption::RULE_TOML;
 use serde_json::json;
 use workspace_tests::config_service::{ConfigService, events, function_arn};
 use workspace_tests::emulator::Emulator;
@@ -50,7 +50,8 @@ async fn an_expired_exemption_becomes_a_verdict_on_the_daily_run_without_a_chang
         .await
         .unwrap();
     let edge = Edge::from_config(account.config.clone());
-    let run = |event| runtime::handle_change(&S3BucketEncryption, &meta, event, &edge, Mode::Put);
+    let entry = s3_bucket_encryption::entry();
+    let run = |event| entry.handle(event, &edge, Mode::Put);
     let scheduled = |at| events::scheduled_event(&rule, &account.id, at);
     let reported =
         || async { config.compliance_by_resource(&meta.name).await.unwrap()[&name].clone() };

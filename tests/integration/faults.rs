@@ -22,10 +22,10 @@ use std::time::Duration;
 
 use aws_sdk_ec2::types::InstanceType;
 use chrono::Duration as Hours;
+use config_rule_sdk::Mode;
 use config_rule_sdk::RuleMeta;
 use config_rule_sdk::aws::Edge;
-use config_rule_sdk::runtime::{Mode, handle_periodic};
-use ec2_cost_context::{Ec2CostContext, RULE_TOML};
+use ec2_cost_context::RULE_TOML;
 use serde_json::Value;
 use workspace_tests::config_service::ConfigService;
 use workspace_tests::config_service::events::scheduled_event;
@@ -128,15 +128,10 @@ async fn periodic_rule_runs_lose_no_evaluation_under_faults() {
             .retry_config(config_rule_sdk::retry::config())
             .build();
         let event = scheduled_event(&deployed, &account.id, launched + Hours::hours(730));
-        handle_periodic(
-            &Ec2CostContext::new(),
-            &meta,
-            event,
-            &Edge::from_config(faulty),
-            Mode::Put,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("seed {seed}: the run failed: {e}"));
+        ec2_cost_context::entry()
+            .handle(event, &Edge::from_config(faulty), Mode::Put)
+            .await
+            .unwrap_or_else(|e| panic!("seed {seed}: the run failed: {e}"));
         let stats = proxy.stats();
         drop(proxy);
 

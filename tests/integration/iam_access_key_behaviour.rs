@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_iam::types::{StatusType, Tag};
 use config_rule_sdk::RuleMeta;
-use iam_access_key_behaviour::{IamAccessKeyBehaviour, RULE_TOML};
+use iam_access_key_behaviour::RULE_TOML;
 use workspace_tests::emulator::{Account, Emulator};
 use workspace_tests::{days_ahead, now, unique_name};
 
@@ -96,8 +96,7 @@ async fn with_empty_event_history_every_active_key_is_compliant_and_none_is_deac
     let deployed = store_periodic_rule(&account, &meta, &parameters).await;
     let results = run_periodic(
         &account,
-        &IamAccessKeyBehaviour::new(),
-        &meta,
+        &iam_access_key_behaviour::entry(),
         &deployed,
         now(),
     )

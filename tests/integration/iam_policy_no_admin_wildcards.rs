@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use config_rule_sdk::RuleMeta;
 use config_rule_sdk::runtime::Mode;
+use iam_policy_no_admin_wildcards::RULE_TOML;
 use iam_policy_no_admin_wildcards::policy::{self, Document};
-use iam_policy_no_admin_wildcards::{IamPolicyNoAdminWildcards, RULE_TOML};
 use serde_json::{Value, json};
 use workspace_tests::config_service::{ConfigService, ResourceCompliance, function_arn};
 use workspace_tests::emulator::{Account, Emulator};
@@ -154,7 +154,12 @@ async fn evaluate(account: &Account, items: &[Value]) -> BTreeMap<String, Resour
         .unwrap();
     for item in items {
         config
-            .run_change_rule(&IamPolicyNoAdminWildcards, &meta, &rule, item, Mode::Put)
+            .run_change_rule(
+                &iam_policy_no_admin_wildcards::entry(),
+                &rule,
+                item,
+                Mode::Put,
+            )
             .await
             .unwrap();
     }

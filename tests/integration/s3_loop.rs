@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use config_rule_sdk::RuleMeta;
 use config_rule_sdk::runtime::Mode;
-use s3_bucket_encryption::{RULE_TOML, S3BucketEncryption};
+use s3_bucket_encryption::RULE_TOML;
 use workspace_tests::config_service::{ConfigService, ResourceCompliance, function_arn};
 use workspace_tests::emulator::{Account, Emulator};
 use workspace_tests::s3::put_default_encryption;
@@ -48,7 +48,7 @@ async fn evaluate_buckets(
             .await
             .unwrap();
         config
-            .run_change_rule(&S3BucketEncryption, &meta, &rule, &item, Mode::Put)
+            .run_change_rule(&s3_bucket_encryption::entry(), &rule, &item, Mode::Put)
             .await
             .unwrap();
     }

@@ -5,12 +5,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use aws_sdk_s3::types::{Tag, Tagging};
+use config_rule_sdk::Mode;
 use config_rule_sdk::aws::Edge;
 use config_rule_sdk::remediation::{RemediationRecord, RemediationTrigger};
-use config_rule_sdk::runtime::{self, Mode};
 use config_rule_sdk::{Compliance, RuleMeta};
-use s3_bucket_encryption::remediation::EnableDefaultEncryption;
-use s3_bucket_encryption::{Params, RULE_TOML, S3BucketEncryption};
+use s3_bucket_encryption::{Params, RULE_TOML};
 use serde_json::Value;
 use workspace_tests::config_service::{ConfigService, DeployedRule, events, function_arn};
 use workspace_tests::emulator::{Account, Emulator};
@@ -99,15 +98,11 @@ async fn notify(world: &World, bucket: &str) -> Compliance {
     let event = events::change_event(&world.rule, &world.account.id, &item, now());
     let edge = Edge::from_config(world.account.config.clone());
     // Boxed: the handler's future is large.
-    let evaluations = Box::pin(runtime::handle_change_remediating(
-        &S3BucketEncryption,
-        &EnableDefaultEncryption,
-        &world.meta,
-        event,
-        &edge,
-        Mode::Put,
-        Some(&world.topic),
-    ))
+    let evaluations = Box::pin(
+        s3_bucket_encryption::entry()
+            .notifying(Some(world.topic.clone()))
+            .handle(event, &edge, Mode::Put),
+    )
     .await
     .unwrap();
     evaluations[0].compliance_type
@@ -345,18 +340,13 @@ fn strength(default: Option<&(String, Option<String>)>) -> u8 {
 }
 
 /// Runs the rule on `bucket` as recorded now, as Config would; nothing is put.
-async fn judged(
-    config: &ConfigService,
-    meta: &RuleMeta,
-    rule: &DeployedRule,
-    bucket: &str,
-) -> String {
+async fn judged(config: &ConfigService, rule: &DeployedRule, bucket: &str) -> String {
     let account = config.account();
     let item = recorder::s3_bucket(&account.config, &account.id, bucket)
         .await
         .unwrap();
     let evaluation = config
-        .run_change_rule(&S3BucketEncryption, meta, rule, &item, Mode::DryRun)
+        .run_change_rule(&s3_bucket_encryption::entry(), rule, &item, Mode::DryRun)
         .await
         .unwrap()
         .remove(0);
@@ -520,7 +510,7 @@ async fn the_ssm_remediation_meets_the_rule_for_every_parameter_combination_and_
                     .unwrap();
             }
             let before = default_encryption(&account, &name).await;
-            let found = judged(&config, &meta, &rule, &name).await;
+            let found = judged(&config, &rule, &name).await;
             if !found.starts_with("NonCompliant") {
                 continue;
             }
@@ -530,7 +520,7 @@ async fn the_ssm_remediation_meets_the_rule_for_every_parameter_combination_and_
             assert_eq!(execution.document, "AWS-EnableS3BucketEncryption");
             ssm::run(&account.config, &execution).await.unwrap();
             let after = default_encryption(&account, &name).await;
-            let now = judged(&config, &meta, &rule, &name).await;
+            let now = judged(&config, &rule, &name).await;
             let demanded = after.as_ref().is_some_and(|(a, _)| sse == Some(a.as_str()));
             let weaker = strength(after.as_ref()) < strength(before.as_ref()) && !demanded;
             let line = format!(

@@ -15,7 +15,7 @@ use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
 use config_rule_sdk::RuleMeta;
 use config_rule_sdk::runtime::Mode;
 use serde_json::json;
-use vpc_creation_approved::{RULE_TOML, VpcCreationApproved};
+use vpc_creation_approved::RULE_TOML;
 use workspace_tests::config_service::{ConfigService, ResourceCompliance};
 use workspace_tests::emulator::{Account, Emulator, REGION};
 use workspace_tests::eventbridge::{self, ComplianceChange};
@@ -101,7 +101,7 @@ async fn evaluate(
             .await
             .unwrap();
         config
-            .run_change_rule(&VpcCreationApproved, meta, &rule, &item, Mode::Put)
+            .run_change_rule(&vpc_creation_approved::entry(), &rule, &item, Mode::Put)
             .await
             .unwrap();
     }

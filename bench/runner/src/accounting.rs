@@ -21,10 +21,10 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationIn
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use config_rule_sdk::Mode;
 use config_rule_sdk::RuleMeta;
 use config_rule_sdk::aws::Edge;
-use config_rule_sdk::runtime::{Mode, handle_periodic};
-use ec2_cost_context::{Ec2CostContext, RULE_TOML};
+use ec2_cost_context::RULE_TOML;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::Semaphore;
@@ -121,13 +121,10 @@ pub async fn periodic(emulator: &Emulator, resources: usize) -> Result<PeriodicR
     let event = scheduled_event(&deployed, &account.id, workspace_tests::now());
 
     let counter = Counter::default();
-    let client = aws_sdk_config::Client::from_conf(
-        aws_sdk_config::config::Builder::from(&account.config)
-            .interceptor(counter.clone())
-            .build(),
-    );
-    let edge = Edge::with_config_client(account.config.clone(), client);
-    let evaluations = handle_periodic(&Ec2CostContext::new(), &meta, event, &edge, Mode::Put)
+    // Every client of the run carries the counter: Config's and the rule's own.
+    let edge = Edge::from_config(account.config.clone()).with_interceptor(counter.clone());
+    let evaluations = ec2_cost_context::entry()
+        .handle(event, &edge, Mode::Put)
         .await
         .map_err(|e| anyhow::anyhow!("{}: {e}", meta.name))?;
     ensure!(

@@ -6,22 +6,18 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_config::types::ComplianceType;
 use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
 use aws_sdk_ec2::types::{InstanceState, InstanceStateName, InstanceType, Reservation, Tag};
-use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, mock, mock_client};
+use config_rule_sdk::Compliance;
+use config_rule_sdk::Mode;
 use config_rule_sdk::aws::Edge;
-use config_rule_sdk::runtime::{Mode, handle_periodic};
 use config_rule_sdk::testing::Envelope;
 use config_rule_sdk::testing::mocks::{self, Batches};
-use config_rule_sdk::{Compliance, RuleMeta};
 use serde_json::{Value, json};
 
 use super::*;
 use crate::estimate::RESOURCE_TYPE;
 
 const NOW: &str = "2026-01-31T10:00:00.000Z";
-
-fn meta() -> RuleMeta {
-    RuleMeta::from_toml(RULE_TOML).unwrap()
-}
 
 fn scheduled_event(parameters: &Value) -> Value {
     Envelope {
@@ -36,6 +32,11 @@ fn scheduled_event(parameters: &Value) -> Value {
 fn sdk_config() -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(aws_smithy_mocks::create_mock_http_client())
+        // Signed like any request, so a mocked error is seen after the response, as from AWS.
+        .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(
+            aws_sdk_ec2::config::Credentials::new("AKID", "SECRET", None, None, "test"),
+        ))
         .region(Region::new("us-east-1"))
         .build()
 }
@@ -92,21 +93,22 @@ fn put_evaluations(batches: &Batches) -> Rule {
 async fn n_findings_take_ceil_n_over_100_put_evaluations_calls_and_vanished_instances_are_not_applicable()
  {
     let describe = describe_pages(250, 100);
-    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&describe]);
+    let ec2 = MockResponseInterceptor::new()
+        .rule_mode(RuleMode::MatchAny)
+        .with_rule(&describe);
     let batches = Batches::default();
     let (history, put) = (previously(&["i-gone"]), put_evaluations(&batches));
     let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&history, &put]);
-    let edge = Edge::with_config_client(sdk_config(), config);
+    let edge = Edge::with_config_client(sdk_config(), config).with_interceptor(ec2);
 
-    let evaluations = handle_periodic(
-        &Ec2CostContext::with_client(ec2),
-        &meta(),
-        scheduled_event(&json!({"maxSpendUsd": "50"})),
-        &edge,
-        Mode::Put,
-    )
-    .await
-    .unwrap();
+    let evaluations = entry()
+        .handle(
+            scheduled_event(&json!({"maxSpendUsd": "50"})),
+            &edge,
+            Mode::Put,
+        )
+        .await
+        .unwrap();
 
     assert_eq!(describe.num_calls(), 3, "every DescribeInstances page read");
     assert_eq!(
@@ -155,21 +157,18 @@ async fn invalid_parameters_fail_naming_the_parameter_and_nothing_is_read_or_put
         ),
     ] {
         let describe = describe_pages(1, 1);
-        let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&describe]);
+        let ec2 = MockResponseInterceptor::new()
+            .rule_mode(RuleMode::MatchAny)
+            .with_rule(&describe);
         let batches = Batches::default();
         let (history, put) = (previously(&[]), put_evaluations(&batches));
         let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&history, &put]);
-        let edge = Edge::with_config_client(sdk_config(), config);
+        let edge = Edge::with_config_client(sdk_config(), config).with_interceptor(ec2);
 
-        let err = handle_periodic(
-            &Ec2CostContext::with_client(ec2),
-            &meta(),
-            scheduled_event(&parameters),
-            &edge,
-            Mode::Put,
-        )
-        .await
-        .unwrap_err();
+        let err = entry()
+            .handle(scheduled_event(&parameters), &edge, Mode::Put)
+            .await
+            .unwrap_err();
 
         assert_eq!(err.kind(), "InvalidParameter");
         assert!(err.to_string().starts_with(named), "{err}");
@@ -181,22 +180,23 @@ async fn invalid_parameters_fail_naming_the_parameter_and_nothing_is_read_or_put
 #[tokio::test]
 async fn the_exemption_registry_and_a_dry_run_put_nothing_but_still_decide() {
     let describe = describe_pages(2, 100);
-    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&describe]);
+    let ec2 = MockResponseInterceptor::new()
+        .rule_mode(RuleMode::MatchAny)
+        .with_rule(&describe);
     let batches = Batches::default();
     let (history, put) = (previously(&[]), put_evaluations(&batches));
     let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&history, &put]);
-    let edge = Edge::with_config_client(sdk_config(), config);
+    let edge = Edge::with_config_client(sdk_config(), config).with_interceptor(ec2);
     let registry = json!({"i-00000000000000001": "ec2-cost-context; until=2026-03-31; reason=load test; owner=perf-team"});
 
-    let evaluations = handle_periodic(
-        &Ec2CostContext::with_client(ec2),
-        &meta(),
-        scheduled_event(&json!({"maxSpendUsd": "50", "exemptions": registry.to_string()})),
-        &edge,
-        Mode::DryRun,
-    )
-    .await
-    .unwrap();
+    let evaluations = entry()
+        .handle(
+            scheduled_event(&json!({"maxSpendUsd": "50", "exemptions": registry.to_string()})),
+            &edge,
+            Mode::DryRun,
+        )
+        .await
+        .unwrap();
 
     assert_eq!(put.num_calls(), 0);
     let kinds: Vec<Compliance> = evaluations.iter().map(|e| e.compliance_type).collect();

@@ -58,21 +58,18 @@ pub use params::Params;
 /// The rule's metadata, shared with the deployer.
 pub const RULE_TOML: &str = include_str!("../rule.toml");
 
-/// The rule. By default it builds its EC2 client from each invocation's AWS configuration.
-#[derive(Debug, Clone, Default)]
-pub struct Ec2CostContext {
-    ec2: Option<aws_sdk_ec2::Client>,
+/// The rule as the SDK serves it (and the catalogue lists it).
+pub fn entry() -> config_rule_sdk::Entry {
+    config_rule_sdk::Entry::periodic(Ec2CostContext::new(), RULE_TOML)
 }
+
+/// The rule. Its EC2 client comes from each invocation's scope.
+#[derive(Debug, Clone, Default)]
+pub struct Ec2CostContext;
 
 impl Ec2CostContext {
     pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Reads instances with `client` instead of a client built from the invocation's
-    /// configuration (tests with mocked responses, tools that bring their own client).
-    pub fn with_client(client: aws_sdk_ec2::Client) -> Self {
-        Self { ec2: Some(client) }
+        Self
     }
 }
 
@@ -86,10 +83,7 @@ impl PeriodicRule for Ec2CostContext {
         _params: &Params,
         _run: &RunContext<'_>,
     ) -> Result<Vec<Instance>, RuleError> {
-        match &self.ec2 {
-            Some(client) => gather::instances(client).await,
-            None => gather::instances(&aws_sdk_ec2::Client::new(aws.config())).await,
-        }
+        gather::instances(&aws.client()).await
     }
 
     fn evaluate(&self, facts: &Vec<Instance>, params: &Params, now: DateTime<Utc>) -> Vec<Finding> {

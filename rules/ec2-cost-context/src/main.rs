@@ -1,5 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let rule = ec2_cost_context::Ec2CostContext::new();
-    config_rule_sdk::runtime::run_periodic(rule, ec2_cost_context::RULE_TOML).await
+    config_rule_sdk::serve(ec2_cost_context::entry()).await
 }

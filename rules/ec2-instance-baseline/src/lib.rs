@@ -47,6 +47,11 @@ pub use params::{QuarantineTag, RequiredTags, SecurityGroupId};
 /// The rule's metadata, shared with the deployer.
 pub const RULE_TOML: &str = include_str!("../rule.toml");
 
+/// The rule as the SDK serves it (and the catalogue lists it).
+pub fn entry() -> config_rule_sdk::Entry {
+    config_rule_sdk::Entry::change(Ec2InstanceBaseline, RULE_TOML).into()
+}
+
 pub struct Ec2InstanceBaseline;
 
 #[derive(Debug, Clone, Deserialize)]

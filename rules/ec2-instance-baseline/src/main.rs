@@ -1,8 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    config_rule_sdk::runtime::run(
-        ec2_instance_baseline::Ec2InstanceBaseline,
-        ec2_instance_baseline::RULE_TOML,
-    )
-    .await
+    config_rule_sdk::serve(ec2_instance_baseline::entry()).await
 }

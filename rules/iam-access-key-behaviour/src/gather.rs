@@ -28,13 +28,14 @@ pub struct Clients {
 }
 
 impl Clients {
-    /// Clients for `config`; records go to `topic_arn` when given.
-    pub fn from_config(config: &aws_config::SdkConfig, topic_arn: Option<String>) -> Self {
+    /// Clients from `aws`; the SSM counter only when the run may act (a read-only run
+    /// deactivates nothing, so counts nothing).
+    pub fn from_scope(aws: &AwsScope, may_act: bool) -> Self {
         Self {
-            iam: aws_sdk_iam::Client::new(config),
-            cloudtrail: aws_sdk_cloudtrail::Client::new(config),
-            ssm: Some(aws_sdk_ssm::Client::new(config)),
-            notifier: topic_arn.map(|t| Notifier::new(aws_sdk_sns::Client::new(config), t)),
+            iam: aws.client(),
+            cloudtrail: aws.client(),
+            ssm: may_act.then(|| aws.client()),
+            notifier: None,
         }
     }
 }

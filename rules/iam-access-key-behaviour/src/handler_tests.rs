@@ -6,7 +6,6 @@ use std::time::Duration;
 use aws_sdk_config::types::ComplianceType;
 use aws_smithy_mocks::{Rule, RuleMode, mock_client};
 use config_rule_sdk::aws::Edge;
-use config_rule_sdk::runtime::{Mode, handle_periodic};
 use config_rule_sdk::testing::Envelope;
 use config_rule_sdk::testing::mocks::{self, Batches};
 use config_rule_sdk::{Compliance, Evaluation, RuleMeta};
@@ -18,10 +17,6 @@ use crate::activity::RESOURCE_TYPE;
 use crate::test_support::{self as support, END, Shared, at, key, user};
 
 const NOTIFIED: &str = "2026-06-01T12:00:03.000Z";
-
-fn meta() -> RuleMeta {
-    RuleMeta::from_toml(RULE_TOML).unwrap()
-}
 
 fn scheduled_event(parameters: &Value) -> Value {
     Envelope {
@@ -55,22 +50,17 @@ struct Run {
 }
 
 async fn run(state: &Shared, parameters: &Value, previous: &[&str]) -> Run {
-    let rule = IamAccessKeyBehaviour::new()
-        .with_clients(support::clients(state, true))
-        .ending_at(at(END));
+    let rule = IamAccessKeyBehaviour::new().ending_at(at(END));
+    let entry = Entry::periodic(rule, RULE_TOML).notifying(Some(support::TOPIC.to_owned()));
     let batches = Batches::default();
     let (history, put) = (previously(previous), put_evaluations(&batches));
     let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&history, &put]);
-    let edge = Edge::with_config_client(support::sdk_config(), config);
+    let edge = Edge::with_config_client(support::sdk_config(), config)
+        .with_interceptor(support::mocks(state));
     let began = Instant::now();
-    let result = handle_periodic(
-        &rule,
-        &meta(),
-        scheduled_event(parameters),
-        &edge,
-        Mode::Put,
-    )
-    .await;
+    let result = entry
+        .handle(scheduled_event(parameters), &edge, Mode::Put)
+        .await;
     let batches = batches.lock().unwrap().clone();
     Run {
         result,

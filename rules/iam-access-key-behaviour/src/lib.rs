@@ -90,28 +90,24 @@ pub use params::Params;
 /// The rule's metadata, shared with the deployer.
 pub const RULE_TOML: &str = include_str!("../rule.toml");
 
+/// The rule as the SDK serves it (and the catalogue lists it).
+pub fn entry() -> config_rule_sdk::Entry {
+    config_rule_sdk::Entry::periodic(IamAccessKeyBehaviour::new(), RULE_TOML)
+}
+
 /// The rule's name, as in `rule.toml` (a test checks they agree).
 pub const RULE_NAME: &str = "iam-access-key-behaviour";
 
-/// The rule. By default it builds its clients from each invocation's AWS configuration and
-/// ends its recent window at the notification time.
+/// The rule. Its clients come from each invocation's scope; it ends its recent window at the
+/// notification time.
 #[derive(Debug, Clone, Default)]
 pub struct IamAccessKeyBehaviour {
-    clients: Option<Clients>,
     end: Option<DateTime<Utc>>,
 }
 
 impl IamAccessKeyBehaviour {
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Uses `clients` instead of clients built from the invocation's configuration (tests with
-    /// mocked responses, tools that bring their own clients).
-    #[must_use]
-    pub fn with_clients(mut self, clients: Clients) -> Self {
-        self.clients = Some(clients);
-        self
     }
 
     /// Ends the recent window at `end` instead of the time the run starts.
@@ -132,13 +128,7 @@ impl PeriodicRule for IamAccessKeyBehaviour {
         params: &Params,
         context: &RunContext<'_>,
     ) -> Result<Facts, RuleError> {
-        let built;
-        let clients = if let Some(clients) = &self.clients {
-            clients
-        } else {
-            built = Clients::from_config(aws.config(), None);
-            &built
-        };
+        let clients = &Clients::from_scope(aws, context.may_act);
         let run = gather::Run {
             rule: RULE_NAME,
             aws,

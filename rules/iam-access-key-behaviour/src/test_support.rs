@@ -16,7 +16,7 @@ use aws_sdk_ssm::operation::get_parameter::{GetParameterError, GetParameterOutpu
 use aws_sdk_ssm::operation::put_parameter::PutParameterOutput;
 use aws_sdk_ssm::types::Parameter;
 use aws_sdk_ssm::types::error::ParameterNotFound;
-use aws_smithy_mocks::{MockResponse, Rule, RuleMode, mock, mock_client};
+use aws_smithy_mocks::{MockResponse, MockResponseInterceptor, Rule, RuleMode, mock, mock_client};
 use chrono::{DateTime, Utc};
 use config_rule_sdk::notify::Notifier;
 
@@ -296,9 +296,25 @@ pub fn clients(state: &Shared, with_topic: bool) -> Clients {
     }
 }
 
+/// Every client of a scope acting on `state` (records published through its SNS mock).
+pub fn mocks(state: &Shared) -> MockResponseInterceptor {
+    let mut rules = iam_rules(state);
+    rules.extend(ssm_rules(state));
+    rules.extend([cloudtrail_rule(state), sns_rule(state)]);
+    rules.iter().fold(
+        MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny),
+        MockResponseInterceptor::with_rule,
+    )
+}
+
 pub fn sdk_config() -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(aws_smithy_mocks::create_mock_http_client())
+        // Signed like any request, so a mocked error is seen after the response, as from AWS.
+        .credentials_provider(aws_sdk_ssm::config::SharedCredentialsProvider::new(
+            aws_sdk_ssm::config::Credentials::new("AKID", "SECRET", None, None, "test"),
+        ))
         .region(Region::new("us-east-1"))
         .build()
 }

@@ -82,6 +82,11 @@ use crate::policy::Finding;
 /// The rule's metadata, shared with the deployer.
 pub const RULE_TOML: &str = include_str!("../rule.toml");
 
+/// The rule as the SDK serves it (and the catalogue lists it).
+pub fn entry() -> config_rule_sdk::Entry {
+    config_rule_sdk::Entry::change(IamPolicyNoAdminWildcards, RULE_TOML).into()
+}
+
 pub struct IamPolicyNoAdminWildcards;
 
 #[derive(Debug, Default, Deserialize)]

@@ -8,6 +8,7 @@ use aws_config::sts::AssumeRoleProvider;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_config::operation::describe_remediation_execution_status::DescribeRemediationExecutionStatusError;
 use aws_sdk_config::types::{self as config_types, ResourceType};
+use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
 use aws_smithy_types::date_time::Format;
 use serde_json::{Map, Value, json};
 use tokio::sync::OnceCell;
@@ -16,22 +17,77 @@ use crate::error::RuleError;
 use crate::item::{ConfigurationItem, ResourceKey};
 use crate::observed::RemediationRun;
 
-/// AWS access for one account: what a periodic rule's `gather` builds its clients from.
+/// AWS access for one account: what `gather` and remediations build their clients from
+/// ([`AwsScope::client`]). The one place clients are injected: interceptors given to the
+/// [`Edge`] (or here) go into every client built, so a caller counts or mocks every call.
 #[derive(Debug, Clone)]
 pub struct AwsScope {
     config: SdkConfig,
     account_id: Option<String>,
     config_client: aws_sdk_config::Client,
+    interceptors: Vec<SharedInterceptor>,
 }
+
+/// A service client [`AwsScope::client`] builds: from the scope's configuration, with its
+/// interceptors.
+pub trait Service {
+    fn build(config: &SdkConfig, interceptors: &[SharedInterceptor]) -> Self;
+}
+
+macro_rules! services {
+    ($($service:ident),* $(,)?) => {$(
+        impl Service for $service::Client {
+            fn build(config: &SdkConfig, interceptors: &[SharedInterceptor]) -> Self {
+                let mut builder = $service::config::Builder::from(config);
+                for interceptor in interceptors {
+                    builder.push_interceptor(interceptor.clone());
+                }
+                Self::from_conf(builder.build())
+            }
+        }
+    )*};
+}
+
+services!(
+    aws_sdk_config,
+    aws_sdk_sns,
+    aws_sdk_ec2,
+    aws_sdk_iam,
+    aws_sdk_cloudtrail,
+    aws_sdk_ssm,
+    aws_sdk_s3,
+);
 
 impl AwsScope {
     pub fn new(config: SdkConfig, account_id: Option<String>) -> Self {
-        let config_client = aws_sdk_config::Client::new(&config);
+        Self::intercepted(config, account_id, Vec::new())
+    }
+
+    fn intercepted(
+        config: SdkConfig,
+        account_id: Option<String>,
+        interceptors: Vec<SharedInterceptor>,
+    ) -> Self {
+        let config_client = Service::build(&config, &interceptors);
         Self {
             config,
             account_id,
             config_client,
+            interceptors,
         }
+    }
+
+    /// This scope with `interceptor` in every client built from it (the Config client too).
+    #[must_use]
+    pub fn with_interceptor(self, interceptor: impl Intercept + 'static) -> Self {
+        let mut interceptors = self.interceptors;
+        interceptors.push(SharedInterceptor::new(interceptor));
+        Self::intercepted(self.config, self.account_id, interceptors)
+    }
+
+    /// A client of `C`'s service for this account, carrying the scope's interceptors.
+    pub fn client<C: Service>(&self) -> C {
+        C::build(&self.config, &self.interceptors)
     }
 
     pub fn config(&self) -> &SdkConfig {
@@ -55,8 +111,10 @@ pub struct Edge {
     base: OnceCell<SdkConfig>,
     assumed: Mutex<BTreeMap<String, SdkConfig>>,
     /// A Config client used for every account instead of one built from credentials: for
-    /// callers that bring their own (tests with mocked responses, interceptors).
+    /// callers that bring their own (tests with mocked responses).
     config_client: Option<aws_sdk_config::Client>,
+    /// Put into every client of every scope: counters, mocked responses.
+    interceptors: Vec<SharedInterceptor>,
 }
 
 impl Edge {
@@ -82,14 +140,21 @@ impl Edge {
         }
     }
 
+    /// This edge with `interceptor` in every client its scopes build.
+    #[must_use]
+    pub fn with_interceptor(mut self, interceptor: impl Intercept + 'static) -> Self {
+        self.interceptors.push(SharedInterceptor::new(interceptor));
+        self
+    }
+
     fn scope_of(&self, config: SdkConfig, account_id: Option<String>) -> AwsScope {
+        let scope = AwsScope::intercepted(config, account_id, self.interceptors.clone());
         match &self.config_client {
             Some(client) => AwsScope {
-                config,
-                account_id,
                 config_client: client.clone(),
+                ..scope
             },
-            None => AwsScope::new(config, account_id),
+            None => scope,
         }
     }
 

@@ -8,6 +8,7 @@
 pub mod aws;
 pub mod compliance;
 pub mod decide;
+pub mod entry;
 pub mod error;
 pub mod evaluation;
 pub mod event;
@@ -30,6 +31,7 @@ pub mod testing;
 
 pub use aws::AwsScope;
 pub use compliance::{Annotation, Compliance, Verdict};
+pub use entry::{Entry, Mode};
 pub use error::RuleError;
 pub use evaluation::Evaluation;
 pub use item::{ConfigurationItem, Item, ResourceKey};
@@ -37,3 +39,4 @@ pub use item::{ConfigurationItem, Item, ResourceKey};
 pub use manifest as meta;
 pub use manifest::RuleMeta;
 pub use rule::{Finding, PeriodicRule, Rule, RunContext};
+pub use runtime::serve;

@@ -20,7 +20,9 @@ use super::*;
 use crate::aws::{AwsScope, Edge};
 use crate::compliance::{Compliance, Verdict};
 use crate::item::{Item, ResourceKey};
+use crate::meta::RuleMeta;
 use crate::rule::Finding;
+use crate::rule::{PeriodicRule, Rule, RunContext};
 
 /// Instances whose name tag says "bad" are non-compliant.
 struct NamedInstances;
@@ -38,6 +40,32 @@ impl Rule for NamedInstances {
     fn evaluate(&self, item: &Item<Instance>, _: &Self::Params) -> Verdict {
         Verdict::non_compliant(format!("type {}", item.configuration.instance_type))
     }
+}
+
+async fn handle_change<R: Rule>(
+    rule: &R,
+    meta: &RuleMeta,
+    event: Value,
+    edge: &Edge,
+    mode: Mode,
+) -> Result<Vec<Evaluation>, RuleError> {
+    Box::pin(crate::entry::handle_change(
+        rule, None, meta, event, edge, mode, None,
+    ))
+    .await
+}
+
+async fn handle_periodic<R: PeriodicRule>(
+    rule: &R,
+    meta: &RuleMeta,
+    event: Value,
+    edge: &Edge,
+    mode: Mode,
+) -> Result<Vec<Evaluation>, RuleError> {
+    Box::pin(crate::entry::handle_periodic(
+        rule, meta, event, edge, mode, None,
+    ))
+    .await
 }
 
 fn meta(resource_type: &str) -> RuleMeta {

@@ -34,6 +34,11 @@ use serde::Deserialize;
 /// The rule's metadata, shared with the deployer.
 pub const RULE_TOML: &str = include_str!("../rule.toml");
 
+/// The rule as the SDK serves it (and the catalogue lists it).
+pub fn entry() -> config_rule_sdk::Entry {
+    config_rule_sdk::Entry::change(VpcCreationApproved, RULE_TOML).into()
+}
+
 pub struct VpcCreationApproved;
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,8 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    config_rule_sdk::runtime::run(
-        vpc_creation_approved::VpcCreationApproved,
-        vpc_creation_approved::RULE_TOML,
-    )
-    .await
+    config_rule_sdk::serve(vpc_creation_approved::entry()).await
 }

@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use aws_sdk_config::types::{ConfigRule, Owner, Scope, Source, SourceDetail};
 use aws_sdk_config::types::{EventSource, MaximumExecutionFrequency, MessageType};
+use config_rule_sdk::Mode;
 use config_rule_sdk::aws::Edge;
-use config_rule_sdk::runtime::{self, Mode};
-use config_rule_sdk::{Evaluation, Rule, RuleMeta};
+use config_rule_sdk::{Entry, Evaluation, RuleMeta};
 use serde_json::Value;
 
 use crate::emulator::{Account, REGION};
@@ -179,17 +179,17 @@ impl ConfigService {
     /// Notifies `rule` of a change of `item`, as Config would: builds the event with a fresh
     /// result token and runs the rule's handler in-process. With [`Mode::Put`] the handler puts
     /// its evaluations through `PutEvaluations` in this account.
-    pub async fn run_change_rule<R: Rule>(
+    pub async fn run_change_rule(
         &self,
-        rule: &R,
-        meta: &RuleMeta,
+        entry: &Entry,
         deployed: &DeployedRule,
         item: &Value,
         mode: Mode,
     ) -> Result<Vec<Evaluation>> {
         let event = events::change_event(deployed, &self.account.id, item, crate::now());
         let edge = Edge::from_config(self.account.config.clone());
-        runtime::handle_change(rule, meta, event, &edge, mode)
+        entry
+            .handle(event, &edge, mode)
             .await
             .with_context(|| format!("rule {} on {}", deployed.name, item["resourceId"]))
     }

@@ -9,8 +9,8 @@
 use anyhow::{Context, Result};
 use config_rule_sdk::RuleMeta;
 use config_rule_sdk::aws::Edge;
-use config_rule_sdk::runtime::{self, Mode};
-use config_rule_sdk::{PeriodicRule, Rule};
+use config_rule_sdk::entry::Kind;
+use config_rule_sdk::{Entry, Mode};
 use serde_json::Value;
 
 use super::estate::Member;
@@ -18,7 +18,7 @@ use crate::config_service::events::{change_event, scheduled_event};
 use crate::config_service::{ConfigService, DeployedRule};
 use crate::recorder;
 
-/// Every seed rule, once, in every member; how many evaluations were put.
+/// Every rule of the catalogue, once, in every member; how many evaluations were put.
 pub async fn run_all(members: &[Member]) -> Result<usize> {
     let mut put = 0;
     for member in members {
@@ -28,72 +28,46 @@ pub async fn run_all(members: &[Member]) -> Result<usize> {
 }
 
 async fn run_member(member: &Member) -> Result<usize> {
-    let account = &member.account;
-    let config = ConfigService::new(account);
-    let (cfg, id) = (&account.config, account.id.as_str());
+    let config = ConfigService::new(&member.account);
     let mut put = 0;
-
-    let mut items = Vec::new();
-    for bucket in &member.buckets {
-        items.push(recorder::s3_bucket(cfg, id, bucket).await?);
+    for entry in custos_rules::all() {
+        put += match entry.kind() {
+            Kind::Change(_) => Box::pin(change(&config, member, &entry)).await?,
+            Kind::Periodic(_) => Box::pin(periodic(&config, &entry)).await?,
+        };
     }
-    put += Box::pin(change(
-        &config,
-        &s3_bucket_encryption::S3BucketEncryption,
-        s3_bucket_encryption::RULE_TOML,
-        &items,
-    ))
-    .await?;
-
-    let mut items = Vec::new();
-    for instance in &member.instances {
-        items.push(recorder::ec2::ec2_instance(cfg, id, instance).await?);
-    }
-    put += Box::pin(change(
-        &config,
-        &ec2_instance_baseline::Ec2InstanceBaseline,
-        ec2_instance_baseline::RULE_TOML,
-        &items,
-    ))
-    .await?;
-
-    let mut items = Vec::new();
-    for vpc in &member.vpcs {
-        items.push(recorder::ec2::ec2_vpc(cfg, id, vpc).await?);
-    }
-    put += Box::pin(change(
-        &config,
-        &vpc_creation_approved::VpcCreationApproved,
-        vpc_creation_approved::RULE_TOML,
-        &items,
-    ))
-    .await?;
-
-    let mut items = Vec::new();
-    for policy in &member.policies {
-        items.push(recorder::iam::iam_policy(cfg, id, &policy.arn).await?);
-    }
-    put += Box::pin(change(
-        &config,
-        &iam_policy_no_admin_wildcards::IamPolicyNoAdminWildcards,
-        iam_policy_no_admin_wildcards::RULE_TOML,
-        &items,
-    ))
-    .await?;
-
-    put += Box::pin(periodic(
-        &config,
-        &ec2_cost_context::Ec2CostContext::new(),
-        ec2_cost_context::RULE_TOML,
-    ))
-    .await?;
-    put += Box::pin(periodic(
-        &config,
-        &iam_access_key_behaviour::IamAccessKeyBehaviour::new(),
-        iam_access_key_behaviour::RULE_TOML,
-    ))
-    .await?;
     Ok(put)
+}
+
+/// The member's resources of `resource_type`, recorded as Config records them now.
+async fn items(member: &Member, resource_type: &str) -> Result<Vec<Value>> {
+    let (cfg, id) = (&member.account.config, member.account.id.as_str());
+    let mut items = Vec::new();
+    match resource_type {
+        "AWS::S3::Bucket" => {
+            for bucket in &member.buckets {
+                items.push(recorder::s3_bucket(cfg, id, bucket).await?);
+            }
+        }
+        "AWS::EC2::Instance" => {
+            for instance in &member.instances {
+                items.push(recorder::ec2::ec2_instance(cfg, id, instance).await?);
+            }
+        }
+        "AWS::EC2::VPC" => {
+            for vpc in &member.vpcs {
+                items.push(recorder::ec2::ec2_vpc(cfg, id, vpc).await?);
+            }
+        }
+        "AWS::IAM::Policy" => {
+            for policy in &member.policies {
+                items.push(recorder::iam::iam_policy(cfg, id, &policy.arn).await?);
+            }
+        }
+        // The estate has none of the other types.
+        _ => {}
+    }
+    Ok(items)
 }
 
 /// The rule as the deployer stored it in this account (its parameters included).
@@ -104,35 +78,28 @@ async fn deployed(config: &ConfigService, meta: &RuleMeta) -> Result<DeployedRul
         .with_context(|| format!("{} was not deployed to {}", meta.name, config.account().id))
 }
 
-async fn change<R: Rule>(
-    config: &ConfigService,
-    rule: &R,
-    rule_toml: &str,
-    items: &[Value],
-) -> Result<usize> {
-    let meta = RuleMeta::from_toml(rule_toml)?;
-    let deployed = deployed(config, &meta).await?;
+async fn change(config: &ConfigService, member: &Member, entry: &Entry) -> Result<usize> {
+    let deployed = deployed(config, entry.meta()).await?;
     let mut put = 0;
-    for item in items {
-        put += config
-            .run_change_rule(rule, &meta, &deployed, item, Mode::Put)
-            .await?
-            .len();
+    for resource_type in &entry.meta().resource_types {
+        for item in items(member, resource_type).await? {
+            put += config
+                .run_change_rule(entry, &deployed, &item, Mode::Put)
+                .await?
+                .len();
+        }
     }
     Ok(put)
 }
 
-async fn periodic<R: PeriodicRule>(
-    config: &ConfigService,
-    rule: &R,
-    rule_toml: &str,
-) -> Result<usize> {
-    let meta = RuleMeta::from_toml(rule_toml)?;
-    let deployed = deployed(config, &meta).await?;
+async fn periodic(config: &ConfigService, entry: &Entry) -> Result<usize> {
+    let meta = entry.meta();
+    let deployed = deployed(config, meta).await?;
     let account = config.account();
     let event = scheduled_event(&deployed, &account.id, crate::now());
     let edge = Edge::from_config(account.config.clone());
-    let evaluations = runtime::handle_periodic(rule, &meta, event, &edge, Mode::Put)
+    let evaluations = entry
+        .handle(event, &edge, Mode::Put)
         .await
         .with_context(|| format!("{} in {}", meta.name, account.id))?;
     Ok(evaluations.len())

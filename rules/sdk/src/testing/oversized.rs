@@ -45,12 +45,14 @@ pub async fn run_oversized<R: Rule>(
         .build();
     let edge = Edge::with_config_client(config, client);
     // Boxed: the handler's future is large.
-    let result = Box::pin(crate::runtime::handle_change(
+    let result = Box::pin(crate::entry::handle_change(
         rule,
+        None,
         meta,
         fixture.oversized_event(&meta.name),
         &edge,
-        crate::runtime::Mode::DryRun,
+        crate::entry::Mode::DryRun,
+        None,
     ))
     .await
     .map(|mut evaluations| evaluations.remove(0));
