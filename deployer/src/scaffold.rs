@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Longest rule name: the Lambda function is `custos-<name>` (64 characters at most).
-const MAX_NAME: usize = 57;
+/// Longest rule name: the rule's function is `<name>` and a Lambda remediation's
+/// `<name>-remediation`, and Lambda allows 64 characters.
+const MAX_NAME: usize = 52;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -18,6 +19,8 @@ pub enum ScaffoldError {
     InvalidResourceType(String),
     #[error("{} already exists", .0.display())]
     Exists(PathBuf),
+    #[error("{} has no `[dependencies]` table to list the rule in", .0.display())]
+    NoCatalogue(PathBuf),
     #[error("cannot write {}", path.display())]
     Write {
         path: PathBuf,
@@ -58,18 +61,29 @@ pub fn files(
         ("rule.toml", fill(RULE_TOML)),
         ("src/lib.rs", fill(LIB_RS)),
         ("src/main.rs", fill(MAIN_RS)),
+        ("tests/rule.rs", fill(TESTS_RS)),
         ("fixtures/compliant-tagged.json", fill(COMPLIANT)),
         ("fixtures/non-compliant-untagged.json", fill(NON_COMPLIANT)),
     ]))
 }
 
-/// Writes `rules_dir/<name>/`; refuses to touch an existing directory.
+/// Writes `rules_dir/<name>/` and lists the rule in the catalogue (`rules_dir/all/Cargo.toml`):
+/// nothing else names a rule. Refuses to touch an existing directory.
 pub fn write(rules_dir: &Path, name: &str, resource_type: &str) -> Result<PathBuf, ScaffoldError> {
     let files = files(name, resource_type)?;
     let dir = rules_dir.join(name);
     if dir.exists() {
         return Err(ScaffoldError::Exists(dir));
     }
+    let catalogue = rules_dir.join("all/Cargo.toml");
+    let listed = std::fs::read_to_string(&catalogue)
+        .map_err(|source| ScaffoldError::Write {
+            path: catalogue.clone(),
+            source,
+        })
+        .and_then(|text| {
+            with_catalogue_line(&text, name).ok_or(ScaffoldError::NoCatalogue(catalogue.clone()))
+        })?;
     for (relative, contents) in files {
         let path = dir.join(relative);
         let write = |path: &Path| -> std::io::Result<()> {
@@ -80,7 +94,28 @@ pub fn write(rules_dir: &Path, name: &str, resource_type: &str) -> Result<PathBu
         };
         write(&path).map_err(|source| ScaffoldError::Write { path, source })?;
     }
+    std::fs::write(&catalogue, listed).map_err(|source| ScaffoldError::Write {
+        path: catalogue,
+        source,
+    })?;
     Ok(dir)
+}
+
+/// The catalogue's `Cargo.toml` with `name`'s dependency line added in name order among the
+/// rule lines of `[dependencies]`; `None` without that table.
+fn with_catalogue_line(catalogue: &str, name: &str) -> Option<String> {
+    let line = format!("{name} = {{ path = \"../{name}\" }}");
+    let mut lines: Vec<&str> = catalogue.lines().collect();
+    let table = lines.iter().position(|l| l.trim() == "[dependencies]")?;
+    let end = lines[table + 1..]
+        .iter()
+        .position(|l| l.trim().is_empty() || l.starts_with('['))
+        .map_or(lines.len(), |i| table + 1 + i);
+    let at = (table + 1..end)
+        .find(|&i| lines[i].contains("path =") && lines[i] > line.as_str())
+        .unwrap_or(end);
+    lines.insert(at, &line);
+    Some(lines.join("\n") + "\n")
 }
 
 fn is_rule_name(name: &str) -> bool {
@@ -106,10 +141,11 @@ publish.workspace = true
 config-rule-sdk.workspace = true
 lambda_runtime.workspace = true
 serde.workspace = true
-tokio = { workspace = true, features = ["rt-multi-thread"] }
+tokio.workspace = true
 
 [dev-dependencies]
 config-rule-sdk = { workspace = true, features = ["testing"] }
+insta.workspace = true
 
 [lints]
 workspace = true
@@ -150,6 +186,14 @@ const LIB_RS: &str = r#"//! # {{name}}
 use config_rule_sdk::{Item, Rule, Verdict};
 use serde::Deserialize;
 
+/// The rule's metadata, shared with the deployer.
+pub const RULE_TOML: &str = include_str!("../rule.toml");
+
+/// The rule as the SDK serves it (and the catalogue lists it).
+pub fn entry() -> config_rule_sdk::Entry {
+    config_rule_sdk::Entry::change({{Type}}, RULE_TOML).into()
+}
+
 pub struct {{Type}};
 
 #[derive(Debug, Deserialize)]
@@ -175,44 +219,18 @@ impl Rule for {{Type}} {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use std::path::Path;
-
-    use config_rule_sdk::{RuleMeta, testing};
-
-    use super::*;
-
-    fn meta() -> RuleMeta {
-        RuleMeta::from_toml(include_str!("../rule.toml")).unwrap()
-    }
-
-    /// Each file in fixtures/ is one case, named after its outcome.
-    #[test]
-    fn every_fixture_gives_its_expected_compliance() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-        let mut checked = 0;
-        for entry in std::fs::read_dir(dir).unwrap() {
-            testing::check_file(&{{Type}}, &meta(), &entry.unwrap().path());
-            checked += 1;
-        }
-        assert!(checked >= 2, "expected fixtures, found {checked}");
-    }
-
-    #[test]
-    fn rule_toml_and_params_agree() {
-        testing::check_params_agree::<Params>(&meta());
-    }
-}
 "#;
 
-const MAIN_RS: &str = r#"#[tokio::main]
+const MAIN_RS: &str = r#"#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let rule = {{crate}}::{{Type}};
-    config_rule_sdk::runtime::run(rule, include_str!("../rule.toml")).await
+    config_rule_sdk::serve({{crate}}::entry()).await
 }
 "#;
+
+const TESTS_RS: &str = r"//! The fixture, parameter, oversized and command-line tests every rule has.
+
+config_rule_sdk::rule_tests!(change: {{crate}}::{{Type}}, {{crate}}::RULE_TOML);
+";
 
 const COMPLIANT: &str = r#"{
   "name": "a resource with the owner tag is COMPLIANT",
@@ -266,11 +284,12 @@ mod tests {
     #[test]
     fn the_files_name_the_crate_and_type() {
         let files = files("ebs-volume-encrypted", "AWS::EC2::Volume").unwrap();
+        assert!(files["src/main.rs"].contains("serve(ebs_volume_encrypted::entry())"));
+        assert!(files["src/main.rs"].contains("current_thread"));
         assert!(
-            files["src/main.rs"].contains("let rule = ebs_volume_encrypted::EbsVolumeEncrypted;")
+            files["tests/rule.rs"].contains("change: ebs_volume_encrypted::EbsVolumeEncrypted")
         );
         assert!(files["rule.toml"].contains("resource-types = [\"AWS::EC2::Volume\"]"));
-        assert_eq!(files["src/main.rs"].lines().count(), 5);
     }
 
     #[test]
@@ -278,6 +297,24 @@ mod tests {
         let files = files("ebs-volume-encrypted", "AWS::EC2::Volume").unwrap();
         let meta = config_rule_sdk::RuleMeta::from_toml(&files["rule.toml"]).unwrap();
         assert_eq!(meta.name, "ebs-volume-encrypted");
+    }
+
+    #[test]
+    fn the_rule_is_listed_once_in_name_order() {
+        let catalogue = "[package]\nname = \"custos-rules\"\n\n[dependencies]\n\
+                         config-rule-sdk.workspace = true\n\
+                         a-rule = { path = \"../a-rule\" }\n\
+                         z-rule = { path = \"../z-rule\" }\n\n[lints]\nworkspace = true\n";
+        let listed = with_catalogue_line(catalogue, "m-rule").unwrap();
+        let added: Vec<&str> = listed
+            .lines()
+            .filter(|l| !catalogue.lines().any(|c| c == *l))
+            .collect();
+        assert_eq!(added, ["m-rule = { path = \"../m-rule\" }"]);
+        assert!(listed.find("a-rule").unwrap() < listed.find("m-rule").unwrap());
+        assert!(listed.find("m-rule").unwrap() < listed.find("z-rule").unwrap());
+        assert_eq!(listed.lines().count(), catalogue.lines().count() + 1);
+        assert!(with_catalogue_line("[package]\n", "m-rule").is_none());
     }
 
     #[test]

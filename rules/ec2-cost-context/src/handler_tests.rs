@@ -80,7 +80,7 @@ fn previously(ids: &[&str]) -> Rule {
     mocks::previously(
         "ec2-cost-context",
         RESOURCE_TYPE,
-        ComplianceType::NonCompliant,
+        &ComplianceType::NonCompliant,
         ids,
     )
 }

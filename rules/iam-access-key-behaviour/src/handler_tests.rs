@@ -8,7 +8,7 @@ use aws_smithy_mocks::{Rule, RuleMode, mock_client};
 use config_rule_sdk::aws::Edge;
 use config_rule_sdk::testing::Envelope;
 use config_rule_sdk::testing::mocks::{self, Batches};
-use config_rule_sdk::{Compliance, Evaluation, RuleMeta};
+use config_rule_sdk::{Compliance, Entry, Evaluation, Mode};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -33,7 +33,7 @@ fn previously(ids: &[&str]) -> Rule {
     mocks::previously(
         "iam-access-key-behaviour",
         RESOURCE_TYPE,
-        ComplianceType::Compliant,
+        &ComplianceType::Compliant,
         ids,
     )
 }

@@ -14,7 +14,7 @@ use aws_smithy_mocks::{Rule, mock};
 pub fn previously(
     rule_name: &str,
     resource_type: &str,
-    compliance: ComplianceType,
+    compliance: &ComplianceType,
     ids: &[&str],
 ) -> Rule {
     let results: Vec<EvaluationResult> = ids
