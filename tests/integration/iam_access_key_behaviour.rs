@@ -128,8 +128,8 @@ async fn with_empty_event_history_every_active_key_is_compliant_and_none_is_deac
     assert_eq!(results[&red_team_id].compliance, "COMPLIANT");
     assert!(
         say(&red_team_id).starts_with(&format!(
-            "exemption not honoured until {until} (tag custos:exempt, owner secops: pen test): \
-             this rule accepts exemptions from the registry only; evaluated normally; key "
+            "exemption not honoured until {until}: this rule accepts exemptions from the \
+             registry only; evaluated normally (tag custos:exempt, owner secops: pen test); key "
         )),
         "{results:?}"
     );

@@ -180,10 +180,12 @@ impl Exemption {
         )
     }
 
-    /// What an evaluation says when an exemption names the rule but is not honoured.
+    /// What an evaluation says when an exemption names the rule but is not honoured. Why comes
+    /// before the free-text reason, so a long reason cut at Config's 256 characters never hides
+    /// it ([`time_may_change`] reads it).
     pub fn refused_note(&self, why: &str) -> String {
         format!(
-            "{REFUSED_PREFIX} until {} ({}{}: {}): {why}; evaluated normally",
+            "{REFUSED_PREFIX} until {}: {why}; evaluated normally ({}{}: {})",
             self.until,
             self.source,
             self.owner_text(),
@@ -450,8 +452,8 @@ mod tests {
         };
         assert_eq!(
             e.refused_note(&why),
-            "exemption not honoured until 2026-02-01 (tag custos:exempt: pen test): this rule \
-             accepts exemptions from the registry only; evaluated normally"
+            "exemption not honoured until 2026-02-01: this rule accepts exemptions from the \
+             registry only; evaluated normally (tag custos:exempt: pen test)"
         );
     }
 
@@ -525,6 +527,20 @@ mod tests {
             check("r", "b", &at_limit, &shorter, day("2026-01-01")),
             Check::Refused(..)
         ));
+    }
+
+    #[test]
+    fn a_long_reason_cut_at_256_characters_keeps_a_too_long_refusal_rechecked() {
+        let reason = "r".repeat(300);
+        let e = Exemption::parse(
+            &format!("r; until=2026-12-31; reason={reason}"),
+            Source::Tag,
+        )
+        .unwrap();
+        let note = e.refused_note("364 days ahead, over this rule's limit of 90 days");
+        let cut = crate::Annotation::new(note);
+        assert!(cut.as_str().chars().count() <= 256);
+        assert!(time_may_change(cut.as_str()), "{}", cut.as_str());
     }
 
     #[test]
