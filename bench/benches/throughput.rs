@@ -51,7 +51,9 @@ fn throughput(c: &mut Criterion) {
     stages.bench_function("decode-invocation", |b| {
         b.iter(|| {
             for event in &events {
-                std::hint::black_box(config_rule_sdk::event::Invocation::from_text(event).ok());
+                std::hint::black_box(
+                    config_rule_sdk::host::event::Invocation::from_text(event).ok(),
+                );
             }
         });
     });

@@ -11,8 +11,9 @@ pub mod corpus;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use config_rule_sdk::event::{Invocation, Trigger};
-use config_rule_sdk::{Evaluation, Rule, RuleError, RuleMeta, decide};
+use config_rule_sdk::host::event::{Invocation, Trigger};
+use config_rule_sdk::host::{Evaluation, decide};
+use config_rule_sdk::{Rule, RuleError, RuleMeta};
 
 /// One event through the SDK's production decision path (no clock, no AWS): decode, read the
 /// parameters, evaluate (with exemptions, deleted and out-of-scope items), build the evaluation.

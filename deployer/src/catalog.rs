@@ -30,7 +30,7 @@ pub enum CatalogError {
     #[error("{}: invalid rule metadata", path.display())]
     Invalid {
         path: PathBuf,
-        source: config_rule_sdk::meta::MetaError,
+        source: config_rule_sdk::manifest::MetaError,
     },
     #[error("{}: name `{name}` differs from its directory `{dir}`", path.display())]
     NameMismatch {

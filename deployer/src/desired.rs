@@ -189,7 +189,7 @@ fn has_remediation_function(rule: &RuleSettings) -> bool {
             .meta
             .remediation
             .as_ref()
-            .is_some_and(|r| r.kind == config_rule_sdk::meta::RemediationKind::Lambda)
+            .is_some_and(|r| r.kind == config_rule_sdk::manifest::RemediationKind::Lambda)
 }
 
 /// Everything Custos wants deployed.

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use config_rule_sdk::meta::{
+use config_rule_sdk::manifest::{
     IamAction, MetaError, Permissions, RemediationKind, RemediationSpec, RemediationValue,
 };
 use config_rule_sdk::notify;
@@ -412,7 +412,9 @@ impl RuleContext {
             &meta.remediation,
             meta.parameters.get(INLINE_REMEDIATION_PARAMETER),
         ) {
-            (Some(_), Some(spec)) if spec.kind == config_rule_sdk::meta::ParameterType::Boolean => {
+            (Some(_), Some(spec))
+                if spec.kind == config_rule_sdk::manifest::ParameterType::Boolean =>
+            {
                 let (actions, publishes) = split_actions(&meta.permissions.remediation);
                 Some(InlineContext {
                     cfn_param: cfn_parameter_name(INLINE_REMEDIATION_PARAMETER),
@@ -533,7 +535,7 @@ fn declared_function_actions(rule: &RuleSettings) -> Vec<IamAction> {
     }
     // A rule remediated by an SSM document records the runs it observes (and publishes the
     // records), whether Config starts them automatically or someone does by hand.
-    let observes = config_rule_sdk::observed::observed_document(meta).is_some()
+    let observes = config_rule_sdk::host::observed::observed_document(meta).is_some()
         && matches!(
             rule.remediation,
             RemediationMode::Automatic | RemediationMode::Manual
@@ -588,7 +590,7 @@ fn frequency_and_timeout(meta: &config_rule_sdk::RuleMeta) -> (Option<String>, u
 /// The daily trigger of a change-triggered rule that honours exemptions: Config invokes a
 /// change rule only when the resource changes, so without it an exemption that expires would
 /// keep its resource NOT_APPLICABLE until the next change. On the scheduled run the SDK
-/// evaluates the exempt resources again (`config_rule_sdk::runtime`).
+/// evaluates the exempt resources again (`config_rule_sdk::host::runtime`).
 fn exemption_recheck(meta: &config_rule_sdk::RuleMeta) -> Option<String> {
     (meta.trigger.change && !meta.exemptions.sources.is_empty())
         .then(|| "TwentyFour_Hours".to_owned())

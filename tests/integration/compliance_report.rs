@@ -12,7 +12,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use config_rule_sdk::runtime::Mode;
+use config_rule_sdk::host::Mode;
 use serde_json::Value;
 use workspace_tests::config_service::ConfigService;
 use workspace_tests::emulator::{Account, Emulator};

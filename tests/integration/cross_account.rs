@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use config_rule_sdk::Mode;
 use config_rule_sdk::RuleMeta;
-use config_rule_sdk::aws::Edge;
+use config_rule_sdk::host::Mode;
+use config_rule_sdk::host::edge::Edge;
 use s3_bucket_encryption::RULE_TOML;
 use workspace_tests::config_service::{ConfigService, events, function_arn};
 use workspace_tests::emulator::{Account, Emulator};
@@ -21,7 +21,7 @@ struct CentralRun {
     member_config: ConfigService,
     meta: RuleMeta,
     bucket: String,
-    result: Result<Vec<config_rule_sdk::Evaluation>, config_rule_sdk::RuleError>,
+    result: Result<Vec<config_rule_sdk::host::Evaluation>, config_rule_sdk::RuleError>,
 }
 
 async fn central_run(role_name: &str) -> CentralRun {

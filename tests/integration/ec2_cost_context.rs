@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{InstanceType, ResourceType, Tag, TagSpecification};
 use chrono::{DateTime, Duration, Utc};
+use config_rule_sdk::Entry;
 use config_rule_sdk::RuleMeta;
-use config_rule_sdk::aws::Edge;
-use config_rule_sdk::{Entry, Mode};
+use config_rule_sdk::host::Mode;
+use config_rule_sdk::host::edge::Edge;
 use ec2_cost_context::RULE_TOML;
 use workspace_tests::config_service::events::scheduled_event;
 use workspace_tests::config_service::{ConfigService, DeployedRule, ResourceCompliance};

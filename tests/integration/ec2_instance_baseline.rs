@@ -16,10 +16,10 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{InstanceType, ResourceType, Tag, TagSpecification};
+use config_rule_sdk::AwsScope;
 use config_rule_sdk::RuleMeta;
-use config_rule_sdk::aws::AwsScope;
+use config_rule_sdk::host::Mode;
 use config_rule_sdk::notify::Notifier;
-use config_rule_sdk::runtime::Mode;
 use ec2_instance_baseline::RULE_TOML;
 use ec2_instance_baseline::remediation::BaselineRemediation;
 use ec2_instance_baseline::remediation::lambda::{self, Invoked, Response};

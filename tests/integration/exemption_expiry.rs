@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 
 use chrono::Duration;
-use config_rule_sdk::Mode;
-use config_rule_sdk::aws::Edge;
+use config_rule_sdk::host::Mode;
+use config_rule_sdk::host::edge::Edge;
 use config_rule_sdk::{Compliance, RuleMeta};
 use s3_bucket_encryption::RULE_TOML;
 use serde_json::json;

@@ -22,9 +22,9 @@ use std::time::Duration;
 
 use aws_sdk_ec2::types::InstanceType;
 use chrono::Duration as Hours;
-use config_rule_sdk::Mode;
 use config_rule_sdk::RuleMeta;
-use config_rule_sdk::aws::Edge;
+use config_rule_sdk::host::Mode;
+use config_rule_sdk::host::edge::Edge;
 use ec2_cost_context::RULE_TOML;
 use serde_json::Value;
 use workspace_tests::config_service::ConfigService;
@@ -125,7 +125,7 @@ async fn periodic_rule_runs_lose_no_evaluation_under_faults() {
             .config
             .to_builder()
             .endpoint_url(proxy.url())
-            .retry_config(config_rule_sdk::retry::config())
+            .retry_config(config_rule_sdk::host::retry::config())
             .build();
         let event = scheduled_event(&deployed, &account.id, launched + Hours::hours(730));
         ec2_cost_context::entry()

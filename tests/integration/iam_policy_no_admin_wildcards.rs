@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use config_rule_sdk::RuleMeta;
-use config_rule_sdk::runtime::Mode;
+use config_rule_sdk::host::Mode;
 use iam_policy_no_admin_wildcards::RULE_TOML;
 use iam_policy_no_admin_wildcards::policy::{self, Document};
 use serde_json::{Value, json};

@@ -1091,7 +1091,7 @@ fn function_row(rendered: &Rendered, member: &str, org: &Organization) -> Row {
                     declared.extend(permissions.remediation.iter().map(ToString::to_string));
                 }
                 declared.extend(
-                    config_rule_sdk::meta::Permissions::SDK_ACTIONS
+                    config_rule_sdk::manifest::Permissions::SDK_ACTIONS
                         .iter()
                         .map(|a| (*a).to_owned()),
                 );

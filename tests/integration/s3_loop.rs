@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use config_rule_sdk::RuleMeta;
-use config_rule_sdk::runtime::Mode;
+use config_rule_sdk::host::Mode;
 use s3_bucket_encryption::RULE_TOML;
 use workspace_tests::config_service::{ConfigService, ResourceCompliance, function_arn};
 use workspace_tests::emulator::{Account, Emulator};

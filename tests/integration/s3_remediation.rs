@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use aws_sdk_s3::types::{Tag, Tagging};
-use config_rule_sdk::Mode;
-use config_rule_sdk::aws::Edge;
+use config_rule_sdk::host::Mode;
+use config_rule_sdk::host::edge::Edge;
 use config_rule_sdk::remediation::{RemediationRecord, RemediationTrigger};
 use config_rule_sdk::{Compliance, RuleMeta};
 use s3_bucket_encryption::{Params, RULE_TOML};

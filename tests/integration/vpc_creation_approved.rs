@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
 use config_rule_sdk::RuleMeta;
-use config_rule_sdk::runtime::Mode;
+use config_rule_sdk::host::Mode;
 use serde_json::json;
 use vpc_creation_approved::RULE_TOML;
 use workspace_tests::config_service::{ConfigService, ResourceCompliance};

@@ -21,9 +21,9 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationIn
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use config_rule_sdk::Mode;
 use config_rule_sdk::RuleMeta;
-use config_rule_sdk::aws::Edge;
+use config_rule_sdk::host::Mode;
+use config_rule_sdk::host::edge::Edge;
 use ec2_cost_context::RULE_TOML;
 use serde::Serialize;
 use serde_json::Value;

@@ -103,7 +103,7 @@ impl Aws {
     /// `AWS_ENDPOINT_URL` and the other standard variables apply as usual.
     pub async fn load(profile: Option<&str>, region: Option<&str>) -> Self {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(config_rule_sdk::retry::config());
+            .retry_config(config_rule_sdk::host::retry::config());
         if let Some(profile) = profile {
             loader = loader.profile_name(profile);
         }

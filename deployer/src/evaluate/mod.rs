@@ -14,9 +14,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
-use config_rule_sdk::decide;
+use config_rule_sdk::host::Evaluation;
+use config_rule_sdk::host::decide;
 use config_rule_sdk::params::reserved;
-use config_rule_sdk::{Compliance, ConfigurationItem, Evaluation, RuleError};
+use config_rule_sdk::{Compliance, ConfigurationItem, RuleError};
 use futures::StreamExt;
 use serde::Serialize;
 use serde_json::Value;

@@ -2,7 +2,7 @@
 //! type, then `BatchGetResourceConfig` in batches of 100 (its limit). Reads only.
 
 use aws_sdk_config::types::{ResourceKey as ApiKey, ResourceType};
-use config_rule_sdk::aws::item_from_batch;
+use config_rule_sdk::host::edge::item_from_batch;
 use config_rule_sdk::{ConfigurationItem, ResourceKey};
 
 use crate::aws::AwsError;

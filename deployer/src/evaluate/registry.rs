@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use config_rule_sdk::entry::{BoxFuture, Kind};
-use config_rule_sdk::{AwsScope, ConfigurationItem, Entry, Evaluation, RuleError, RuleMeta};
+use config_rule_sdk::host::Evaluation;
+use config_rule_sdk::{AwsScope, ConfigurationItem, Entry, RuleError, RuleMeta};
 use serde_json::Value;
 
 use crate::aws::Aws;

@@ -72,7 +72,11 @@ fn sse(algorithm: &str) -> String {
 fn to_recorded(items: &[BaseConfigurationItem]) -> Vec<Recorded> {
     items
         .iter()
-        .map(|i| Recorded::Item(Box::new(config_rule_sdk::aws::item_from_batch(i).unwrap())))
+        .map(|i| {
+            Recorded::Item(Box::new(
+                config_rule_sdk::host::edge::item_from_batch(i).unwrap(),
+            ))
+        })
         .collect()
 }
 

@@ -1,6 +1,6 @@
 //! Checks of single values in `deployer.toml`.
 
-use config_rule_sdk::meta::{ParameterSpec, ParameterType};
+use config_rule_sdk::manifest::{ParameterSpec, ParameterType};
 use toml::Value;
 use toml::value::Datetime;
 

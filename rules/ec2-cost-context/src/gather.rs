@@ -58,9 +58,7 @@ fn from_sdk(instance: &SdkInstance) -> Option<Instance> {
             .and_then(|s| s.name())
             .map_or("unknown", |n| n.as_str())
             .to_owned(),
-        launch_time: instance
-            .launch_time()
-            .and_then(config_rule_sdk::aws::to_chrono),
+        launch_time: instance.launch_time().and_then(config_rule_sdk::to_chrono),
         tags,
     })
 }

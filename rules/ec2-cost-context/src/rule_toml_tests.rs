@@ -1,6 +1,6 @@
 //! What `rule.toml` declares, against what the rule does.
 
-use config_rule_sdk::meta::Frequency;
+use config_rule_sdk::manifest::Frequency;
 use config_rule_sdk::{RuleMeta, testing};
 
 use super::*;

@@ -82,7 +82,7 @@ pub async fn access_keys(
             Some(KeyMetadata {
                 access_key_id: k.access_key_id()?.to_owned(),
                 status: k.status()?.as_str().to_owned(),
-                created: k.create_date().and_then(config_rule_sdk::aws::to_chrono),
+                created: k.create_date().and_then(config_rule_sdk::to_chrono),
             })
         }));
     }

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use aws_sdk_config::types::ComplianceType;
 use aws_smithy_mocks::{Rule, RuleMode, mock_client};
-use config_rule_sdk::aws::Edge;
+use config_rule_sdk::host::edge::Edge;
+use config_rule_sdk::host::{Evaluation, Mode};
 use config_rule_sdk::testing::Envelope;
 use config_rule_sdk::testing::mocks::{self, Batches};
-use config_rule_sdk::{Compliance, Entry, Evaluation, Mode};
+use config_rule_sdk::{Compliance, Entry};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 

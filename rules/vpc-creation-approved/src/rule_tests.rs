@@ -1,8 +1,9 @@
 use std::path::Path;
 
+use config_rule_sdk::host::Evaluation;
 use config_rule_sdk::notify::{ComplianceChange, compliance_change_pattern};
 use config_rule_sdk::testing::{self, Fixture};
-use config_rule_sdk::{Compliance, Evaluation, RuleMeta};
+use config_rule_sdk::{Compliance, RuleMeta};
 use serde_json::{Value, json};
 
 use super::*;

@@ -51,7 +51,7 @@ fn envelope(rule: &DeployedRule, account_id: &str) -> Envelope {
 
 #[cfg(test)]
 mod tests {
-    use config_rule_sdk::event::{Invocation, Trigger};
+    use config_rule_sdk::host::event::{Invocation, Trigger};
     use serde_json::json;
 
     use super::*;

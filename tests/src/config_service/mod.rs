@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use aws_sdk_config::types::{ConfigRule, Owner, Scope, Source, SourceDetail};
 use aws_sdk_config::types::{EventSource, MaximumExecutionFrequency, MessageType};
-use config_rule_sdk::Mode;
-use config_rule_sdk::aws::Edge;
-use config_rule_sdk::{Entry, Evaluation, RuleMeta};
+use config_rule_sdk::host::Evaluation;
+use config_rule_sdk::host::Mode;
+use config_rule_sdk::host::edge::Edge;
+use config_rule_sdk::{Entry, RuleMeta};
 use serde_json::Value;
 
 use crate::emulator::{Account, REGION};

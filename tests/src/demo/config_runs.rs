@@ -7,10 +7,11 @@
 //! harness runs each handler in-process with the event Config would send.
 
 use anyhow::{Context, Result};
+use config_rule_sdk::Entry;
 use config_rule_sdk::RuleMeta;
-use config_rule_sdk::aws::Edge;
 use config_rule_sdk::entry::Kind;
-use config_rule_sdk::{Entry, Mode};
+use config_rule_sdk::host::Mode;
+use config_rule_sdk::host::edge::Edge;
 use serde_json::Value;
 
 use super::estate::Member;

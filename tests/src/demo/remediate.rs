@@ -14,9 +14,9 @@
 
 use anyhow::{Context, Result};
 use aws_sdk_ec2::types::Tag;
+use config_rule_sdk::AwsScope;
 use config_rule_sdk::RuleMeta;
-use config_rule_sdk::aws::AwsScope;
-use config_rule_sdk::meta::RemediationKind;
+use config_rule_sdk::manifest::RemediationKind;
 use config_rule_sdk::notify::Notifier;
 use ec2_instance_baseline::remediation::BaselineRemediation;
 use ec2_instance_baseline::remediation::lambda::{self, Invoked};

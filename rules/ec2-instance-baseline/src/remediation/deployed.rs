@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use config_rule_sdk::RuleError;
-use config_rule_sdk::event::{EventError, parse_parameters};
+use config_rule_sdk::host::event::{EventError, parse_parameters};
 use serde_json::Value;
 
 /// `DescribeConfigRules` for `rule`: its `InputParameters`, decoded.

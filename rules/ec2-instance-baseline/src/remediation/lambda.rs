@@ -11,8 +11,9 @@
 //! Config retries within `maximum-attempts` and shows the error in the console.
 
 use chrono::{DateTime, Utc};
-use config_rule_sdk::aws::{AwsScope, Edge};
+use config_rule_sdk::AwsScope;
 use config_rule_sdk::exemption::Registry;
+use config_rule_sdk::host::edge::Edge;
 use config_rule_sdk::notify::{Notifier, TOPIC_ENV};
 use config_rule_sdk::params::{self, ParameterError, RawParameters};
 use config_rule_sdk::remediation::{

@@ -19,7 +19,7 @@ pub mod lambda;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use config_rule_sdk::aws::AwsScope;
+use config_rule_sdk::AwsScope;
 use config_rule_sdk::item::ItemStatus;
 use config_rule_sdk::remediation::Remediation;
 use config_rule_sdk::{Compliance, Item, ResourceKey, Rule, RuleError};

@@ -113,7 +113,7 @@ impl Permissions {
     ];
 
     /// What the SDK calls to record the runs of a rule's SSM remediation document
-    /// ([`crate::observed`]).
+    /// ([`crate::host::observed`]).
     pub const OBSERVED_SSM_ACTIONS: [&'static str; 1] =
         ["config:DescribeRemediationExecutionStatus"];
 
