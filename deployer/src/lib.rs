@@ -35,6 +35,7 @@ pub mod policies;
 pub mod progress;
 pub mod readings;
 pub mod render;
+pub mod rollout;
 pub mod scaffold;
 pub mod settings;
 pub mod skipped;

@@ -109,6 +109,18 @@ pub async fn prepare(
     built: Option<&Built>,
     options: Options,
 ) -> Result<Prepared, WorkflowError> {
+    prepare_holding(aws, settings, built, options, &BTreeSet::new()).await
+}
+
+/// As [`prepare`], leaving the accounts in `hold` exactly as they are (the later waves of a
+/// rollout): planned like accounts that cannot be reached, without being reported as such.
+pub async fn prepare_holding(
+    aws: &Aws,
+    settings: &Settings,
+    built: Option<&Built>,
+    options: Options,
+    hold: &BTreeSet<String>,
+) -> Result<Prepared, WorkflowError> {
     let caller = aws.caller().await?;
     let admin_account = caller.account.clone();
     let org = aws::orgs::organization(aws).await?;
@@ -162,6 +174,7 @@ pub async fn prepare(
     }
     skipped.sort();
     skipped.dedup_by(|a, b| a.account == b.account);
+    frozen.extend(hold.iter().cloned());
     desired::leave_as_is(&mut desired, &frozen, &org);
     let changes = plan::plan(&desired, &observed);
     let (digests, approval) = if fresh && built.is_some() {
