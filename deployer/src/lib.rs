@@ -27,6 +27,7 @@ pub mod names;
 pub mod observed;
 pub mod org;
 pub mod output;
+pub mod overrides;
 pub mod ownership;
 pub mod package;
 pub mod packs;

@@ -12,6 +12,7 @@ use crate::digest::{Basis, Digests};
 use crate::names::{self, BUCKET_SUFFIX_PARAMETER, STACK_SET_PREFIX};
 use crate::observed::Observed;
 use crate::org::Organization;
+use crate::overrides::Record;
 use crate::ownership::Claim;
 use crate::package::{self, Artifact, PackageError, Source};
 use crate::plan::{self, Change};
@@ -129,7 +130,7 @@ pub async fn prepare_holding(
         deployment_id: deployment_id.clone(),
         adopt: options.adopt,
     };
-    let mut observed = observe(aws, settings, built, &claim).await?;
+    let mut observed = observe(aws, settings, built, &claim, options.drift && built.is_some()).await?;
     let existing_suffix = bucket_suffix(&observed);
     let fresh = existing_suffix.is_none();
     let suffix = existing_suffix.unwrap_or_else(new_bucket_suffix);
@@ -275,14 +276,25 @@ async fn observe(
     settings: &Settings,
     built: Option<&Built>,
     claim: &Claim,
+    drift: bool,
 ) -> Result<Observed, WorkflowError> {
-    let (stack_sets, mut foreign) = aws::stacksets::observe(
+    // The overrides Custos recorded stand in for reading every instance only where the drift
+    // read would find an override set by hand (in the rule parameters it changes).
+    let recorded = if drift {
+        aws::overrides::read(&aws.dynamodb(), &claim.deployment_id)
+            .await
+            .unwrap_or_default()
+    } else {
+        Record::new()
+    };
+    let (stack_sets, mut foreign) = aws::stacksets::observe_with(
         &aws.cloudformation(),
         STACK_SET_PREFIX,
         aws::stacksets::Caller {
             delegated_admin: settings.organization.delegated_admin,
         },
         claim,
+        &recorded,
     )
     .await?;
     let wants_packs = built.is_some_and(|b| b.templates.values().any(|t| t.organization_wide));

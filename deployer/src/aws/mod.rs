@@ -8,6 +8,7 @@ pub mod lock;
 pub mod members;
 pub mod org_packs;
 pub mod orgs;
+pub mod overrides;
 pub mod rollout;
 pub mod s3;
 pub mod stacksets;

@@ -18,6 +18,7 @@ use crate::exit::ExitStatus;
 use crate::guard::{self, Allowed, Deletions};
 use crate::lock::LockRecord;
 use crate::output;
+use crate::overrides;
 use crate::plan::SavedPlan;
 use crate::settings::Settings;
 use crate::workflow::{self, Built, Options, Prepared};
@@ -218,8 +219,19 @@ impl Run {
             lock_lost: lock.lost.clone(),
             ..context
         };
+        // No record to trust while instances change; a fresh one once they have.
+        aws::overrides::forget(&lock.client, &lock.deployment).await?;
         let results =
             apply::apply(&context, &prepared.desired, &prepared.changes, self.verbose).await;
+        let failed: BTreeSet<String> = results
+            .iter()
+            .filter(|r| r.failed())
+            .filter_map(|r| r.change.stack_set().map(str::to_owned))
+            .collect();
+        let record = overrides::after_apply(&prepared.desired, &prepared.observed, &failed);
+        if let Err(e) = aws::overrides::write(&lock.client, &lock.deployment, &record).await {
+            tracing::warn!(error = %e, "the overrides record was not kept: the next run reads every instance");
+        }
         // Every operation ended (none timed out): nothing for a later run to wait for.
         if !results.iter().any(timed_out) {
             aws::lock::clear_journal(&lock.client, &lock.deployment).await?;
