@@ -20,5 +20,6 @@ mod policy_table;
 mod recorder;
 mod s3_loop;
 mod s3_remediation;
+mod rollout;
 mod safety;
 mod vpc_creation_approved;

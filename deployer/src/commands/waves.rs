@@ -20,7 +20,9 @@ use crate::exit::ExitStatus;
 use crate::guard::{self, Deletions};
 use crate::output;
 use crate::plan::Change;
+use crate::evaluate::Outcome;
 use crate::rollout::gate::{self, Reading, Trip};
+use crate::rollout::preview::{self, Predicted, WavePreview};
 use crate::rollout::state::{self, RolloutState};
 use crate::rollout::waves::{self, Wave};
 use crate::settings::Rollout;
@@ -231,7 +233,9 @@ impl Run {
         let mut last = full;
         let mut status = "succeeded";
         for (i, wave) in waves.iter().enumerate() {
-            let hold = waves::held_after(&waves, i);
+            let mut hold = waves::held_after(&waves, i);
+            // The administering account holds the central artifacts every wave's rules read.
+            hold.remove(&last.admin_account);
             let prepared =
                 workflow::prepare_holding(&aws, &self.settings, Some(&built), options, &hold)
                     .await
@@ -431,6 +435,99 @@ pub(super) fn waves_table(
             wave.accounts.len(),
             names.join(", ")
         ));
+    }
+    out
+}
+
+impl Run {
+    /// `plan`'s view of the rollout: the waves, the instances each changes, and the
+    /// non-compliance `evaluate`'s preview predicts for the rules rolled out. Invalid waves are
+    /// the error.
+    pub(super) async fn wave_preview(
+        &self,
+        aws: &Aws,
+        rollout: &Rollout,
+        prepared: &Prepared,
+    ) -> Result<Vec<WavePreview>, Vec<String>> {
+        let waves = waves::resolve(rollout, &prepared.org)
+            .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+        let rolled_out = rolled_out_rules(prepared);
+        let mut predicted = Vec::new();
+        if !rolled_out.is_empty() {
+            #[expect(
+                clippy::disallowed_methods,
+                reason = "the preview's now, as `evaluate` takes it"
+            )]
+            let now = chrono::Utc::now();
+            let scope = crate::evaluate::Scope::default();
+            match crate::evaluate::evaluate(
+                aws,
+                &self.settings,
+                &prepared.org,
+                &prepared.admin_account,
+                &scope,
+                now,
+            )
+            .await
+            {
+                Ok(rows) => {
+                    predicted = rows
+                        .into_iter()
+                        .map(|r| Predicted {
+                            noncompliant: r.outcome == Outcome::NonCompliant,
+                            failed: r.outcome == Outcome::Failed && r.resource.is_empty(),
+                            account: r.account,
+                            rule: r.rule,
+                            resource: r.resource,
+                        })
+                        .collect();
+                }
+                Err(e) => eprintln!("plan: no prediction of non-compliance: {e:#}"),
+            }
+        }
+        Ok(preview::preview(
+            rollout,
+            &waves,
+            &prepared.changes,
+            &rolled_out,
+            &predicted,
+        ))
+    }
+}
+
+/// The waves of a plan, for people.
+pub(super) fn preview_table(org: &crate::org::Organization, waves: &[WavePreview]) -> String {
+    let name = |a: &str| {
+        org.accounts
+            .get(a)
+            .map_or_else(|| a.to_owned(), |x| format!("{a} ({})", x.name))
+    };
+    let mut out = String::from("rollout waves:");
+    for (i, w) in waves.iter().enumerate() {
+        let accounts: Vec<String> = w.accounts.iter().map(|a| name(a)).collect();
+        out.push_str(&format!(
+            "\n  {}. {}: {} instance changes in {} accounts: {}",
+            i + 1,
+            w.name,
+            w.instance_changes,
+            w.accounts.len(),
+            accounts.join(", ")
+        ));
+        for (account, rules) in &w.predicted_noncompliant {
+            let rules: Vec<String> = rules.iter().map(|(r, n)| format!("{r} {n}")).collect();
+            out.push_str(&format!(
+                "\n     predicted NON_COMPLIANT in {}: {}",
+                name(account),
+                rules.join(", ")
+            ));
+        }
+        if !w.not_previewed.is_empty() {
+            let accounts: Vec<String> = w.not_previewed.iter().map(|a| name(a)).collect();
+            out.push_str(&format!("\n     not previewed: {}", accounts.join(", ")));
+        }
+        for over in &w.over_gate {
+            out.push_str(&format!("\n     would trip the gate: {over}"));
+        }
     }
     out
 }

@@ -3,6 +3,7 @@
 //! what these decide over, and `commands/waves.rs` joins them.
 
 pub mod gate;
+pub mod preview;
 pub mod state;
 pub mod waves;
 
