@@ -95,3 +95,7 @@ pub fn after_apply(desired: &Desired, observed: &Observed, failed: &BTreeSet<Str
     }
     record
 }
+
+#[cfg(test)]
+#[path = "overrides_tests.rs"]
+mod tests;

@@ -138,9 +138,9 @@ accounts = ["222222222222"]
         .to_string();
     for expected in [
         "deployer.toml:9:8: only the last wave can be `rest = true`",
-        "deployer.toml:13:30: expected a 12-digit account id",
-        "deployer.toml:16:8: a second wave named `two`",
-        "deployer.toml:17:13: account already in wave `two`",
+        "deployer.toml:14:29: expected a 12-digit account id",
+        "deployer.toml:17:8: a second wave named `two`",
+        "deployer.toml:18:13: account already in wave `two`",
     ] {
         assert!(error.contains(expected), "{expected} not in:\n{error}");
     }
