@@ -51,7 +51,11 @@ impl StackSetOverrides {
         Some(
             keys.into_iter()
                 .map(|k| {
-                    let o = self.overrides.get(&k.to_string()).cloned().unwrap_or_default();
+                    let o = self
+                        .overrides
+                        .get(&k.to_string())
+                        .cloned()
+                        .unwrap_or_default();
                     (k.clone(), o)
                 })
                 .collect(),

@@ -82,12 +82,24 @@ fn the_record_gives_back_the_overrides_custos_set_for_exactly_the_instances_it_c
     let record = after_apply(&desired(), &observed(), &BTreeSet::new());
     let set = &record["custos-rule-a"];
     let keys = [key("222222222222"), key("333333333333")];
-    let known = set.covering(keys.iter()).expect("covers the applied instances");
+    let known = set
+        .covering(keys.iter())
+        .expect("covers the applied instances");
     assert_eq!(known[&key("333333333333")], overrides(&[("Tags", "prod")]));
     assert!(known[&key("222222222222")].is_empty());
-    let joined = [key("222222222222"), key("333333333333"), key("555555555555")];
-    assert!(set.covering(joined.iter()).is_none(), "a new instance is read");
-    assert!(set.covering(keys[..1].iter()).is_none(), "a missing one too");
+    let joined = [
+        key("222222222222"),
+        key("333333333333"),
+        key("555555555555"),
+    ];
+    assert!(
+        set.covering(joined.iter()).is_none(),
+        "a new instance is read"
+    );
+    assert!(
+        set.covering(keys[..1].iter()).is_none(),
+        "a missing one too"
+    );
 }
 
 #[test]
@@ -95,7 +107,11 @@ fn an_account_left_as_is_keeps_what_was_found_and_a_failed_stack_set_is_not_reco
     let mut wanted = desired();
     wanted.left_as_is.insert("444444444444".into());
     let record = after_apply(&wanted, &observed(), &BTreeSet::new());
-    let keys = [key("222222222222"), key("333333333333"), key("444444444444")];
+    let keys = [
+        key("222222222222"),
+        key("333333333333"),
+        key("444444444444"),
+    ];
     let known = record["custos-rule-a"].covering(keys.iter()).unwrap();
     assert_eq!(known[&key("444444444444")], overrides(&[("Tags", "lab")]));
     let failed = BTreeSet::from(["custos-rule-a".to_owned()]);

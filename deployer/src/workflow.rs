@@ -130,7 +130,14 @@ pub async fn prepare_holding(
         deployment_id: deployment_id.clone(),
         adopt: options.adopt,
     };
-    let mut observed = observe(aws, settings, built, &claim, options.drift && built.is_some()).await?;
+    let mut observed = observe(
+        aws,
+        settings,
+        built,
+        &claim,
+        options.drift && built.is_some(),
+    )
+    .await?;
     let existing_suffix = bucket_suffix(&observed);
     let fresh = existing_suffix.is_none();
     let suffix = existing_suffix.unwrap_or_else(new_bucket_suffix);

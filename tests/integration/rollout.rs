@@ -92,7 +92,14 @@ async fn apply_while_config_runs(
     let bin = deployer.dir.path().join("bin");
     let mut command = deployer.command();
     command
-        .args(["--output", "json", "apply", "--org", "--yes", "--bootstrap-dir"])
+        .args([
+            "--output",
+            "json",
+            "apply",
+            "--org",
+            "--yes",
+            "--bootstrap-dir",
+        ])
         .arg(bin)
         .args(flags);
     let run = tokio::task::spawn_blocking(move || command.output().unwrap());
@@ -178,7 +185,10 @@ async fn a_rule_that_trips_the_canary_gate_never_reaches_the_next_wave() {
             (w["name"].as_str().unwrap().to_owned(), accounts)
         })
         .collect();
-    assert_eq!(planned[0], ("canary".to_owned(), BTreeSet::from([canary.id.clone()])));
+    assert_eq!(
+        planned[0],
+        ("canary".to_owned(), BTreeSet::from([canary.id.clone()]))
+    );
     assert_eq!(planned[1].0, "workloads");
     assert!(planned[1].1.contains(&workload.id), "{plan:#}");
     println!("rollout: plan waves: {:#}", plan["waves"]);
@@ -221,7 +231,10 @@ async fn a_rule_that_trips_the_canary_gate_never_reaches_the_next_wave() {
         .await
         .unwrap();
     assert!(
-        rules.config_rules().iter().all(|r| r.config_rule_name() != Some(RULE)),
+        rules
+            .config_rules()
+            .iter()
+            .all(|r| r.config_rule_name() != Some(RULE)),
         "Config in the second wave's account has the rule"
     );
 

@@ -1,6 +1,7 @@
 //! What a wave's rules reported in one account and region since the wave was deployed: Config's
-//! evaluation status, the NON_COMPLIANT results recorded since, and failed remediations. Reads
-//! only, through the member role.
+//! evaluation status (the last error), the results recorded since (any is an evaluation; the
+//! NON_COMPLIANT ones are counted), and failed remediations. Reads only, through the member
+//! role.
 
 use aws_sdk_config::Client;
 use aws_sdk_config::types::{ComplianceType, RemediationExecutionState};
@@ -67,7 +68,11 @@ pub async fn read(
                 ));
             }
         }
-        reading.noncompliant = noncompliant_since(client, &rule.name, start).await?;
+        let (any, noncompliant) = results_since(client, &rule.name, start).await?;
+        // A result recorded since the wave started is an evaluation too (Config may not have
+        // updated the rule's status yet).
+        reading.evaluated |= any;
+        reading.noncompliant = noncompliant;
         if rule.remediated {
             reading.remediation_failures = failed_remediations(client, &rule.name, start).await?;
         }
@@ -76,16 +81,23 @@ pub async fn read(
     Ok(readings)
 }
 
-async fn noncompliant_since(
+/// Whether any result was recorded since `start`, and the resources reported NON_COMPLIANT
+/// since.
+async fn results_since(
     client: &Client,
     rule: &str,
     start: DateTime<Utc>,
-) -> Result<Vec<String>, AwsError> {
+) -> Result<(bool, Vec<String>), AwsError> {
+    let mut any = false;
     let mut out = Vec::new();
     let mut pages = client
         .get_compliance_details_by_config_rule()
         .config_rule_name(rule)
-        .compliance_types(ComplianceType::NonCompliant)
+        .set_compliance_types(Some(vec![
+            ComplianceType::Compliant,
+            ComplianceType::NonCompliant,
+            ComplianceType::NotApplicable,
+        ]))
         .limit(100)
         .into_paginator()
         .send();
@@ -94,6 +106,10 @@ async fn noncompliant_since(
             page.map_err(|e| AwsError::new(&format!("reading the compliance of {rule}"), &e))?;
         for result in page.evaluation_results() {
             if !since(result.result_recorded_time(), start) {
+                continue;
+            }
+            any = true;
+            if result.compliance_type() != Some(&ComplianceType::NonCompliant) {
                 continue;
             }
             if let Some(id) = result
@@ -107,7 +123,7 @@ async fn noncompliant_since(
     }
     out.sort();
     out.dedup();
-    Ok(out)
+    Ok((any, out))
 }
 
 async fn failed_remediations(
@@ -122,8 +138,8 @@ async fn failed_remediations(
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page
-            .map_err(|e| AwsError::new(&format!("reading the remediations of {rule}"), &e))?;
+        let page =
+            page.map_err(|e| AwsError::new(&format!("reading the remediations of {rule}"), &e))?;
         for status in page.remediation_execution_statuses() {
             let when = status
                 .last_updated_time()

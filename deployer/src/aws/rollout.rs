@@ -33,7 +33,11 @@ pub async fn read(client: &Client, deployment: &str) -> Result<Option<RolloutSta
     })
 }
 
-pub async fn write(client: &Client, deployment: &str, state: &RolloutState) -> Result<(), AwsError> {
+pub async fn write(
+    client: &Client,
+    deployment: &str,
+    state: &RolloutState,
+) -> Result<(), AwsError> {
     let text = serde_json::to_string(state).map_err(|e| AwsError {
         message: format!("writing the rollout record: {e}"),
         code: None,

@@ -274,7 +274,12 @@ impl Run {
     }
 
     /// Exit 2, having written nothing: the reasons, and the calls made (reads only).
-    pub(super) fn refused(&self, aws: &Aws, verb: &str, reasons: &[String]) -> anyhow::Result<ExitStatus> {
+    pub(super) fn refused(
+        &self,
+        aws: &Aws,
+        verb: &str,
+        reasons: &[String],
+    ) -> anyhow::Result<ExitStatus> {
         let counts = aws.calls.counts();
         match self.output {
             OutputFormat::Json => print_json(&output::RefusedJson {

@@ -16,11 +16,11 @@ use crate::aws::gate::GateRule;
 use crate::aws::{self, Aws};
 use crate::cli::{OutputFormat, PackageArgs};
 use crate::desired::Desired;
+use crate::evaluate::Outcome;
 use crate::exit::ExitStatus;
 use crate::guard::{self, Deletions};
 use crate::output;
 use crate::plan::Change;
-use crate::evaluate::Outcome;
 use crate::rollout::gate::{self, Reading, Trip};
 use crate::rollout::preview::{self, Predicted, WavePreview};
 use crate::rollout::state::{self, RolloutState};
@@ -73,6 +73,46 @@ pub(super) fn rolled_out_rules(prepared: &Prepared) -> BTreeSet<String> {
         .collect()
 }
 
+/// The accounts of `wave` where `prepared` deploys the rules in `rules`: instances created,
+/// updated or repaired, or every instance of a rule stack set whose template changes.
+fn changed_accounts(
+    prepared: &Prepared,
+    rules: &BTreeSet<String>,
+    wave: &BTreeSet<String>,
+) -> BTreeSet<String> {
+    let is_gated = |name: &str| {
+        prepared
+            .desired
+            .stack_sets
+            .get(name)
+            .and_then(|s| s.config_rule.as_ref())
+            .is_some_and(|r| rules.contains(&r.name))
+    };
+    let mut out = BTreeSet::new();
+    for change in &prepared.changes {
+        match change {
+            Change::CreateInstances(i)
+            | Change::UpdateInstances(i)
+            | Change::RepairInstances(i)
+                if is_gated(&i.stack_set) =>
+            {
+                out.extend(i.instances.iter().map(|k| k.account.clone()));
+            }
+            Change::UpdateStackSet { name, .. } if is_gated(name) => {
+                out.extend(
+                    prepared.desired.stack_sets[name.as_str()]
+                        .instances
+                        .keys()
+                        .map(|k| k.account.clone()),
+                );
+            }
+            _ => {}
+        }
+    }
+    out.retain(|a| wave.contains(a));
+    out
+}
+
 /// Account -> region -> the gated rules its wanted instances hold (accounts left as they are
 /// excepted).
 fn gate_targets(
@@ -82,7 +122,11 @@ fn gate_targets(
 ) -> BTreeMap<String, BTreeMap<String, Vec<GateRule>>> {
     let mut out: BTreeMap<String, BTreeMap<String, Vec<GateRule>>> = BTreeMap::new();
     for spec in desired.stack_sets.values() {
-        let Some(rule) = spec.config_rule.as_ref().filter(|r| rules.contains(&r.name)) else {
+        let Some(rule) = spec
+            .config_rule
+            .as_ref()
+            .filter(|r| rules.contains(&r.name))
+        else {
             continue;
         };
         for key in spec.instances.keys() {
@@ -203,7 +247,10 @@ impl Run {
             return self.nothing_to_do(&aws, &full, verb);
         }
         if self.output == OutputFormat::Table {
-            println!("{}", output::plan_table(&full.org, &full.changes, self.screen));
+            println!(
+                "{}",
+                output::plan_table(&full.org, &full.changes, self.screen)
+            );
             println!("{}", waves_table(&full.org, &waves, &record));
         }
         if !request.yes
@@ -248,7 +295,8 @@ impl Run {
                 last = prepared;
                 continue;
             }
-            let start = record.start(&wave.name, now());
+            let changed = changed_accounts(&prepared, &gated, &wave.accounts);
+            let (start, gated_accounts) = record.start(&wave.name, now(), &changed);
             aws::rollout::write(&client, &last.deployment_id, &record).await?;
             eprintln!(
                 "wave {} ({} accounts): {} changes",
@@ -291,7 +339,7 @@ impl Run {
                 shown[i].gate = "passed-earlier";
                 continue;
             }
-            let targets = gate_targets(&last.desired, &wave.accounts, &gated);
+            let targets = gate_targets(&last.desired, &gated_accounts, &gated);
             let readings = read_gate(
                 &aws,
                 &last.admin_account,
@@ -398,7 +446,10 @@ fn trip_line(prepared: &Prepared, trip: &Trip) -> String {
         .get(&trip.account)
         .map(|a| format!(" ({})", a.name))
         .unwrap_or_default();
-    let mut line = format!("account {}{name}, rule {}: {}", trip.account, trip.rule, trip.reason);
+    let mut line = format!(
+        "account {}{name}, rule {}: {}",
+        trip.account, trip.rule, trip.reason
+    );
     if !trip.resources.is_empty() {
         line.push_str(": ");
         line.push_str(&trip.resources.join(", "));

@@ -68,7 +68,10 @@ pub fn judge(readings: &[Reading], gate_of: impl Fn(&str) -> Gate, wait_seconds:
         };
         for r in &readings {
             if let Some(why) = &r.unreadable {
-                trips.push(trip(format!("{}: cannot be read: {why}", r.region), Vec::new()));
+                trips.push(trip(
+                    format!("{}: cannot be read: {why}", r.region),
+                    Vec::new(),
+                ));
             } else if !r.evaluated {
                 trips.push(trip(
                     format!("{}: no evaluation within {wait_seconds} s", r.region),

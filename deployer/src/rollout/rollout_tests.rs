@@ -258,10 +258,20 @@ fn a_recorded_rollout_resumes_only_when_nothing_rolled_out_changed() {
     let t0 = chrono::Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 0).unwrap();
     let k = key("settings", ["lambda/a/1.zip"], ["body"]);
     let mut state = RolloutState::resume(None, &k);
-    assert_eq!(state.start("canary", t0), t0);
-    state.settle("canary", true, Some("known findings".into()), vec!["x".into()]);
+    let lab = set(&["444444444444"]);
+    assert_eq!(state.start("canary", t0, &lab), (t0, lab.clone()));
+    state.settle(
+        "canary",
+        true,
+        Some("known findings".into()),
+        vec!["x".into()],
+    );
     let later = t0 + chrono::Duration::hours(1);
-    assert_eq!(state.start("canary", later), t0, "a started wave keeps its start");
+    assert_eq!(
+        state.start("canary", later, &BTreeSet::new()),
+        (t0, lab),
+        "a started wave keeps its start and the accounts its gate reads"
+    );
     let again = RolloutState::resume(Some(state.clone()), &k);
     assert!(again.passed("canary"));
     let changed = key("settings", ["lambda/a/2.zip"], ["body"]);

@@ -2,6 +2,8 @@
 //! is rolled out, so a run again resumes after the last passed wave and a changed rollout
 //! starts over.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
@@ -18,6 +20,9 @@ pub struct WaveRecord {
     pub name: String,
     /// When its deployment started: results recorded since are the wave's.
     pub started: DateTime<Utc>,
+    /// The accounts where the wave deployed the rules rolled out: those its gate reads.
+    #[serde(default)]
+    pub gated: BTreeSet<String>,
     pub passed: bool,
     /// `--skip-gate` and its reason, when the gate was overridden.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -62,23 +67,36 @@ impl RolloutState {
         self.wave(name).is_some_and(|w| w.passed)
     }
 
-    /// When the wave started: as recorded, else `now` (recorded).
-    pub fn start(&mut self, name: &str, now: DateTime<Utc>) -> DateTime<Utc> {
+    /// When the wave started and the accounts its gate reads: as recorded, else `now` and
+    /// `gated` (recorded).
+    pub fn start(
+        &mut self,
+        name: &str,
+        now: DateTime<Utc>,
+        gated: &BTreeSet<String>,
+    ) -> (DateTime<Utc>, BTreeSet<String>) {
         if let Some(w) = self.wave(name) {
-            return w.started;
+            return (w.started, w.gated.clone());
         }
         self.waves.push(WaveRecord {
             name: name.to_owned(),
             started: now,
+            gated: gated.clone(),
             passed: false,
             skipped_gate: None,
             tripped: Vec::new(),
         });
-        now
+        (now, gated.clone())
     }
 
     /// The gate's outcome for a started wave.
-    pub fn settle(&mut self, name: &str, passed: bool, skipped_gate: Option<String>, tripped: Vec<String>) {
+    pub fn settle(
+        &mut self,
+        name: &str,
+        passed: bool,
+        skipped_gate: Option<String>,
+        tripped: Vec<String>,
+    ) {
         if let Some(w) = self.waves.iter_mut().find(|w| w.name == name) {
             w.passed = passed;
             w.skipped_gate = skipped_gate;

@@ -54,8 +54,10 @@ pub fn resolve(rollout: &Rollout, org: &Organization) -> Result<Vec<Wave>, Vec<W
     let mut waves = Vec::new();
     for spec in &rollout.waves {
         let mut accounts = BTreeSet::new();
-        let mut claim = |account: &str, location: &Location, errors: &mut Vec<WaveError>| {
-            match owner.get(account) {
+        let mut claim =
+            |account: &str, location: &Location, errors: &mut Vec<WaveError>| match owner
+                .get(account)
+            {
                 Some(first) if *first != spec.name => errors.push(WaveError::TwoWaves {
                     location: location.clone(),
                     account: account.to_owned(),
@@ -71,8 +73,7 @@ pub fn resolve(rollout: &Rollout, org: &Organization) -> Result<Vec<Wave>, Vec<W
                     owner.insert(account.to_owned(), spec.name.clone());
                     accounts.insert(account.to_owned());
                 }
-            }
-        };
+            };
         for ou in &spec.ous {
             match org.resolve(&ou.value) {
                 Some(id) => {

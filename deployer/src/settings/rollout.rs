@@ -108,7 +108,8 @@ impl Checker<'_> {
 
     fn gate(&mut self, g: &file::GateFile, defaults: Gate) -> Gate {
         let _ = self;
-        let value = |v: &Option<Spanned<u32>>, default: u32| v.as_ref().map_or(default, |v| *v.get_ref());
+        let value =
+            |v: &Option<Spanned<u32>>, default: u32| v.as_ref().map_or(default, |v| *v.get_ref());
         Gate {
             max_new_noncompliant_per_account: value(
                 &g.max_new_noncompliant_per_account,
