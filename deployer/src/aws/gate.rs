@@ -4,7 +4,7 @@
 //! role.
 
 use aws_sdk_config::Client;
-use aws_sdk_config::types::{ComplianceType, RemediationExecutionState};
+use aws_sdk_config::types::{ComplianceType, RemediationExecutionState, ResourceKey};
 use aws_smithy_types::DateTime as SmithyTime;
 use chrono::{DateTime, Utc};
 
@@ -144,10 +144,11 @@ async fn failed_remediations(
             let when = status
                 .last_updated_time()
                 .or_else(|| status.invocation_time());
-            if status.state() == Some(&RemediationExecutionState::Failed) && since(when, start) {
-                if let Some(id) = status.resource_key().map(|k| k.resource_id()) {
-                    out.push(id.to_owned());
-                }
+            if status.state() == Some(&RemediationExecutionState::Failed)
+                && since(when, start)
+                && let Some(id) = status.resource_key().map(ResourceKey::resource_id)
+            {
+                out.push(id.to_owned());
             }
         }
     }

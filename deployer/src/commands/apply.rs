@@ -33,7 +33,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitStatus> 
             adopt: args.adopt.adopt,
             skip_gate: args.skip_gate.as_deref(),
         };
-        load_run(global)?.apply(request, "apply").await
+        Box::pin(load_run(global)?.apply(request, "apply")).await
     })
 }
 
@@ -68,7 +68,7 @@ pub(super) enum Locked {
     /// Nothing written, and why.
     Refused(Vec<String>),
     /// What was read under the lock, and each change's result.
-    Applied(Prepared, Vec<ChangeResult>),
+    Applied(Box<Prepared>, Vec<ChangeResult>),
 }
 
 /// The time, at the edge.
@@ -236,7 +236,7 @@ impl Run {
         if !results.iter().any(timed_out) {
             aws::lock::clear_journal(&lock.client, &lock.deployment).await?;
         }
-        Ok(Locked::Applied(prepared, results))
+        Ok(Locked::Applied(Box::new(prepared), results))
     }
 
     pub(super) fn nothing_to_do(

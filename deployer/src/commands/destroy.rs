@@ -16,6 +16,6 @@ pub fn run(global: &GlobalArgs, args: &DestroyArgs) -> anyhow::Result<ExitStatus
             adopt: args.adopt.adopt,
             skip_gate: None,
         };
-        load_run(global)?.apply(request, "destroy").await
+        Box::pin(load_run(global)?.apply(request, "destroy")).await
     })
 }

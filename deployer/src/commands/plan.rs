@@ -82,10 +82,10 @@ impl Run {
                 eprintln!("{} changes pending", prepared.changes.len());
             }
         }
-        if self.output == OutputFormat::Table {
-            if let Some(waves) = &waves {
-                println!("{}", super::waves::preview_table(&prepared.org, waves));
-            }
+        if self.output == OutputFormat::Table
+            && let Some(waves) = &waves
+        {
+            println!("{}", super::waves::preview_table(&prepared.org, waves));
         }
         Ok(
             if prepared.changes.is_empty() && prepared.skipped.is_empty() {

@@ -4,6 +4,7 @@
 //! a run again resumes after the last of them.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -203,6 +204,10 @@ fn rollout_key(settings_digest: &str, built: &Built) -> String {
 }
 
 impl Run {
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one sequence: plan, guard, confirm, then each wave's apply, gate and record"
+    )]
     pub(super) async fn apply_in_waves(
         &self,
         rollout: &Rollout,
@@ -327,10 +332,10 @@ impl Run {
                         if failed {
                             shown[i].gate = "failed";
                             status = "failed";
-                            last = current;
+                            last = *current;
                             break;
                         }
-                        current
+                        *current
                     }
                 }
             };
@@ -354,7 +359,7 @@ impl Run {
             for line in &lines {
                 eprintln!("wave {}: gate: {line}", wave.name);
             }
-            shown[i].trips = trips.clone();
+            shown[i].trips.clone_from(&trips);
             if trips.is_empty() {
                 shown[i].gate = "passed";
                 eprintln!(
@@ -479,13 +484,14 @@ pub(super) fn waves_table(
             Some(_) => " [gate not passed]",
             None => "",
         };
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             "\n  {}. {}{note}: {} accounts: {}",
             i + 1,
             wave.name,
             wave.accounts.len(),
             names.join(", ")
-        ));
+        );
     }
     out
 }
@@ -556,28 +562,30 @@ pub(super) fn preview_table(org: &crate::org::Organization, waves: &[WavePreview
     let mut out = String::from("rollout waves:");
     for (i, w) in waves.iter().enumerate() {
         let accounts: Vec<String> = w.accounts.iter().map(|a| name(a)).collect();
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             "\n  {}. {}: {} instance changes in {} accounts: {}",
             i + 1,
             w.name,
             w.instance_changes,
             w.accounts.len(),
             accounts.join(", ")
-        ));
+        );
         for (account, rules) in &w.predicted_noncompliant {
             let rules: Vec<String> = rules.iter().map(|(r, n)| format!("{r} {n}")).collect();
-            out.push_str(&format!(
+            let _ = write!(
+                out,
                 "\n     predicted NON_COMPLIANT in {}: {}",
                 name(account),
                 rules.join(", ")
-            ));
+            );
         }
         if !w.not_previewed.is_empty() {
             let accounts: Vec<String> = w.not_previewed.iter().map(|a| name(a)).collect();
-            out.push_str(&format!("\n     not previewed: {}", accounts.join(", ")));
+            let _ = write!(out, "\n     not previewed: {}", accounts.join(", "));
         }
         for over in &w.over_gate {
-            out.push_str(&format!("\n     would trip the gate: {over}"));
+            let _ = write!(out, "\n     would trip the gate: {over}");
         }
     }
     out
