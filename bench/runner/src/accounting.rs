@@ -253,17 +253,14 @@ fn apply(deployer: &Path, dir: &Path, repo: &Path, env: &[(String, String)]) -> 
     };
     let reads = counts("reads");
     let writes = counts("writes");
-    let instances_created = json["changes"]
-        .as_array()
-        .map(|changes| {
-            changes
-                .iter()
-                .filter(|c| c["change"]["action"] == "create-instances")
-                .filter_map(|c| c["change"]["instances"].as_array())
-                .map(|i| i.len() as u64)
-                .sum()
-        })
-        .unwrap_or(0);
+    let instances_created = json["changes"].as_array().map_or(0, |changes| {
+        changes
+            .iter()
+            .filter(|c| c["change"]["action"] == "create-instances")
+            .filter_map(|c| c["change"]["instances"].as_array())
+            .map(|i| i.len() as u64)
+            .sum()
+    });
     Ok(ApplyRun {
         seconds,
         status: json["status"].as_str().unwrap_or_default().to_owned(),
