@@ -275,6 +275,11 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub yes: bool,
 
+    /// With `[rollout]` waves: go on past a wave whose gate tripped; the reason is printed and
+    /// recorded with the rollout.
+    #[arg(long, value_name = "REASON")]
+    pub skip_gate: Option<String>,
+
     #[command(flatten)]
     pub package: PackageArgs,
 

@@ -173,6 +173,9 @@ pub struct PlanJson<'a> {
     /// Each stack set the plan deploys: its template file (as `deployer render` writes it),
     /// the template's digest and the parameters it is given, for review.
     pub stack_sets: BTreeMap<&'a str, StackSetJson<'a>>,
+    /// With `[rollout]`: the waves, their changes and predicted non-compliance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waves: Option<&'a [crate::rollout::preview::WavePreview]>,
 }
 
 /// What one stack set is given, in a plan.

@@ -12,6 +12,7 @@ use crate::digest::{Basis, Digests};
 use crate::names::{self, BUCKET_SUFFIX_PARAMETER, STACK_SET_PREFIX};
 use crate::observed::Observed;
 use crate::org::Organization;
+use crate::overrides::Record;
 use crate::ownership::Claim;
 use crate::package::{self, Artifact, PackageError, Source};
 use crate::plan::{self, Change};
@@ -109,6 +110,18 @@ pub async fn prepare(
     built: Option<&Built>,
     options: Options,
 ) -> Result<Prepared, WorkflowError> {
+    prepare_holding(aws, settings, built, options, &BTreeSet::new()).await
+}
+
+/// As [`prepare`], leaving the accounts in `hold` exactly as they are (the later waves of a
+/// rollout): planned like accounts that cannot be reached, without being reported as such.
+pub async fn prepare_holding(
+    aws: &Aws,
+    settings: &Settings,
+    built: Option<&Built>,
+    options: Options,
+    hold: &BTreeSet<String>,
+) -> Result<Prepared, WorkflowError> {
     let caller = aws.caller().await?;
     let admin_account = caller.account.clone();
     let org = aws::orgs::organization(aws).await?;
@@ -117,7 +130,14 @@ pub async fn prepare(
         deployment_id: deployment_id.clone(),
         adopt: options.adopt,
     };
-    let mut observed = observe(aws, settings, built, &claim).await?;
+    let mut observed = observe(
+        aws,
+        settings,
+        built,
+        &claim,
+        options.drift && built.is_some(),
+    )
+    .await?;
     let existing_suffix = bucket_suffix(&observed);
     let fresh = existing_suffix.is_none();
     let suffix = existing_suffix.unwrap_or_else(new_bucket_suffix);
@@ -162,6 +182,7 @@ pub async fn prepare(
     }
     skipped.sort();
     skipped.dedup_by(|a, b| a.account == b.account);
+    frozen.extend(hold.iter().cloned());
     desired::leave_as_is(&mut desired, &frozen, &org);
     let changes = plan::plan(&desired, &observed);
     let (digests, approval) = if fresh && built.is_some() {
@@ -262,14 +283,25 @@ async fn observe(
     settings: &Settings,
     built: Option<&Built>,
     claim: &Claim,
+    drift: bool,
 ) -> Result<Observed, WorkflowError> {
-    let (stack_sets, mut foreign) = aws::stacksets::observe(
+    // The overrides Custos recorded stand in for reading every instance only where the drift
+    // read would find an override set by hand (in the rule parameters it changes).
+    let recorded = if drift {
+        aws::overrides::read(&aws.dynamodb(), &claim.deployment_id)
+            .await
+            .unwrap_or_default()
+    } else {
+        Record::new()
+    };
+    let (stack_sets, mut foreign) = aws::stacksets::observe_with(
         &aws.cloudformation(),
         STACK_SET_PREFIX,
         aws::stacksets::Caller {
             delegated_admin: settings.organization.delegated_admin,
         },
         claim,
+        &recorded,
     )
     .await?;
     let wants_packs = built.is_some_and(|b| b.templates.values().any(|t| t.organization_wide));

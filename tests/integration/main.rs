@@ -18,6 +18,7 @@ mod iam_policy_no_admin_wildcards;
 mod org_packs;
 mod policy_table;
 mod recorder;
+mod rollout;
 mod s3_loop;
 mod s3_remediation;
 mod safety;

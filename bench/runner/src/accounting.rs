@@ -154,6 +154,10 @@ pub struct ApplyRun {
     pub assume_role_calls: u64,
     pub reads: BTreeMap<String, u64>,
     pub writes: BTreeMap<String, u64>,
+    /// The deployer's own bookkeeping in its lock table (lock, journal, records).
+    pub lock_calls: BTreeMap<String, u64>,
+    /// Stack instances the run created.
+    pub instances_created: u64,
 }
 
 /// The organisation-wide figures.
@@ -249,6 +253,14 @@ fn apply(deployer: &Path, dir: &Path, repo: &Path, env: &[(String, String)]) -> 
     };
     let reads = counts("reads");
     let writes = counts("writes");
+    let instances_created = json["changes"].as_array().map_or(0, |changes| {
+        changes
+            .iter()
+            .filter(|c| c["change"]["action"] == "create-instances")
+            .filter_map(|c| c["change"]["instances"].as_array())
+            .map(|i| i.len() as u64)
+            .sum()
+    });
     Ok(ApplyRun {
         seconds,
         status: json["status"].as_str().unwrap_or_default().to_owned(),
@@ -261,6 +273,8 @@ fn apply(deployer: &Path, dir: &Path, repo: &Path, env: &[(String, String)]) -> 
             .sum(),
         reads,
         writes,
+        lock_calls: counts("lock"),
+        instances_created,
     })
 }
 

@@ -3,10 +3,13 @@
 pub mod assume;
 pub mod calls;
 pub mod compliance;
+pub mod gate;
 pub mod lock;
 pub mod members;
 pub mod org_packs;
 pub mod orgs;
+pub mod overrides;
+pub mod rollout;
 pub mod s3;
 pub mod stacksets;
 

@@ -16,6 +16,7 @@ use super::AwsError;
 use crate::desired::{InstanceKey, PermissionModel, StackSetSpec};
 use crate::names::OWNERSHIP_TAG;
 use crate::observed::{ObservedInstance, ObservedStackSet};
+use crate::overrides::{Record, StackSetOverrides};
 use crate::ownership::{Claim, Foreign};
 use crate::plan::{AccountFilter, InstanceChange};
 use crate::settings::{Deployment, RegionConcurrency};
@@ -120,6 +121,18 @@ pub async fn observe(
     caller: Caller,
     claim: &Claim,
 ) -> Result<(BTreeMap<String, ObservedStackSet>, Vec<Foreign>), AwsError> {
+    observe_with(client, prefix, caller, claim, &Record::new()).await
+}
+
+/// As [`observe`], taking each stack set's instance overrides from `recorded` when it covers
+/// exactly the instances listed (one `DescribeStackInstance` per instance otherwise).
+pub async fn observe_with(
+    client: &Client,
+    prefix: &str,
+    caller: Caller,
+    claim: &Claim,
+    recorded: &Record,
+) -> Result<(BTreeMap<String, ObservedStackSet>, Vec<Foreign>), AwsError> {
     let mut names = Vec::new();
     for call_as in caller.scopes() {
         let mut pages = client
@@ -143,7 +156,7 @@ pub async fn observe(
     let mut out = BTreeMap::new();
     let mut foreign = Vec::new();
     for (name, call_as) in names {
-        match observe_one(client, &name, call_as, claim).await? {
+        match observe_one(client, &name, call_as, claim, recorded.get(&name)).await? {
             Ok(set) => {
                 out.insert(name.clone(), set);
             }
@@ -175,6 +188,7 @@ async fn observe_one(
     name: &str,
     call_as: CallAs,
     claim: &Claim,
+    recorded: Option<&StackSetOverrides>,
 ) -> Result<Result<ObservedStackSet, Foreign>, AwsError> {
     let described = client
         .describe_stack_set()
@@ -219,7 +233,16 @@ async fn observe_one(
             },
         );
     }
-    read_overrides(client, name, &call_as, &mut instances).await?;
+    match recorded.and_then(|r| r.covering(instances.keys())) {
+        Some(known) => {
+            for (key, overrides) in known {
+                if let Some(instance) = instances.get_mut(&key) {
+                    instance.overrides = overrides;
+                }
+            }
+        }
+        None => read_overrides(client, name, &call_as, &mut instances).await?,
+    }
     Ok(Ok(ObservedStackSet {
         name: name.to_owned(),
         permission_model,

@@ -1,6 +1,7 @@
 //! `deployer apply` (and the apply that `destroy` is): reads and plans, checks the guards and
 //! a reviewed plan, takes the lock, reads again under it and applies.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use crate::exit::ExitStatus;
 use crate::guard::{self, Allowed, Deletions};
 use crate::lock::LockRecord;
 use crate::output;
+use crate::overrides;
 use crate::plan::SavedPlan;
 use crate::settings::Settings;
 use crate::workflow::{self, Built, Options, Prepared};
@@ -29,8 +31,9 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitStatus> 
             yes: args.yes,
             allowed: allowed(args.delete),
             adopt: args.adopt.adopt,
+            skip_gate: args.skip_gate.as_deref(),
         };
-        load_run(global)?.apply(request, "apply").await
+        Box::pin(load_run(global)?.apply(request, "apply")).await
     })
 }
 
@@ -52,14 +55,24 @@ pub struct Request<'a> {
     pub yes: bool,
     pub allowed: Allowed,
     pub adopt: bool,
+    /// Go on past a tripped rollout gate, for this reason.
+    pub skip_gate: Option<&'a str>,
 }
 
 /// A run refused before it wrote anything, and why.
 #[derive(Debug)]
-struct Refused(Vec<String>);
+pub(super) struct Refused(pub(super) Vec<String>);
+
+/// What an apply under the lock came to.
+pub(super) enum Locked {
+    /// Nothing written, and why.
+    Refused(Vec<String>),
+    /// What was read under the lock, and each change's result.
+    Applied(Box<Prepared>, Vec<ChangeResult>),
+}
 
 /// The time, at the edge.
-fn now() -> chrono::DateTime<chrono::Utc> {
+pub(super) fn now() -> chrono::DateTime<chrono::Utc> {
     #[expect(
         clippy::disallowed_methods,
         reason = "the lock's since and lease are wall-clock times"
@@ -70,6 +83,9 @@ fn now() -> chrono::DateTime<chrono::Utc> {
 impl Run {
     /// `apply` and `destroy`.
     pub async fn apply(&self, request: Request<'_>, verb: &str) -> anyhow::Result<ExitStatus> {
+        if let (Some(rollout), Some(package)) = (&self.settings.rollout, request.package) {
+            return self.apply_in_waves(rollout, package, request).await;
+        }
         let aws = self.aws().await;
         let built = match request.package {
             Some(package) => Some(
@@ -140,6 +156,27 @@ impl Run {
         planned: &Prepared,
         verb: &str,
     ) -> anyhow::Result<ExitStatus> {
+        let hold = BTreeSet::new();
+        match self
+            .apply_under_lock(aws, lock, built, options, planned, &hold)
+            .await?
+        {
+            Locked::Refused(reasons) => self.refused(aws, verb, &reasons),
+            Locked::Applied(prepared, results) => self.report(aws, &prepared, &results, verb),
+        }
+    }
+
+    /// [`Run::apply_locked`]'s work, leaving the accounts in `hold` as they are, without
+    /// reporting.
+    pub(super) async fn apply_under_lock(
+        &self,
+        aws: &Aws,
+        lock: &Held,
+        built: Option<&Built>,
+        options: Options,
+        planned: &Prepared,
+        hold: &BTreeSet<String>,
+    ) -> anyhow::Result<Locked> {
         let caller = Caller {
             delegated_admin: self.settings.organization.delegated_admin,
         };
@@ -150,10 +187,10 @@ impl Run {
             if let Err(reason) =
                 wait_for_earlier(aws, stack_set, operation, caller, planned, polling).await
             {
-                return self.refused(aws, verb, &[reason]);
+                return Ok(Locked::Refused(vec![reason]));
             }
         }
-        let prepared = workflow::prepare(aws, &self.settings, built, options)
+        let prepared = workflow::prepare_holding(aws, &self.settings, built, options, hold)
             .await
             .context("reading what is deployed, under the lock")?;
         let mut changed = planned.digests.differences(&prepared.digests);
@@ -165,7 +202,7 @@ impl Run {
                 0,
                 "what is deployed changed while this run was planning: run it again".to_owned(),
             );
-            return self.refused(aws, verb, &changed);
+            return Ok(Locked::Refused(changed));
         }
         let context = ApplyContext::new(
             aws.clone(),
@@ -182,16 +219,27 @@ impl Run {
             lock_lost: lock.lost.clone(),
             ..context
         };
+        // No record to trust while instances change; a fresh one once they have.
+        aws::overrides::forget(&lock.client, &lock.deployment).await?;
         let results =
             apply::apply(&context, &prepared.desired, &prepared.changes, self.verbose).await;
+        let failed: BTreeSet<String> = results
+            .iter()
+            .filter(|r| r.failed())
+            .filter_map(|r| r.change.stack_set().map(str::to_owned))
+            .collect();
+        let record = overrides::after_apply(&prepared.desired, &prepared.observed, &failed);
+        if let Err(e) = aws::overrides::write(&lock.client, &lock.deployment, &record).await {
+            tracing::warn!(error = %e, "the overrides record was not kept: the next run reads every instance");
+        }
         // Every operation ended (none timed out): nothing for a later run to wait for.
         if !results.iter().any(timed_out) {
             aws::lock::clear_journal(&lock.client, &lock.deployment).await?;
         }
-        self.report(aws, &prepared, &results, verb)
+        Ok(Locked::Applied(Box::new(prepared), results))
     }
 
-    fn nothing_to_do(
+    pub(super) fn nothing_to_do(
         &self,
         aws: &Aws,
         prepared: &Prepared,
@@ -226,7 +274,12 @@ impl Run {
     }
 
     /// Exit 2, having written nothing: the reasons, and the calls made (reads only).
-    fn refused(&self, aws: &Aws, verb: &str, reasons: &[String]) -> anyhow::Result<ExitStatus> {
+    pub(super) fn refused(
+        &self,
+        aws: &Aws,
+        verb: &str,
+        reasons: &[String],
+    ) -> anyhow::Result<ExitStatus> {
         let counts = aws.calls.counts();
         match self.output {
             OutputFormat::Json => print_json(&output::RefusedJson {
@@ -335,7 +388,7 @@ async fn wait_for_earlier(
 }
 
 /// The apply lock, held by this run, its lease renewed in the background.
-struct Held {
+pub(super) struct Held {
     client: aws_sdk_dynamodb::Client,
     deployment: String,
     lock_id: String,
@@ -345,7 +398,7 @@ struct Held {
 
 impl Held {
     /// Takes the lock of `deployment`; the holder's record when another run holds it.
-    async fn take(
+    pub(super) async fn take(
         aws: &Aws,
         deployment: &str,
         settings: &Settings,
@@ -396,7 +449,7 @@ impl Held {
         }))
     }
 
-    async fn release(self) -> anyhow::Result<()> {
+    pub(super) async fn release(self) -> anyhow::Result<()> {
         self.renewer.abort();
         if !aws::lock::release(&self.client, &self.deployment, &self.lock_id).await? {
             tracing::warn!(lock = %self.lock_id, "the apply lock was no longer this run's");
@@ -416,7 +469,7 @@ fn status_of(results: &[ChangeResult]) -> ExitStatus {
 /// A saved plan, accepted only when this run, rendering and reading everything again, arrives
 /// at the same plan from the same tree, settings and deployed state. Nothing is taken from it
 /// but the permission to carry out exactly these changes.
-fn reviewed_plan(path: &Path, prepared: &Prepared) -> Result<SavedPlan, Refused> {
+pub(super) fn reviewed_plan(path: &Path, prepared: &Prepared) -> Result<SavedPlan, Refused> {
     let shown = path.display();
     let text = std::fs::read_to_string(path)
         .map_err(|e| Refused(vec![format!("cannot read {shown}: {e}")]))?;
@@ -436,7 +489,7 @@ fn reviewed_plan(path: &Path, prepared: &Prepared) -> Result<SavedPlan, Refused>
 }
 
 /// Asks on the terminal; without one, refuses (pass --yes).
-fn confirm(question: &str) -> anyhow::Result<bool> {
+pub(super) fn confirm(question: &str) -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
         bail!("{question}: not confirmed (no terminal to ask on; pass --yes)");
     }

@@ -14,7 +14,8 @@ pub fn run(global: &GlobalArgs, args: &DestroyArgs) -> anyhow::Result<ExitStatus
             yes: args.yes,
             allowed: allowed(args.delete),
             adopt: args.adopt.adopt,
+            skip_gate: None,
         };
-        load_run(global)?.apply(request, "destroy").await
+        Box::pin(load_run(global)?.apply(request, "destroy")).await
     })
 }

@@ -14,6 +14,7 @@ pub mod plan;
 pub mod render;
 pub mod status;
 pub mod unlock;
+mod waves;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};

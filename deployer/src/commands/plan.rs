@@ -46,6 +46,18 @@ impl Run {
             std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
         }
         let deletions = Deletions::of(&prepared.changes, &prepared.observed);
+        let waves = match &self.settings.rollout {
+            Some(rollout) => match self.wave_preview(&aws, rollout, &prepared).await {
+                Ok(waves) => Some(waves),
+                Err(reasons) => {
+                    for reason in reasons {
+                        eprintln!("plan refused: {reason}");
+                    }
+                    return Ok(ExitStatus::Error);
+                }
+            },
+            None => None,
+        };
         match self.output {
             OutputFormat::Json => print_json(&output::PlanJson {
                 deletes: &deletions,
@@ -54,6 +66,7 @@ impl Run {
                 left_as_is: &prepared.skipped,
                 not_managed: &prepared.observed.foreign,
                 stack_sets: output::StackSetJson::of(&prepared.desired),
+                waves: waves.as_deref(),
             })?,
             OutputFormat::Table if prepared.changes.is_empty() => {
                 eprintln!("nothing to change: every target is up to date");
@@ -68,6 +81,11 @@ impl Run {
                 );
                 eprintln!("{} changes pending", prepared.changes.len());
             }
+        }
+        if self.output == OutputFormat::Table
+            && let Some(waves) = &waves
+        {
+            println!("{}", super::waves::preview_table(&prepared.org, waves));
         }
         Ok(
             if prepared.changes.is_empty() && prepared.skipped.is_empty() {

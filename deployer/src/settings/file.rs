@@ -25,6 +25,8 @@ pub struct SettingsFile {
     pub packs: BTreeMap<Spanned<String>, PackFile>,
     #[serde(default)]
     pub status: StatusFile,
+    /// Canary waves and the gate between them.
+    pub rollout: Option<Spanned<RolloutFile>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -154,6 +156,8 @@ pub struct RuleFile {
     pub remediation: Option<Spanned<RemediationMode>>,
     #[serde(default)]
     pub overrides: Vec<OverrideFile>,
+    /// This rule's thresholds for the rollout gate, over `[rollout.gate]`.
+    pub gate: Option<Spanned<RuleGateFile>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -201,4 +205,46 @@ pub struct PackFile {
 pub struct StatusFile {
     /// An organisation aggregator to read compliance through, instead of each account.
     pub aggregator: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RolloutFile {
+    /// In order: each is deployed, and its gate read, before the next.
+    #[serde(default)]
+    pub waves: Vec<Spanned<WaveFile>>,
+    #[serde(default)]
+    pub gate: GateFile,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct WaveFile {
+    pub name: Spanned<String>,
+    /// OUs (paths or ids) whose accounts, at any depth, are in this wave.
+    #[serde(default)]
+    pub ous: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub accounts: Vec<Spanned<String>>,
+    /// Every account no earlier wave holds (the last wave only).
+    #[serde(default)]
+    pub rest: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct GateFile {
+    pub max_new_noncompliant_per_account: Option<Spanned<u32>>,
+    pub max_evaluation_errors: Option<Spanned<u32>>,
+    pub allow_remediation_failures: Option<bool>,
+    /// How long to wait for the first evaluations of a wave's rules.
+    pub wait_seconds: Option<Spanned<u32>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RuleGateFile {
+    pub max_new_noncompliant_per_account: Option<Spanned<u32>>,
+    pub max_evaluation_errors: Option<Spanned<u32>>,
+    pub allow_remediation_failures: Option<bool>,
 }

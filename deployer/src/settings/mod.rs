@@ -4,6 +4,7 @@
 //! line and column, all at once, before any AWS call.
 
 mod file;
+mod rollout;
 mod values;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,6 +20,7 @@ use sha2::Digest;
 use toml::Spanned;
 
 pub use file::{Distribution, RegionConcurrency, RemediationMode};
+pub use rollout::{DEFAULT_GATE, DEFAULT_WAIT_SECONDS, Gate, Rollout, WaveSpec};
 
 use crate::catalog::Catalog;
 use crate::diagnostic::{Diagnostic, Diagnostics, Location};
@@ -42,6 +44,8 @@ pub struct Settings {
     pub packs: BTreeMap<String, Pack>,
     pub status: Status,
     pub remediation: Remediation,
+    /// Canary waves (`[rollout]`); `None`: every target at once.
+    pub rollout: Option<Rollout>,
     /// SHA-256 (hex) of `deployer.toml` as read: a saved plan applies only to the same text.
     pub source_digest: String,
 }
@@ -303,6 +307,7 @@ impl Checker<'_> {
         self.exemptions(&file.exemptions, &mut rules);
         let packs = self.packs(&file.packs, &rules);
         let status = self.status(&file.status);
+        let rollout = self.rollout(file);
         Settings {
             organization,
             deployment,
@@ -312,6 +317,7 @@ impl Checker<'_> {
             packs,
             status,
             remediation,
+            rollout,
             source_digest: String::new(),
         }
     }
