@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use datafusion::arrow::array::{ArrayRef, RecordBatch, StringBuilder, TimestampMillisecondBuilder};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+pub use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{Field, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::error::ArrowError;
 
 use crate::rows::{EvaluationRow, ItemRow, Kind, RemediationRow, TrailRow};

@@ -12,6 +12,7 @@ use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::ListingOptions;
+pub use datafusion::error::DataFusionError as Error;
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 
