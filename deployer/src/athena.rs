@@ -115,7 +115,9 @@ mod tests {
         for name in ["items", "trail", "evaluations", "remediations"] {
             assert!(body.contains(&format!("Name: {name}\n")), "{name}");
             assert!(
-                body.contains(&format!("Location: s3://logs-archive/history/kind={name}/\n")),
+                body.contains(&format!(
+                    "Location: s3://logs-archive/history/kind={name}/\n"
+                )),
                 "{name}"
             );
         }

@@ -30,7 +30,10 @@ pub struct Cli {
 /// The verbs by what people do with them: how `deployer` with no arguments lists them.
 pub const VERB_GROUPS: [(&str, &[&str]); 3] = [
     ("Deploy", &["plan", "apply", "destroy", "unlock"]),
-    ("Inspect", &["status", "audit", "evaluate", "doctor", "history"]),
+    (
+        "Inspect",
+        &["status", "audit", "evaluate", "doctor", "history"],
+    ),
     ("Author", &["new-rule", "render", "pack"]),
 ];
 
@@ -433,7 +436,12 @@ pub struct HistoryStoreArgs {
 #[derive(Debug, Args)]
 pub struct HistoryIngestArgs {
     /// A folder of files as AWS delivers them (`AWSLogs/<account>/Config|CloudTrail/<region>/...`).
-    #[arg(long, value_name = "DIR", required_unless_present = "org", conflicts_with = "org")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "org",
+        conflicts_with = "org"
+    )]
     pub from: Option<PathBuf>,
 
     /// Read the organisation's delivery bucket (Config delivery channel and CloudTrail) in S3.

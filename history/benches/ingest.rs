@@ -43,7 +43,11 @@ fn main() {
             .env("HISTORY_BENCH_CHILD", &dir)
             .output()
             .expect("run the child");
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let line = String::from_utf8(output.stdout).unwrap();
         let fields: Vec<&str> = line.trim().split(' ').collect();
         println!(
@@ -77,7 +81,7 @@ fn account(i: usize) -> String {
 fn generate(dir: &Path, size: usize) -> (usize, u64) {
     let mut files = 0;
     let mut bytes = 0;
-    let base = 1_764_576_000_000_i64; // 2026-12-01T08:00:00Z
+    let base = 1_796_112_000_000_i64; // 2026-12-01T08:00:00Z
     for chunk in 0..size.div_ceil(PER_FILE) {
         let n = PER_FILE.min(size - chunk * PER_FILE);
         let acct = account(chunk);
@@ -86,7 +90,9 @@ fn generate(dir: &Path, size: usize) -> (usize, u64) {
         for i in 0..n {
             let seq = chunk * PER_FILE + i;
             let t = base + i64::try_from(seq).unwrap() * 600;
-            let time = chrono::DateTime::from_timestamp_millis(t).unwrap().to_rfc3339();
+            let time = chrono::DateTime::from_timestamp_millis(t)
+                .unwrap()
+                .to_rfc3339();
             let bucket = format!("bucket-{}-{}", acct, seq % RESOURCES_PER_ACCOUNT);
             items.push(serde_json::json!({
                 "configurationItemVersion": "1.3",
@@ -132,7 +138,10 @@ fn generate(dir: &Path, size: usize) -> (usize, u64) {
         }
         let config = dir.join(format!("AWSLogs/{acct}/Config/eu-west-1/2026/12/1/ConfigHistory/{acct}_Config_eu-west-1_ConfigHistory_AWS::S3::Bucket_{chunk}.json.gz"));
         let trail = dir.join(format!("AWSLogs/{acct}/CloudTrail/eu-west-1/2026/12/01/{acct}_CloudTrail_eu-west-1_{chunk}.json.gz"));
-        bytes += write_gz(&config, &serde_json::json!({"fileVersion": "1.0", "configurationItems": items}));
+        bytes += write_gz(
+            &config,
+            &serde_json::json!({"fileVersion": "1.0", "configurationItems": items}),
+        );
         bytes += write_gz(&trail, &serde_json::json!({"Records": records}));
         files += 2;
     }
@@ -161,7 +170,11 @@ fn dir_size(dir: &Path) -> u64 {
     let mut total = 0;
     for entry in fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
-        total += if path.is_dir() { dir_size(&path) } else { fs::metadata(&path).unwrap().len() };
+        total += if path.is_dir() {
+            dir_size(&path)
+        } else {
+            fs::metadata(&path).unwrap().len()
+        };
     }
     total
 }
@@ -180,7 +193,10 @@ fn child(dir: &Path) {
     let seconds = started.elapsed().as_secs_f64();
     assert!(report.failed.is_empty(), "{:?}", report.failed);
     let records: usize = report.added.values().sum();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let query_ms = runtime.block_on(async {
         let ctx = query::session(&store).await.unwrap();
         let resource = format!("bucket-{}-7", account(0));

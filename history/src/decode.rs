@@ -40,7 +40,10 @@ impl Origin {
             .first()
             .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
             .map(|a| (*a).to_owned());
-        let region = rest.get(2).filter(|r| looks_like_region(r)).map(|r| (*r).to_owned());
+        let region = rest
+            .get(2)
+            .filter(|r| looks_like_region(r))
+            .map(|r| (*r).to_owned());
         Self { account, region }
     }
 }
@@ -63,7 +66,11 @@ pub struct DecodeError {
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}, column {}: {}", self.line, self.column, self.message)
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.column, self.message
+        )
     }
 }
 
@@ -117,12 +124,21 @@ pub fn decode(bytes: &[u8], origin: &Origin) -> Result<Decoded, DecodeError> {
                 rows.trail.push(row);
             }
         }
-        for raw in envelope.evaluations.iter().chain(&envelope.aggregate).flatten() {
+        for raw in envelope
+            .evaluations
+            .iter()
+            .chain(&envelope.aggregate)
+            .flatten()
+        {
             known = true;
             let row = evaluation(raw, origin).map_err(|m| located(bytes, raw, m))?;
             rows.evaluations.push(row);
         }
-        if envelope.record.as_deref().is_some_and(|r| r.starts_with("custos.remediation/")) {
+        if envelope
+            .record
+            .as_deref()
+            .is_some_and(|r| r.starts_with("custos.remediation/"))
+        {
             known = true;
             rows.remediations
                 .push(remediation(raw).map_err(|m| located(bytes, raw, m))?);
@@ -135,7 +151,9 @@ pub fn decode(bytes: &[u8], origin: &Origin) -> Result<Decoded, DecodeError> {
     if recognised {
         Ok(Decoded::Rows(rows))
     } else {
-        Ok(Decoded::Other(first_keys.unwrap_or_else(|| "an empty file".to_owned())))
+        Ok(Decoded::Other(
+            first_keys.unwrap_or_else(|| "an empty file".to_owned()),
+        ))
     }
 }
 
@@ -157,7 +175,12 @@ fn offset(bytes: &[u8], raw: &RawValue) -> usize {
 fn position(bytes: &[u8], at: usize) -> (usize, usize) {
     let before = &bytes[..at.min(bytes.len())];
     let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-    let column = before.len() - before.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1) + 1;
+    let column = before.len()
+        - before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |p| p + 1)
+        + 1;
     (line, column)
 }
 
@@ -174,7 +197,11 @@ fn within(bytes: &[u8], at: usize, e: &serde_json::Error) -> DecodeError {
     let (line, column) = position(bytes, at);
     DecodeError {
         line: line + e.line() - 1,
-        column: if e.line() == 1 { column + e.column() - 1 } else { e.column() },
+        column: if e.line() == 1 {
+            column + e.column() - 1
+        } else {
+            e.column()
+        },
         message: cause(e),
     }
 }
@@ -221,7 +248,10 @@ pub fn time(value: &Value) -> Option<DateTime<Utc>> {
             .map(|t| t.with_timezone(&Utc)),
         Value::Number(n) => {
             let seconds = n.as_f64()?;
-            #[expect(clippy::cast_possible_truncation, reason = "epoch milliseconds fit i64")]
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "epoch milliseconds fit i64"
+            )]
             let millis = (seconds * 1000.0).round() as i64;
             Utc.timestamp_millis_opt(millis).single()
         }
@@ -230,14 +260,23 @@ pub fn time(value: &Value) -> Option<DateTime<Utc>> {
 }
 
 fn required_time(map: &Map<String, Value>, key: &str, what: &str) -> Result<DateTime<Utc>, String> {
-    let value = map.get(key).ok_or_else(|| format!("{what} has no `{key}`"))?;
+    let value = map
+        .get(key)
+        .ok_or_else(|| format!("{what} has no `{key}`"))?;
     time(value).ok_or_else(|| format!("{what}'s `{key}` is not an RFC 3339 time: {value}"))
 }
 
-fn or_origin(found: Option<String>, fallback: Option<&String>, what: &str, key: &str) -> Result<String, String> {
-    found
-        .or_else(|| fallback.cloned())
-        .ok_or_else(|| format!("{what} has no `{key}` and the path names none (AWSLogs/<account>/<service>/<region>/)"))
+fn or_origin(
+    found: Option<String>,
+    fallback: Option<&String>,
+    what: &str,
+    key: &str,
+) -> Result<String, String> {
+    found.or_else(|| fallback.cloned()).ok_or_else(|| {
+        format!(
+            "{what} has no `{key}` and the path names none (AWSLogs/<account>/<service>/<region>/)"
+        )
+    })
 }
 
 fn item(raw: &RawValue, origin: &Origin) -> Result<ItemRow, String> {
@@ -246,8 +285,18 @@ fn item(raw: &RawValue, origin: &Origin) -> Result<ItemRow, String> {
     let resource_type = required(&map, "resourceType", what)?;
     let resource_id = required(&map, "resourceId", what)?;
     let capture_time = required_time(&map, "configurationItemCaptureTime", what)?;
-    let account = or_origin(text(&map, "awsAccountId"), origin.account.as_ref(), what, "awsAccountId")?;
-    let region = or_origin(text(&map, "awsRegion"), origin.region.as_ref(), what, "awsRegion")?;
+    let account = or_origin(
+        text(&map, "awsAccountId"),
+        origin.account.as_ref(),
+        what,
+        "awsAccountId",
+    )?;
+    let region = or_origin(
+        text(&map, "awsRegion"),
+        origin.region.as_ref(),
+        what,
+        "awsRegion",
+    )?;
     let state = text(&map, "configurationStateId").unwrap_or_else(|| capture_time.to_rfc3339());
     let arn = text(&map, "ARN").or_else(|| text(&map, "arn"));
     Ok(ItemRow {
@@ -271,10 +320,15 @@ fn trail(raw: &RawValue, origin: &Origin) -> Result<TrailRow, String> {
     let key = required(&map, "eventID", what)?;
     let event_time = required_time(&map, "eventTime", what)?;
     let identity = map.get("userIdentity").and_then(Value::as_object);
-    let account = text(&map, "recipientAccountId")
-        .or_else(|| identity.and_then(|i| text(i, "accountId")));
+    let account =
+        text(&map, "recipientAccountId").or_else(|| identity.and_then(|i| text(i, "accountId")));
     let account = or_origin(account, origin.account.as_ref(), what, "recipientAccountId")?;
-    let region = or_origin(text(&map, "awsRegion"), origin.region.as_ref(), what, "awsRegion")?;
+    let region = or_origin(
+        text(&map, "awsRegion"),
+        origin.region.as_ref(),
+        what,
+        "awsRegion",
+    )?;
     let resources: Vec<Value> = map
         .get("resources")
         .and_then(Value::as_array)
@@ -315,8 +369,18 @@ fn evaluation(raw: &RawValue, origin: &Origin) -> Result<EvaluationRow, String> 
     let resource_type = required(qualifier, "ResourceType", what)?;
     let resource_id = required(qualifier, "ResourceId", what)?;
     let ordering_time = required_time(identifier, "OrderingTimestamp", what)?;
-    let account = or_origin(text(&map, "AccountId"), origin.account.as_ref(), what, "AccountId")?;
-    let region = or_origin(text(&map, "AwsRegion"), origin.region.as_ref(), what, "AwsRegion")?;
+    let account = or_origin(
+        text(&map, "AccountId"),
+        origin.account.as_ref(),
+        what,
+        "AccountId",
+    )?;
+    let region = or_origin(
+        text(&map, "AwsRegion"),
+        origin.region.as_ref(),
+        what,
+        "AwsRegion",
+    )?;
     Ok(EvaluationRow {
         key: format!(
             "{account}|{region}|{rule}|{resource_type}|{resource_id}|{}",

@@ -60,7 +60,11 @@ fn walk(path: &mut String, old: Option<&Value>, new: Option<&Value>, out: &mut V
         }
         (a, b) if a == b => {}
         (a, b) => out.push(FieldChange {
-            path: if path.is_empty() { "/".to_owned() } else { path.clone() },
+            path: if path.is_empty() {
+                "/".to_owned()
+            } else {
+                path.clone()
+            },
             old: a.cloned(),
             new: b.cloned(),
         }),
@@ -79,7 +83,10 @@ mod tests {
         let new = json!({"a": {"b": 2, "added": "z"}, "tags": {"x/y": "2"}, "list": [1]});
         let changes = diff(&old, &new);
         let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
-        assert_eq!(paths, ["/a/added", "/a/b", "/a/gone", "/list/1", "/tags/x~1y"]);
+        assert_eq!(
+            paths,
+            ["/a/added", "/a/b", "/a/gone", "/list/1", "/tags/x~1y"]
+        );
         assert_eq!(changes[1].old, Some(json!(1)));
         assert_eq!(changes[1].new, Some(json!(2)));
         assert_eq!(changes[0].old, None);

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use flate2::read::MultiGzDecoder;
 use sha2::{Digest, Sha256};
 
-use crate::decode::{self, Decoded, DecodeError, Origin};
+use crate::decode::{self, DecodeError, Decoded, Origin};
 use crate::rows::Kind;
 use crate::store::{Buffer, Entry, Store, StoreError};
 
@@ -109,7 +109,10 @@ impl Ingest {
         Ok(outcome)
     }
 
-    #[expect(clippy::type_complexity, reason = "private: the outcome and what to buffer")]
+    #[expect(
+        clippy::type_complexity,
+        reason = "private: the outcome and what to buffer"
+    )]
     fn decode_one(
         &mut self,
         name: &str,
@@ -122,9 +125,19 @@ impl Ingest {
         }
         let rows = match decode::decode(&bytes, &Origin::from_path(name)) {
             Ok(Decoded::Rows(rows)) => rows,
-            Ok(Decoded::Other(what)) => return Err(Outcome::Skipped(format!("not a Config, CloudTrail, evaluation or remediation file: {what}"))),
-            Err(DecodeError { line, column, message }) => {
-                return Err(Outcome::Failed(format!("line {line}, column {column}: {message}")));
+            Ok(Decoded::Other(what)) => {
+                return Err(Outcome::Skipped(format!(
+                    "not a Config, CloudTrail, evaluation or remediation file: {what}"
+                )));
+            }
+            Err(DecodeError {
+                line,
+                column,
+                message,
+            }) => {
+                return Err(Outcome::Failed(format!(
+                    "line {line}, column {column}: {message}"
+                )));
             }
         };
         self.seen.insert(digest.clone());
@@ -174,8 +187,7 @@ fn decompress(content: &[u8]) -> Result<Vec<u8>, String> {
 /// (`CloudTrail-Digest/`, which proves the log files and holds no events).
 pub fn is_source(path: &Path) -> bool {
     let name = path.to_string_lossy();
-    (name.ends_with(".json.gz") || name.ends_with(".json"))
-        && !name.contains("CloudTrail-Digest")
+    (name.ends_with(".json.gz") || name.ends_with(".json")) && !name.contains("CloudTrail-Digest")
 }
 
 /// Every source file under `dir`, recursively, in name order.

@@ -94,9 +94,7 @@ pub fn table(schema: &Schema, batches: &[RecordBatch]) -> Result<Table, DataFusi
                 formatters
                     .iter()
                     .zip(batch.columns())
-                    .map(|(f, column)| {
-                        (!column.is_null(row)).then(|| f.value(row).to_string())
-                    })
+                    .map(|(f, column)| (!column.is_null(row)).then(|| f.value(row).to_string()))
                     .collect(),
             );
         }

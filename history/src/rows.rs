@@ -16,7 +16,12 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::Items, Kind::Trail, Kind::Evaluations, Kind::Remediations];
+    pub const ALL: [Kind; 4] = [
+        Kind::Items,
+        Kind::Trail,
+        Kind::Evaluations,
+        Kind::Remediations,
+    ];
 
     /// The table's name in SQL and the `kind=` directory of its partitions.
     pub fn name(self) -> &'static str {

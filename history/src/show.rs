@@ -29,7 +29,8 @@ fn time(batch: &RecordBatch, column: &str, row: usize) -> Option<DateTime<Utc>> 
 }
 
 fn json(text: Option<String>) -> Value {
-    text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null)
+    text.and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null)
 }
 
 /// The timeline of the resource with this id or ARN, at `at` (or now).

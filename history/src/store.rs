@@ -108,7 +108,11 @@ impl Store {
     }
 
     /// Writes one part of a partition; its name is the digest of its row keys.
-    fn write_part<R: Row + Keyed>(&self, partition: &Partition, rows: &[R]) -> Result<PathBuf, StoreError> {
+    fn write_part<R: Row + Keyed>(
+        &self,
+        partition: &Partition,
+        rows: &[R],
+    ) -> Result<PathBuf, StoreError> {
         let mut hash = Sha256::new();
         for row in rows {
             hash.update(row.key().as_bytes());
@@ -193,16 +197,32 @@ impl Buffer {
     pub fn add(&mut self, rows: Rows, entry: Entry) {
         self.len += rows.len();
         for row in rows.items {
-            self.parts.entry(row.partition()).or_default().items.push(row);
+            self.parts
+                .entry(row.partition())
+                .or_default()
+                .items
+                .push(row);
         }
         for row in rows.trail {
-            self.parts.entry(row.partition()).or_default().trail.push(row);
+            self.parts
+                .entry(row.partition())
+                .or_default()
+                .trail
+                .push(row);
         }
         for row in rows.evaluations {
-            self.parts.entry(row.partition()).or_default().evaluations.push(row);
+            self.parts
+                .entry(row.partition())
+                .or_default()
+                .evaluations
+                .push(row);
         }
         for row in rows.remediations {
-            self.parts.entry(row.partition()).or_default().remediations.push(row);
+            self.parts
+                .entry(row.partition())
+                .or_default()
+                .remediations
+                .push(row);
         }
         self.pending.push(entry);
     }

@@ -126,7 +126,10 @@ pub fn build(
     let mut previous: Option<Value> = None;
     for state in &states {
         let now = stable(&state.item);
-        let changes = previous.as_ref().map(|p| diff::diff(p, &now)).unwrap_or_default();
+        let changes = previous
+            .as_ref()
+            .map(|p| diff::diff(p, &now))
+            .unwrap_or_default();
         events.push(Event::Recorded {
             time: state.time,
             status: state

@@ -43,7 +43,11 @@ fn changes_verdicts_and_fixes_come_in_time_order_with_diffs() {
     };
     // Copies (same key) and any input order.
     let states = vec![state(31, true), state(0, false), state(31, true)];
-    let verdicts = vec![verdict(31, "COMPLIANT"), verdict(0, "NON_COMPLIANT"), verdict(0, "NON_COMPLIANT")];
+    let verdicts = vec![
+        verdict(31, "COMPLIANT"),
+        verdict(0, "NON_COMPLIANT"),
+        verdict(0, "NON_COMPLIANT"),
+    ];
     let timeline = build("b", states, verdicts, vec![fix], None);
     let kinds: Vec<String> = timeline
         .events
@@ -54,12 +58,32 @@ fn changes_verdicts_and_fixes_come_in_time_order_with_diffs() {
             Event::Remediation(_) => "fix".into(),
         })
         .collect();
-    assert_eq!(kinds, ["recorded 0", "NON_COMPLIANT", "fix", "recorded 2", "COMPLIANT"]);
-    let Event::Recorded { changes, .. } = &timeline.events[3] else { panic!() };
+    assert_eq!(
+        kinds,
+        [
+            "recorded 0",
+            "NON_COMPLIANT",
+            "fix",
+            "recorded 2",
+            "COMPLIANT"
+        ]
+    );
+    let Event::Recorded { changes, .. } = &timeline.events[3] else {
+        panic!()
+    };
     // The capture time and state id changed too, but they say nothing of the resource.
     let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
-    assert_eq!(paths, ["/configurationItemStatus", "/supplementaryConfiguration/encrypted"]);
-    assert_eq!(timeline.state.unwrap()["supplementaryConfiguration"]["encrypted"], true);
+    assert_eq!(
+        paths,
+        [
+            "/configurationItemStatus",
+            "/supplementaryConfiguration/encrypted"
+        ]
+    );
+    assert_eq!(
+        timeline.state.unwrap()["supplementaryConfiguration"]["encrypted"],
+        true
+    );
     assert_eq!(timeline.resource_type.as_deref(), Some("AWS::S3::Bucket"));
 }
 
@@ -72,7 +96,10 @@ fn at_a_time_the_state_is_the_latest_item_then_and_later_records_are_left_out() 
         Vec::new(),
         Some(at(20)),
     );
-    assert_eq!(timeline.state.unwrap()["supplementaryConfiguration"]["encrypted"], false);
+    assert_eq!(
+        timeline.state.unwrap()["supplementaryConfiguration"]["encrypted"],
+        false
+    );
     assert_eq!(timeline.events.len(), 2);
     assert!(timeline.events.iter().all(|e| e.time() <= at(20)));
 }

@@ -4,7 +4,12 @@
 use super::{Aws, AwsError};
 
 /// Every key under `prefix` in `bucket`, page after page.
-pub async fn keys(aws: &Aws, region: &str, bucket: &str, prefix: &str) -> Result<Vec<String>, AwsError> {
+pub async fn keys(
+    aws: &Aws,
+    region: &str,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<String>, AwsError> {
     let client = aws.s3(region);
     let mut keys = Vec::new();
     let mut token = None;
@@ -17,7 +22,11 @@ pub async fn keys(aws: &Aws, region: &str, bucket: &str, prefix: &str) -> Result
             .send()
             .await
             .map_err(|e| AwsError::new(&format!("listing s3://{bucket}/{prefix}"), &e))?;
-        keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
+        keys.extend(
+            page.contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_owned)),
+        );
         match page.next_continuation_token() {
             Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_owned()),
             _ => break,

@@ -65,7 +65,10 @@ fn from_bucket(global: &GlobalArgs, bucket: &str, ingest: &mut Ingest) -> anyhow
         let aws = Aws::load(global.aws.profile.as_deref(), global.aws.region.as_deref()).await;
         let region = aws.region().unwrap_or_else(|| "us-east-1".to_owned());
         let keys = crate::aws::history::keys(&aws, &region, bucket, "AWSLogs/").await?;
-        for key in keys.iter().filter(|k| custos_history::ingest::is_source(Path::new(k))) {
+        for key in keys
+            .iter()
+            .filter(|k| custos_history::ingest::is_source(Path::new(k)))
+        {
             let name = format!("s3://{bucket}/{key}");
             match crate::aws::history::get(&aws, &region, bucket, key).await {
                 Ok(content) => say(&name, &ingest.add(&name, &content)?),
@@ -98,7 +101,11 @@ fn summary(report: &Report) -> String {
     format!(
         "{} sources: added {}; {} already ingested; {} skipped; {} failed",
         report.sources,
-        if added.is_empty() { "nothing".to_owned() } else { added.join(", ") },
+        if added.is_empty() {
+            "nothing".to_owned()
+        } else {
+            added.join(", ")
+        },
         report.duplicates,
         report.skipped.len(),
         report.failed.len()
@@ -166,7 +173,14 @@ fn short(value: Option<&serde_json::Value>) -> String {
 fn changes_text(changes: &[custos_history::diff::FieldChange]) -> String {
     changes
         .iter()
-        .map(|c| format!("{}: {} → {}", c.path, short(c.old.as_ref()), short(c.new.as_ref())))
+        .map(|c| {
+            format!(
+                "{}: {} → {}",
+                c.path,
+                short(c.old.as_ref()),
+                short(c.new.as_ref())
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -187,10 +201,16 @@ fn timeline_text(timeline: &Timeline, screen: Screen) -> String {
         .map(|event| {
             let time = event.time().to_rfc3339();
             match event {
-                Event::Recorded { status, changes, .. } => vec![
+                Event::Recorded {
+                    status, changes, ..
+                } => vec![
                     time,
                     format!("recorded {}", status.as_deref().unwrap_or("")),
-                    if changes.is_empty() { "first recorded state".to_owned() } else { changes_text(changes) },
+                    if changes.is_empty() {
+                        "first recorded state".to_owned()
+                    } else {
+                        changes_text(changes)
+                    },
                 ],
                 Event::Verdict(v) => vec![
                     time,
@@ -209,7 +229,13 @@ fn timeline_text(timeline: &Timeline, screen: Screen) -> String {
     out.push('\n');
     if let Some(state) = &timeline.state {
         let mut shown = serde_json::Map::new();
-        for key in ["configurationItemCaptureTime", "configurationItemStatus", "configuration", "supplementaryConfiguration", "tags"] {
+        for key in [
+            "configurationItemCaptureTime",
+            "configurationItemStatus",
+            "configuration",
+            "supplementaryConfiguration",
+            "tags",
+        ] {
             if let Some(value) = state.get(key) {
                 shown.insert(key.to_owned(), value.clone());
             }
@@ -223,6 +249,9 @@ fn timeline_text(timeline: &Timeline, screen: Screen) -> String {
 }
 
 fn athena(args: &HistoryAthenaArgs) -> anyhow::Result<ExitStatus> {
-    print!("{}", crate::athena::render(&args.location, &args.database, "2020-01-01")?);
+    print!(
+        "{}",
+        crate::athena::render(&args.location, &args.database, "2020-01-01")?
+    );
     Ok(ExitStatus::Success)
 }
