@@ -121,7 +121,7 @@ mod tests {
                 "{name}"
             );
         }
-        assert!(body.contains("account=${!account}/region=${!region}/date=${!date}"));
+        assert!(body.contains("account=${account}/region=${region}/date=${date}"));
         assert!(body.contains("- Name: capture_time\n              Type: timestamp"));
         assert!(body.contains("- Name: resource_id\n              Type: string"));
         assert!(body.contains("projection.date.range: 2026-01-01,NOW"));
