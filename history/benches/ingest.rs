@@ -6,6 +6,12 @@
 //! `cargo bench -p custos-history --profile history-bench` (sizes: `HISTORY_BENCH_SIZES`,
 //! default `100000,1000000`).
 
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::disallowed_methods,
+    reason = "a benchmark: its settings come from the environment, its figures are approximate"
+)]
+
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -25,7 +31,6 @@ fn main() {
         child(Path::new(&dir));
         return;
     }
-    #[expect(clippy::disallowed_methods, reason = "benchmark settings")]
     let sizes: Vec<usize> = std::env::var("HISTORY_BENCH_SIZES")
         .unwrap_or_else(|_| "100000,1000000".to_owned())
         .split(',')
@@ -111,7 +116,7 @@ fn generate(dir: &Path, size: usize) -> (usize, u64) {
                 "relationships": [],
                 "configuration": {"name": bucket, "owner": {"id": "6f1b2c3d4e5f6071"}, "creationDate": "2026-11-01T00:00:00.000Z"},
                 "supplementaryConfiguration": {
-                    "BucketVersioningConfiguration": {"status": if seq % 2 == 0 { "Off" } else { "Enabled" }, "isMfaDeleteEnabled": null},
+                    "BucketVersioningConfiguration": {"status": if seq.is_multiple_of(2) { "Off" } else { "Enabled" }, "isMfaDeleteEnabled": null},
                     "IsRequesterPaysEnabled": false
                 }
             }));
@@ -120,7 +125,7 @@ fn generate(dir: &Path, size: usize) -> (usize, u64) {
                 "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "arn": format!("arn:aws:iam::{acct}:user/u{}", seq % 50), "accountId": acct, "accessKeyId": format!("AKIA{:016}", seq % 50), "userName": format!("u{}", seq % 50)},
                 "eventTime": time,
                 "eventSource": "s3.amazonaws.com",
-                "eventName": if seq % 3 == 0 { "PutBucketVersioning" } else { "GetBucketAcl" },
+                "eventName": if seq.is_multiple_of(3) { "PutBucketVersioning" } else { "GetBucketAcl" },
                 "awsRegion": "eu-west-1",
                 "sourceIPAddress": "198.51.100.7",
                 "userAgent": "[aws-cli/2.22.0]",
@@ -128,7 +133,7 @@ fn generate(dir: &Path, size: usize) -> (usize, u64) {
                 "responseElements": null,
                 "requestID": format!("{seq:016X}"),
                 "eventID": format!("00000000-0000-4000-8000-{seq:012}"),
-                "readOnly": seq % 3 != 0,
+                "readOnly": !seq.is_multiple_of(3),
                 "resources": [{"accountId": acct, "type": "AWS::S3::Bucket", "ARN": format!("arn:aws:s3:::{bucket}")}],
                 "eventType": "AwsApiCall",
                 "managementEvent": true,

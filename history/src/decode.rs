@@ -174,6 +174,8 @@ fn offset(bytes: &[u8], raw: &RawValue) -> usize {
 /// 1-based line and column of a byte offset.
 fn position(bytes: &[u8], at: usize) -> (usize, usize) {
     let before = &bytes[..at.min(bytes.len())];
+    // Error positions only: counting once per error is cheap enough.
+    #[expect(clippy::naive_bytecount, reason = "run once per malformed file")]
     let line = before.iter().filter(|b| **b == b'\n').count() + 1;
     let column = before.len()
         - before

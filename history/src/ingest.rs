@@ -109,10 +109,6 @@ impl Ingest {
         Ok(outcome)
     }
 
-    #[expect(
-        clippy::type_complexity,
-        reason = "private: the outcome and what to buffer"
-    )]
     fn decode_one(
         &mut self,
         name: &str,

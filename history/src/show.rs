@@ -54,10 +54,10 @@ pub async fn timeline(
     let mut ids = vec![resource.to_owned()];
     for batch in &items {
         for row in 0..batch.num_rows() {
-            if let Some(id) = text(batch, "resource_id", row) {
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
+            if let Some(id) = text(batch, "resource_id", row)
+                && !ids.contains(&id)
+            {
+                ids.push(id);
             }
             states.push(State {
                 key: text(batch, "key", row).unwrap_or_default(),

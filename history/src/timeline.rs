@@ -155,7 +155,7 @@ pub fn build(
             .filter(|f| until(f.time) && seen.insert(f.key.clone()))
             .map(Event::Remediation),
     );
-    events.sort_by(|a, b| (a.time(), a.rank()).cmp(&(b.time(), b.rank())));
+    events.sort_by_key(|e| (e.time(), e.rank()));
 
     let state = states.last().map(|s| s.item.clone());
     Timeline {
