@@ -155,6 +155,15 @@ impl Ingest {
         Ok((Outcome::Added(rows.len()), Some((rows, entry))))
     }
 
+    /// A source that could not even be read (an S3 error): reported as failed, like the others.
+    pub fn unreadable(&mut self, name: &str, why: &str) {
+        self.report.sources += 1;
+        self.report.failed.push(Failure {
+            source: name.to_owned(),
+            error: why.to_owned(),
+        });
+    }
+
     /// Writes what is buffered and returns the report.
     pub fn finish(mut self) -> Result<Report, StoreError> {
         self.report.files_written += self.buffer.flush(&self.store)?;

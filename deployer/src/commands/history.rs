@@ -74,8 +74,8 @@ fn from_bucket(global: &GlobalArgs, bucket: &str, ingest: &mut Ingest) -> anyhow
                 Ok(content) => say(&name, &ingest.add(&name, &content)?),
                 Err(e) => {
                     // Counted as failed: the object is named and the others go on.
-                    let outcome = ingest.add(&name, &[])?;
-                    eprintln!("{name}: {} ({outcome:?})", e.brief());
+                    eprintln!("{name}: {}", e.brief());
+                    ingest.unreadable(&name, e.brief());
                 }
             }
         }
