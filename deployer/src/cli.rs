@@ -30,7 +30,10 @@ pub struct Cli {
 /// The verbs by what people do with them: how `deployer` with no arguments lists them.
 pub const VERB_GROUPS: [(&str, &[&str]); 3] = [
     ("Deploy", &["plan", "apply", "destroy", "unlock"]),
-    ("Inspect", &["status", "audit", "evaluate", "doctor"]),
+    (
+        "Inspect",
+        &["status", "audit", "evaluate", "doctor", "history"],
+    ),
     ("Author", &["new-rule", "render", "pack"]),
 ];
 
@@ -196,6 +199,10 @@ pub enum Command {
     /// Check conformance pack templates.
     #[command(subcommand)]
     Pack(PackCommand),
+
+    /// Keep and query the history of resources: items, CloudTrail, verdicts, remediations.
+    #[command(subcommand)]
+    History(HistoryCommand),
 }
 
 /// Act on the whole organisation.
@@ -396,6 +403,95 @@ pub enum PackCommand {
 pub struct PackValidateArgs {
     /// The template file.
     pub file: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// Append Config history and snapshot files, CloudTrail log files, evaluation results and
+    /// remediation records to the history store.
+    ///
+    /// From a folder (`--from DIR`, walked recursively for `.json.gz` and `.json`) or from the
+    /// delivery bucket (`--org --bucket NAME`, every `AWSLogs/<account>/` in it). A file
+    /// ingested before adds nothing. A truncated or malformed file is reported with its name
+    /// and position and the others go on. Exits 0 when every file was read, 1 when some could
+    /// not be, 2 on error.
+    Ingest(HistoryIngestArgs),
+
+    /// Run one SQL query over the store (tables `items`, `trail`, `evaluations`,
+    /// `remediations`, each partitioned by `account`, `region` and `date`).
+    Query(HistoryQueryArgs),
+
+    /// One resource's history: its state at a time, its changes as field-level diffs, the
+    /// verdicts rules gave and the remediations it received, in time order.
+    Show(HistoryShowArgs),
+
+    /// Print the CloudFormation template of the Glue database and tables that let Athena
+    /// query the same layout in S3.
+    AthenaTemplate(HistoryAthenaArgs),
+}
+
+/// Where the history store is.
+#[derive(Debug, Clone, Args)]
+pub struct HistoryStoreArgs {
+    /// The store directory.
+    #[arg(long, env = "CUSTOS_HISTORY_STORE", default_value = ".custos/history")]
+    pub store: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryIngestArgs {
+    /// A folder of files as AWS delivers them (`AWSLogs/<account>/Config|CloudTrail/<region>/...`).
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "org",
+        conflicts_with = "org"
+    )]
+    pub from: Option<PathBuf>,
+
+    /// Read the organisation's delivery bucket (Config delivery channel and CloudTrail) in S3.
+    #[arg(long, requires = "bucket")]
+    pub org: bool,
+
+    /// The delivery bucket, read under `AWSLogs/`.
+    #[arg(long, env = "CUSTOS_HISTORY_BUCKET")]
+    pub bucket: Option<String>,
+
+    #[command(flatten)]
+    pub store: HistoryStoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryQueryArgs {
+    /// The SQL statement.
+    pub sql: String,
+
+    #[command(flatten)]
+    pub store: HistoryStoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryShowArgs {
+    /// The resource: its id (a bucket name, `i-...`) or its ARN.
+    pub resource: String,
+
+    /// Show the resource as it was at this time (RFC 3339, e.g. 2026-12-01T10:20:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<chrono::DateTime<chrono::FixedOffset>>,
+
+    #[command(flatten)]
+    pub store: HistoryStoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryAthenaArgs {
+    /// The S3 location of the store (`s3://bucket/prefix`), laid out as locally.
+    #[arg(long, value_name = "S3_URI")]
+    pub location: String,
+
+    /// The Glue database name.
+    #[arg(long, default_value = "custos_history")]
+    pub database: String,
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! that wants nothing); `main.rs` only dispatches to them.
 
 pub mod apply;
+pub mod athena;
 pub mod audit;
 pub mod aws;
 pub mod catalog;

@@ -37,6 +37,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Status(args) => commands::status::run(&global, &args),
         Command::Audit(args) => commands::audit::run(&global, &args),
         Command::Pack(PackCommand::Validate(args)) => commands::pack_validate::run(&global, &args),
+        Command::History(args) => commands::history::run(&global, &args),
     }
 }
 

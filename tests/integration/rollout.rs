@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use config_rule_sdk::runtime::Mode;
+use config_rule_sdk::host::Mode;
 use serde_json::Value;
 use workspace_tests::config_service::ConfigService;
 use workspace_tests::emulator::{Account, Emulator};

@@ -4,6 +4,7 @@ pub mod assume;
 pub mod calls;
 pub mod compliance;
 pub mod gate;
+pub mod history;
 pub mod lock;
 pub mod members;
 pub mod org_packs;
