@@ -8,6 +8,7 @@ pub mod audit;
 pub mod destroy;
 pub mod doctor;
 pub mod evaluate;
+pub mod graph;
 pub mod new_rule;
 pub mod pack_validate;
 pub mod plan;
