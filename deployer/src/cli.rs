@@ -30,7 +30,10 @@ pub struct Cli {
 /// The verbs by what people do with them: how `deployer` with no arguments lists them.
 pub const VERB_GROUPS: [(&str, &[&str]); 3] = [
     ("Deploy", &["plan", "apply", "destroy", "unlock"]),
-    ("Inspect", &["status", "audit", "evaluate", "doctor", "graph"]),
+    (
+        "Inspect",
+        &["status", "audit", "evaluate", "doctor", "graph"],
+    ),
     ("Author", &["new-rule", "render", "pack"]),
 ];
 

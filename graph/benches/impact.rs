@@ -58,13 +58,31 @@ fn main() {
 
     let runs = 21;
     let queries = [
-        ("admin security group, every depth, with paths", admin, None, true),
-        ("admin security group, depth 1, with paths", admin, Some(1), true),
-        ("admin security group, every depth, count only", admin, None, false),
+        (
+            "admin security group, every depth, with paths",
+            admin,
+            None,
+            true,
+        ),
+        (
+            "admin security group, depth 1, with paths",
+            admin,
+            Some(1),
+            true,
+        ),
+        (
+            "admin security group, every depth, count only",
+            admin,
+            None,
+            false,
+        ),
         ("VPC, every depth, with paths", vpc, None, true),
         ("instance, every depth, with paths", instance, None, true),
     ];
-    println!("Infrastructure graph, generated estate: {} accounts x {} regions", estate.accounts, estate.regions);
+    println!(
+        "Infrastructure graph, generated estate: {} accounts x {} regions",
+        estate.accounts, estate.regions
+    );
     println!();
     println!("| measure | value |");
     println!("|---|---|");
@@ -75,8 +93,14 @@ fn main() {
         "| unknown relationship names kept | {} |",
         stats.unknown_relationships.values().sum::<usize>()
     );
-    println!("| generate the items (not part of the build) | {:.2} s |", generate.as_secs_f64());
-    println!("| build the graph (latest per resource, resolve, dedupe) | {:.2} s |", build.as_secs_f64());
+    println!(
+        "| generate the items (not part of the build) | {:.2} s |",
+        generate.as_secs_f64()
+    );
+    println!(
+        "| build the graph (latest per resource, resolve, dedupe) | {:.2} s |",
+        build.as_secs_f64()
+    );
     for (name, start, depth, paths) in queries {
         let (took, found) = if paths {
             time(runs, || impact(&graph, start, depth).dependents.len())

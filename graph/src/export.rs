@@ -108,7 +108,10 @@ fn graphml(graph: &InfraGraph, out: &mut dyn Write) -> io::Result<()> {
         out,
         r#"  <key id="dependency" for="edge" attr.name="dependency" attr.type="string"/>"#
     )?;
-    writeln!(out, r#"  <graph id="infrastructure" edgedefault="directed">"#)?;
+    writeln!(
+        out,
+        r#"  <graph id="infrastructure" edgedefault="directed">"#
+    )?;
     for ix in graph.nodes() {
         let r = graph.resource(ix);
         writeln!(out, r#"    <node id="{}">"#, xml_escape(&r.key()))?;
@@ -140,7 +143,11 @@ fn graphml(graph: &InfraGraph, out: &mut dyn Write) -> io::Result<()> {
             xml_escape(&graph.resource(from).key()),
             xml_escape(&graph.resource(to).key()),
             xml_escape(name),
-            if known { "source depends on target" } else { "unknown" },
+            if known {
+                "source depends on target"
+            } else {
+                "unknown"
+            },
         )?;
     }
     writeln!(out, "  </graph>")?;
@@ -195,7 +202,13 @@ fn dot(graph: &InfraGraph, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "  node [shape=box];")?;
     for ix in graph.nodes() {
         let r = graph.resource(ix);
-        let label = format!("{}\n{}\n{} {}", r.resource_type, r.label(), r.account, r.region);
+        let label = format!(
+            "{}\n{}\n{} {}",
+            r.resource_type,
+            r.label(),
+            r.account,
+            r.region
+        );
         let style = if r.recorded { "" } else { ", style=dashed" };
         writeln!(
             out,

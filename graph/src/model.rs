@@ -289,9 +289,7 @@ impl InfraGraph {
 
     /// Every node with resource id `id`.
     fn with_id(&self, id: &str) -> impl Iterator<Item = NodeIndex> + '_ {
-        std::iter::successors(self.by_id.get(id).copied(), |ix| {
-            self.same_id[ix.index()]
-        })
+        std::iter::successors(self.by_id.get(id).copied(), |ix| self.same_id[ix.index()])
     }
 
     /// The node a relationship of `source` names, made (not recorded) when no item describes it.
@@ -347,15 +345,18 @@ impl InfraGraph {
             }
         };
         // Both ends usually state the relationship, each under its own name: one edge.
-        let duplicate = self
-            .graph
-            .edges_connecting(from, to)
-            .any(|e| e.weight().known == known && (known || e.weight().relationship == relationship));
+        let duplicate = self.graph.edges_connecting(from, to).any(|e| {
+            e.weight().known == known && (known || e.weight().relationship == relationship)
+        });
         if !duplicate {
-            self.graph.add_edge(from, to, Edge {
-                relationship,
-                known,
-            });
+            self.graph.add_edge(
+                from,
+                to,
+                Edge {
+                    relationship,
+                    known,
+                },
+            );
         }
     }
 
@@ -420,10 +421,7 @@ impl InfraGraph {
     }
 
     /// The resources `ix` depends on directly (through known edges), with the edge.
-    pub fn dependencies(
-        &self,
-        ix: NodeIndex,
-    ) -> impl Iterator<Item = (NodeIndex, EdgeIndex)> + '_ {
+    pub fn dependencies(&self, ix: NodeIndex) -> impl Iterator<Item = (NodeIndex, EdgeIndex)> + '_ {
         self.graph
             .edges_directed(ix, Outgoing)
             .filter(|e| e.weight().known)

@@ -156,7 +156,11 @@ impl Neighbourhood {
                     r.resource_type, r.resource_id, r.account, r.region
                 )),
                 if i == 0 { "#f8d0cc" } else { "#f6f8fa" },
-                if r.recorded { "" } else { r#" stroke-dasharray="4 3""# },
+                if r.recorded {
+                    ""
+                } else {
+                    r#" stroke-dasharray="4 3""#
+                },
                 x + 6,
                 y + 14,
                 xml_escape(short_type),

@@ -187,7 +187,11 @@ mod tests {
     fn a_missing_folder_is_one_problem_naming_it() {
         let problems = DeliveredFiles::new("/nonexistent/custos").items(&mut |_| {});
         assert_eq!(problems.len(), 1);
-        assert!(problems[0].to_string().starts_with("/nonexistent/custos: cannot read"));
+        assert!(
+            problems[0]
+                .to_string()
+                .starts_with("/nonexistent/custos: cannot read")
+        );
     }
 
     #[test]

@@ -108,17 +108,28 @@ impl Estate {
         for a in 0..self.accounts {
             let account = self.account(a);
             for role in 0..ROLES {
-                let (role_id, policy_id) = (format!("role-{a}-{role}"), format!("policy-{a}-{role}"));
-                each(item(&account, "global", ROLE, &role_id, time, vec![rel(
-                    POLICY,
-                    &policy_id,
-                    "Is attached to CustomerManagedPolicy",
-                )]));
-                each(item(&account, "global", POLICY, &policy_id, time, vec![rel(
+                let (role_id, policy_id) =
+                    (format!("role-{a}-{role}"), format!("policy-{a}-{role}"));
+                each(item(
+                    &account,
+                    "global",
                     ROLE,
                     &role_id,
-                    "Is attached to Role",
-                )]));
+                    time,
+                    vec![rel(
+                        POLICY,
+                        &policy_id,
+                        "Is attached to CustomerManagedPolicy",
+                    )],
+                ));
+                each(item(
+                    &account,
+                    "global",
+                    POLICY,
+                    &policy_id,
+                    time,
+                    vec![rel(ROLE, &role_id, "Is attached to Role")],
+                ));
             }
             for r in 0..self.regions {
                 let region = self.region(r);
@@ -160,8 +171,16 @@ impl Estate {
                         Box::new((0..n).filter(move |i| app_group(*i) == g))
                     };
                     for i in members {
-                        rels.push(rel(INSTANCE, &self.instance(a, r, i), "Is associated with Instance"));
-                        rels.push(rel(ENI, &format!("eni-{a}-{r}-{i}"), "Is associated with NetworkInterface"));
+                        rels.push(rel(
+                            INSTANCE,
+                            &self.instance(a, r, i),
+                            "Is associated with Instance",
+                        ));
+                        rels.push(rel(
+                            ENI,
+                            &format!("eni-{a}-{r}-{i}"),
+                            "Is associated with NetworkInterface",
+                        ));
                     }
                     each(item(&account, &region, SG, &sg(g), time, rels));
                 }
@@ -171,32 +190,64 @@ impl Estate {
                         format!("eni-{a}-{r}-{i}"),
                         format!("vol-{a}-{r}-{i}"),
                     );
-                    each(item(&account, &region, INSTANCE, &id, time, vec![
-                        rel(VPC, vpc_of(i), "Is contained in Vpc"),
-                        rel(SUBNET, &subnet(i), "Is contained in Subnet"),
-                        rel(SG, &sg(0), "Is associated with SecurityGroup"),
-                        rel(SG, &sg(app_group(i)), "Is associated with SecurityGroup"),
-                        rel(VOLUME, &vol, "Is attached to Volume"),
-                        rel(ENI, &eni, "Contains NetworkInterface"),
-                    ]));
-                    each(item(&account, &region, ENI, &eni, time, vec![
-                        rel(INSTANCE, &id, "Is attached to Instance"),
-                        rel(SG, &sg(0), "Is associated with SecurityGroup"),
-                        rel(SG, &sg(app_group(i)), "Is associated with SecurityGroup"),
-                        rel(SUBNET, &subnet(i), "Is contained in Subnet"),
-                        rel(VPC, vpc_of(i), "Is contained in Vpc"),
-                    ]));
-                    each(item(&account, &region, VOLUME, &vol, time, vec![rel(
+                    each(item(
+                        &account,
+                        &region,
                         INSTANCE,
                         &id,
-                        "Is attached to Instance",
-                    )]));
+                        time,
+                        vec![
+                            rel(VPC, vpc_of(i), "Is contained in Vpc"),
+                            rel(SUBNET, &subnet(i), "Is contained in Subnet"),
+                            rel(SG, &sg(0), "Is associated with SecurityGroup"),
+                            rel(SG, &sg(app_group(i)), "Is associated with SecurityGroup"),
+                            rel(VOLUME, &vol, "Is attached to Volume"),
+                            rel(ENI, &eni, "Contains NetworkInterface"),
+                        ],
+                    ));
+                    each(item(
+                        &account,
+                        &region,
+                        ENI,
+                        &eni,
+                        time,
+                        vec![
+                            rel(INSTANCE, &id, "Is attached to Instance"),
+                            rel(SG, &sg(0), "Is associated with SecurityGroup"),
+                            rel(SG, &sg(app_group(i)), "Is associated with SecurityGroup"),
+                            rel(SUBNET, &subnet(i), "Is contained in Subnet"),
+                            rel(VPC, vpc_of(i), "Is contained in Vpc"),
+                        ],
+                    ));
+                    each(item(
+                        &account,
+                        &region,
+                        VOLUME,
+                        &vol,
+                        time,
+                        vec![rel(INSTANCE, &id, "Is attached to Instance")],
+                    ));
                 }
                 for f in 0..FUNCTIONS {
-                    each(item(&account, &region, FUNCTION, &format!("fn-{a}-{r}-{f}"), time, vec![
-                        rel(ROLE, &format!("role-{a}-{}", f % ROLES), "Is associated with Role"),
-                        rel(SG, &sg(1 + f % (SGS - 1)), "Is associated with SecurityGroup"),
-                    ]));
+                    each(item(
+                        &account,
+                        &region,
+                        FUNCTION,
+                        &format!("fn-{a}-{r}-{f}"),
+                        time,
+                        vec![
+                            rel(
+                                ROLE,
+                                &format!("role-{a}-{}", f % ROLES),
+                                "Is associated with Role",
+                            ),
+                            rel(
+                                SG,
+                                &sg(1 + f % (SGS - 1)),
+                                "Is associated with SecurityGroup",
+                            ),
+                        ],
+                    ));
                 }
             }
         }

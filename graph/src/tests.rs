@@ -13,7 +13,14 @@ const A: &str = "111111111111";
 const B: &str = "222222222222";
 const R: &str = "eu-west-1";
 
-fn at(account: &str, region: &str, rtype: &str, id: &str, secs: i64, rels: &[(&str, &str, &str)]) -> Item {
+fn at(
+    account: &str,
+    region: &str,
+    rtype: &str,
+    id: &str,
+    secs: i64,
+    rels: &[(&str, &str, &str)],
+) -> Item {
     Item {
         aws_account_id: account.to_owned(),
         aws_region: region.to_owned(),
@@ -42,22 +49,54 @@ fn item(rtype: &str, id: &str, rels: &[(&str, &str, &str)]) -> Item {
 /// sg-admin <- i-1 (instance in it) <- vol? no: volume attached makes the instance depend on it.
 fn estate() -> Vec<Item> {
     vec![
-        item("AWS::EC2::VPC", "vpc-1", &[("AWS::EC2::Subnet", "subnet-1", "Contains Subnet")]),
-        item("AWS::EC2::Subnet", "subnet-1", &[("AWS::EC2::VPC", "vpc-1", "Is contained in Vpc")]),
-        item("AWS::EC2::SecurityGroup", "sg-admin", &[
-            ("AWS::EC2::VPC", "vpc-1", "Is contained in Vpc"),
-            ("AWS::EC2::Instance", "i-1", "Is associated with Instance"),
-        ]),
-        item("AWS::EC2::Instance", "i-1", &[
-            ("AWS::EC2::SecurityGroup", "sg-admin", "Is associated with SecurityGroup"),
-            ("AWS::EC2::Subnet", "subnet-1", "Is contained in Subnet"),
-            ("AWS::EC2::Volume", "vol-1", "Is attached to Volume"),
-        ]),
-        item("AWS::EC2::Volume", "vol-1", &[("AWS::EC2::Instance", "i-1", "Is attached to Instance")]),
-        item("AWS::ElasticLoadBalancingV2::LoadBalancer", "lb-1", &[
-            ("AWS::EC2::SecurityGroup", "sg-admin", "Is associated with SecurityGroup"),
-            ("AWS::EC2::VPC", "vpc-1", "Is peered with Vpc"),
-        ]),
+        item(
+            "AWS::EC2::VPC",
+            "vpc-1",
+            &[("AWS::EC2::Subnet", "subnet-1", "Contains Subnet")],
+        ),
+        item(
+            "AWS::EC2::Subnet",
+            "subnet-1",
+            &[("AWS::EC2::VPC", "vpc-1", "Is contained in Vpc")],
+        ),
+        item(
+            "AWS::EC2::SecurityGroup",
+            "sg-admin",
+            &[
+                ("AWS::EC2::VPC", "vpc-1", "Is contained in Vpc"),
+                ("AWS::EC2::Instance", "i-1", "Is associated with Instance"),
+            ],
+        ),
+        item(
+            "AWS::EC2::Instance",
+            "i-1",
+            &[
+                (
+                    "AWS::EC2::SecurityGroup",
+                    "sg-admin",
+                    "Is associated with SecurityGroup",
+                ),
+                ("AWS::EC2::Subnet", "subnet-1", "Is contained in Subnet"),
+                ("AWS::EC2::Volume", "vol-1", "Is attached to Volume"),
+            ],
+        ),
+        item(
+            "AWS::EC2::Volume",
+            "vol-1",
+            &[("AWS::EC2::Instance", "i-1", "Is attached to Instance")],
+        ),
+        item(
+            "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            "lb-1",
+            &[
+                (
+                    "AWS::EC2::SecurityGroup",
+                    "sg-admin",
+                    "Is associated with SecurityGroup",
+                ),
+                ("AWS::EC2::VPC", "vpc-1", "Is peered with Vpc"),
+            ],
+        ),
     ]
 }
 
@@ -79,12 +118,15 @@ fn ids(g: &InfraGraph, query: &str, depth: Option<usize>) -> Vec<(usize, String)
 #[test]
 fn impact_lists_every_dependent_by_depth_with_its_path() {
     let g = graph(estate());
-    assert_eq!(ids(&g, "vpc-1", None), [
-        (1, "sg-admin".to_owned()),
-        (1, "subnet-1".to_owned()),
-        (2, "i-1".to_owned()),
-        (2, "lb-1".to_owned()),
-    ]);
+    assert_eq!(
+        ids(&g, "vpc-1", None),
+        [
+            (1, "sg-admin".to_owned()),
+            (1, "subnet-1".to_owned()),
+            (2, "i-1".to_owned()),
+            (2, "lb-1".to_owned()),
+        ]
+    );
     let start = g.find("vpc-1").unwrap();
     let i1 = impact(&g, start, None)
         .dependents
@@ -105,10 +147,10 @@ fn impact_lists_every_dependent_by_depth_with_its_path() {
 #[test]
 fn depth_limits_the_walk() {
     let g = graph(estate());
-    assert_eq!(ids(&g, "vpc-1", Some(1)), [
-        (1, "sg-admin".to_owned()),
-        (1, "subnet-1".to_owned()),
-    ]);
+    assert_eq!(
+        ids(&g, "vpc-1", Some(1)),
+        [(1, "sg-admin".to_owned()), (1, "subnet-1".to_owned()),]
+    );
     assert_eq!(ids(&g, "vpc-1", Some(0)), []);
 }
 
@@ -124,34 +166,64 @@ fn a_relationship_stated_from_both_ends_is_one_edge_and_unknown_names_are_counte
     let g = graph(estate());
     // vpc-subnet, sg-vpc, sg-i, i-subnet, i-vol, lb-sg, lb-vpc (unknown).
     assert_eq!(g.edge_count(), 7);
-    assert_eq!(g.stats().unknown_relationships.get("Is peered with Vpc"), Some(&1));
+    assert_eq!(
+        g.stats().unknown_relationships.get("Is peered with Vpc"),
+        Some(&1)
+    );
     // The unknown edge is not followed: the VPC does not impact... only through known edges.
-    assert!(!ids(&g, "vpc-1", None).iter().any(|(d, id)| *d == 1 && id == "lb-1"));
+    assert!(
+        !ids(&g, "vpc-1", None)
+            .iter()
+            .any(|(d, id)| *d == 1 && id == "lb-1")
+    );
 }
 
 #[test]
 fn a_cycle_is_walked_once() {
     let g = graph(vec![
-        item("AWS::EC2::Subnet", "a", &[("AWS::EC2::Subnet", "b", "Is contained in Subnet")]),
-        item("AWS::EC2::Subnet", "b", &[("AWS::EC2::Subnet", "c", "Is contained in Subnet")]),
-        item("AWS::EC2::Subnet", "c", &[("AWS::EC2::Subnet", "a", "Is contained in Subnet")]),
+        item(
+            "AWS::EC2::Subnet",
+            "a",
+            &[("AWS::EC2::Subnet", "b", "Is contained in Subnet")],
+        ),
+        item(
+            "AWS::EC2::Subnet",
+            "b",
+            &[("AWS::EC2::Subnet", "c", "Is contained in Subnet")],
+        ),
+        item(
+            "AWS::EC2::Subnet",
+            "c",
+            &[("AWS::EC2::Subnet", "a", "Is contained in Subnet")],
+        ),
     ]);
-    assert_eq!(ids(&g, "a", None), [(1, "c".to_owned()), (2, "b".to_owned())]);
+    assert_eq!(
+        ids(&g, "a", None),
+        [(1, "c".to_owned()), (2, "b".to_owned())]
+    );
 }
 
 #[test]
 fn the_latest_item_wins_and_a_deleted_resource_is_gone() {
-    let mut old = item("AWS::EC2::Instance", "i-1", &[(
-        "AWS::EC2::SecurityGroup",
-        "sg-old",
-        "Is associated with SecurityGroup",
-    )]);
+    let mut old = item(
+        "AWS::EC2::Instance",
+        "i-1",
+        &[(
+            "AWS::EC2::SecurityGroup",
+            "sg-old",
+            "Is associated with SecurityGroup",
+        )],
+    );
     old.configuration_item_capture_time = DateTime::from_timestamp(50, 0).unwrap();
-    let newer = item("AWS::EC2::Instance", "i-1", &[(
-        "AWS::EC2::SecurityGroup",
-        "sg-new",
-        "Is associated with SecurityGroup",
-    )]);
+    let newer = item(
+        "AWS::EC2::Instance",
+        "i-1",
+        &[(
+            "AWS::EC2::SecurityGroup",
+            "sg-new",
+            "Is associated with SecurityGroup",
+        )],
+    );
     let mut deleted = item("AWS::EC2::Volume", "vol-9", &[]);
     deleted.configuration_item_status = Some("ResourceDeleted".to_owned());
     let mut earlier = item("AWS::EC2::Volume", "vol-9", &[]);
@@ -170,10 +242,17 @@ fn ends_resolve_across_accounts_only_when_an_item_describes_them() {
     let g = graph(vec![
         // A role in account B, named by a function in account A.
         at(B, "global", "AWS::IAM::Role", "role-shared", 1, &[]),
-        at(A, R, "AWS::Lambda::Function", "fn-1", 1, &[
-            ("AWS::IAM::Role", "role-shared", "Is associated with Role"),
-            ("AWS::IAM::Role", "role-missing", "Is associated with Role"),
-        ]),
+        at(
+            A,
+            R,
+            "AWS::Lambda::Function",
+            "fn-1",
+            1,
+            &[
+                ("AWS::IAM::Role", "role-shared", "Is associated with Role"),
+                ("AWS::IAM::Role", "role-missing", "Is associated with Role"),
+            ],
+        ),
     ]);
     let shared = g.find("role-shared").unwrap();
     assert_eq!(g.resource(shared).account, B);
@@ -203,11 +282,15 @@ fn the_same_id_in_two_accounts_asks_for_the_arn() {
 fn hostile() -> InfraGraph {
     graph(vec![
         item("AWS::EC2::SecurityGroup", "sg-<&\"'>", &[]),
-        item("AWS::EC2::Instance", "i-'quote'\\back\nline", &[(
-            "AWS::EC2::SecurityGroup",
-            "sg-<&\"'>",
-            "Is associated with SecurityGroup",
-        )]),
+        item(
+            "AWS::EC2::Instance",
+            "i-'quote'\\back\nline",
+            &[(
+                "AWS::EC2::SecurityGroup",
+                "sg-<&\"'>",
+                "Is associated with SecurityGroup",
+            )],
+        ),
     ])
 }
 
@@ -222,8 +305,14 @@ fn graphml_parses_back_with_every_node_and_edge() {
     let g = hostile();
     let text = export_text(&g, Format::GraphMl);
     let doc = roxmltree::Document::parse(&text).unwrap();
-    let nodes: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("node")).collect();
-    let edges: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("edge")).collect();
+    let nodes: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("node"))
+        .collect();
+    let edges: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("edge"))
+        .collect();
     assert_eq!((nodes.len(), edges.len()), (2, 1));
     let ids: Vec<&str> = nodes
         .iter()
@@ -232,14 +321,20 @@ fn graphml_parses_back_with_every_node_and_edge() {
         .filter_map(|c| c.text())
         .collect();
     assert_eq!(ids, ["sg-<&\"'>", "i-'quote'\\back\nline"]);
-    assert_eq!(edges[0].attribute("target"), Some(format!("{A}|{R}|AWS::EC2::SecurityGroup|sg-<&\"'>").as_str()));
+    assert_eq!(
+        edges[0].attribute("target"),
+        Some(format!("{A}|{R}|AWS::EC2::SecurityGroup|sg-<&\"'>").as_str())
+    );
 }
 
 #[test]
 fn cypher_strings_are_escaped_and_every_statement_ends() {
     let g = hostile();
     let text = export_text(&g, Format::Cypher);
-    assert!(text.contains(r"r.resourceId = 'i-\'quote\'\\back\nline'"), "{text}");
+    assert!(
+        text.contains(r"r.resourceId = 'i-\'quote\'\\back\nline'"),
+        "{text}"
+    );
     assert!(text.contains("-[:DEPENDS_ON {relationship: 'Is associated with SecurityGroup'}]->"));
     assert_eq!(text.lines().count(), 1 + 2 + 1);
     assert!(text.lines().all(|l| l.ends_with(';')));
@@ -251,7 +346,10 @@ fn dot_quotes_ids_and_labels() {
     let g = hostile();
     let text = export_text(&g, Format::Dot);
     assert!(text.starts_with("digraph infrastructure {"));
-    assert!(text.contains(r#""111111111111|eu-west-1|AWS::EC2::SecurityGroup|sg-<&\"'>""#), "{text}");
+    assert!(
+        text.contains(r#""111111111111|eu-west-1|AWS::EC2::SecurityGroup|sg-<&\"'>""#),
+        "{text}"
+    );
     assert!(text.contains(r"i-'quote'\\back\nline"), "{text}");
     assert!(text.trim_end().ends_with('}'));
     assert_eq!(text.matches(" -> ").count(), 1);
@@ -261,17 +359,25 @@ fn dot_quotes_ids_and_labels() {
 fn the_picture_draws_both_sides_and_counts_what_does_not_fit() {
     let mut items = estate();
     for n in 0..12 {
-        items.push(item("AWS::EC2::Instance", &format!("i-extra-{n:02}"), &[(
+        items.push(item(
+            "AWS::EC2::Instance",
+            &format!("i-extra-{n:02}"),
+            &[(
+                "AWS::EC2::SecurityGroup",
+                "sg-admin",
+                "Is associated with SecurityGroup",
+            )],
+        ));
+    }
+    items.push(item(
+        "AWS::EC2::Instance",
+        "i-<b>",
+        &[(
             "AWS::EC2::SecurityGroup",
             "sg-admin",
             "Is associated with SecurityGroup",
-        )]));
-    }
-    items.push(item("AWS::EC2::Instance", "i-<b>", &[(
-        "AWS::EC2::SecurityGroup",
-        "sg-admin",
-        "Is associated with SecurityGroup",
-    )]));
+        )],
+    ));
     let g = graph(items);
     let n = Neighbourhood::of(&g, g.find("sg-admin").unwrap(), 2);
     let svg = n.svg();
@@ -297,6 +403,9 @@ fn a_generated_estate_has_the_fan_out_it_claims() {
     let direct = impact(&g, admin, Some(1)).dependents;
     // Every instance and every network interface of the region is in the administrator group.
     assert_eq!(direct.len(), 60);
-    assert_eq!(g.stats().unknown_relationships.get("Is peered with Vpc"), Some(&8));
+    assert_eq!(
+        g.stats().unknown_relationships.get("Is peered with Vpc"),
+        Some(&8)
+    );
     assert_eq!(g.stats().unrecorded, 0);
 }

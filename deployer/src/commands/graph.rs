@@ -78,7 +78,11 @@ pub fn impact_text(impact: &Impact) -> String {
         r.account,
         r.region,
         impact.dependents.len(),
-        if impact.dependents.len() == 1 { "" } else { "s" },
+        if impact.dependents.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
         impact
             .max_depth
             .map(|d| format!(" within depth {d}"))
