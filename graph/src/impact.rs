@@ -1,8 +1,7 @@
 //! What depends on a resource, transitively: a breadth-first walk against the dependency
 //! edges, so each dependent is reached by a shortest path and a cycle is walked once.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 
 use petgraph::graph::NodeIndex;
 use serde::Serialize;
@@ -57,7 +56,7 @@ fn walk(
     start: NodeIndex,
     max_depth: Option<usize>,
 ) -> Vec<(NodeIndex, NodeIndex, petgraph::graph::EdgeIndex, usize)> {
-    let mut seen: HashMap<NodeIndex, ()> = HashMap::from([(start, ())]);
+    let mut seen: HashSet<NodeIndex> = HashSet::from([start]);
     let mut order = Vec::new();
     let mut frontier = vec![start];
     let mut depth = 0;
@@ -66,8 +65,7 @@ fn walk(
         let mut next = Vec::new();
         for &node in &frontier {
             for (dependent, edge) in graph.dependents(node) {
-                if let Entry::Vacant(slot) = seen.entry(dependent) {
-                    slot.insert(());
+                if seen.insert(dependent) {
                     order.push((dependent, node, edge, depth));
                     next.push(dependent);
                 }

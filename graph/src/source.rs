@@ -88,6 +88,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SourceProblem> {
         if path.is_dir() {
             walk(&path, out)?;
         } else if let Some(name) = path.file_name().and_then(|n| n.to_str())
+            && let name = name.to_ascii_lowercase()
             && (name.ends_with(".json") || name.ends_with(".json.gz"))
         {
             out.push(path);

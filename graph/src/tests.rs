@@ -100,6 +100,10 @@ fn estate() -> Vec<Item> {
     ]
 }
 
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "tests build the items inline"
+)]
 fn graph(items: Vec<Item>) -> InfraGraph {
     let (g, problems) = InfraGraph::load(&items);
     assert!(problems.is_empty());
@@ -316,7 +320,7 @@ fn graphml_parses_back_with_every_node_and_edge() {
     assert_eq!((nodes.len(), edges.len()), (2, 1));
     let ids: Vec<&str> = nodes
         .iter()
-        .flat_map(|n| n.children())
+        .flat_map(roxmltree::Node::children)
         .filter(|c| c.attribute("key") == Some("resourceId"))
         .filter_map(|c| c.text())
         .collect();
