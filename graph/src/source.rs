@@ -88,13 +88,18 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SourceProblem> {
         if path.is_dir() {
             walk(&path, out)?;
         } else if let Some(name) = path.file_name().and_then(|n| n.to_str())
-            && let name = name.to_ascii_lowercase()
-            && (name.ends_with(".json") || name.ends_with(".json.gz"))
+            && is_item_file(name)
         {
             out.push(path);
         }
     }
     Ok(())
+}
+
+/// `*.json` or `*.json.gz`, in any case.
+fn is_item_file(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [".json", ".json.gz"].iter().any(|ext| name.ends_with(ext))
 }
 
 /// The items of one delivered file's text.
