@@ -49,7 +49,7 @@ fn main() {
 
     let start = Instant::now();
     let (graph, _) = InfraGraph::load(&estate);
-    let build = start.elapsed() - generate;
+    let build = start.elapsed().saturating_sub(generate);
     let stats = graph.stats().clone();
 
     let admin = graph.find(&estate.admin_group(7, 1)).expect("admin group");
