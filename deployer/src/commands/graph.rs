@@ -148,27 +148,24 @@ pub fn export(_global: &GlobalArgs, args: &GraphExportArgs) -> anyhow::Result<Ex
         GraphFormat::Cypher => Format::Cypher,
         GraphFormat::Dot => Format::Dot,
     };
-    match &args.out {
-        Some(path) => {
-            let file = std::fs::File::create(path)
-                .with_context(|| format!("writing {}", path.display()))?;
-            let mut writer = std::io::BufWriter::new(file);
-            export::write(&graph, format, &mut writer)
-                .and_then(|()| writer.flush())
-                .with_context(|| format!("writing {}", path.display()))?;
-            eprintln!(
-                "wrote {} resources and {} edges to {}",
-                graph.node_count(),
-                graph.edge_count(),
-                path.display()
-            );
-        }
-        None => {
-            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-            export::write(&graph, format, &mut stdout)
-                .and_then(|()| stdout.flush())
-                .context("writing the export to stdout")?;
-        }
+    if let Some(path) = &args.out {
+        let file =
+            std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?;
+        let mut writer = std::io::BufWriter::new(file);
+        export::write(&graph, format, &mut writer)
+            .and_then(|()| writer.flush())
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!(
+            "wrote {} resources and {} edges to {}",
+            graph.node_count(),
+            graph.edge_count(),
+            path.display()
+        );
+    } else {
+        let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+        export::write(&graph, format, &mut stdout)
+            .and_then(|()| stdout.flush())
+            .context("writing the export to stdout")?;
     }
     Ok(if complete {
         ExitStatus::Success
