@@ -32,7 +32,7 @@ pub const VERB_GROUPS: [(&str, &[&str]); 3] = [
     ("Deploy", &["plan", "apply", "destroy", "unlock"]),
     (
         "Inspect",
-        &["status", "audit", "evaluate", "doctor", "history"],
+        &["status", "audit", "evaluate", "doctor", "history", "graph"],
     ),
     ("Author", &["new-rule", "render", "pack"]),
 ];
@@ -203,6 +203,64 @@ pub enum Command {
     /// Keep and query the history of resources: items, CloudTrail, verdicts, remediations.
     #[command(subcommand)]
     History(HistoryCommand),
+    /// Query and export the infrastructure graph built from Config's recorded items.
+    #[command(subcommand)]
+    Graph(GraphCommand),
+}
+
+/// The infrastructure graph, from the configuration items AWS Config delivers.
+#[derive(Debug, Subcommand)]
+pub enum GraphCommand {
+    /// List what depends on a resource, transitively, with the path to each.
+    ///
+    /// RESOURCE is a resource id, an ARN, a name or a key (`account|region|type|id`). Sorted by
+    /// depth, then name. Exits 0, or 2 when the resource is unknown or the items unreadable.
+    Impact(GraphImpactArgs),
+
+    /// Write the whole graph for other tools: GraphML, Cypher (Neo4j) or DOT (Graphviz).
+    Export(GraphExportArgs),
+}
+
+/// Where the graph's items come from.
+#[derive(Debug, Clone, Args)]
+pub struct GraphSource {
+    /// A folder of AWS Config history or snapshot files (`.json`, `.json.gz`, as delivered to
+    /// S3), read recursively.
+    #[arg(long, value_name = "DIR")]
+    pub from: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphImpactArgs {
+    /// The resource: id, ARN, name, or `account|region|type|id`.
+    pub resource: String,
+
+    /// Follow dependencies at most this many steps [default: no limit].
+    #[arg(long, value_name = "N")]
+    pub depth: Option<usize>,
+
+    #[command(flatten)]
+    pub source: GraphSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Graphml,
+    Cypher,
+    Dot,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphExportArgs {
+    #[arg(long, value_enum)]
+    pub format: GraphFormat,
+
+    /// Write to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub source: GraphSource,
 }
 
 /// Act on the whole organisation.

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::FromArgMatches;
 
-use deployer::cli::{Cli, Command, PackCommand};
+use deployer::cli::{Cli, Command, GraphCommand, PackCommand};
 use deployer::commands;
 use deployer::exit::ExitStatus;
 use tracing_subscriber::EnvFilter;
@@ -38,6 +38,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Audit(args) => commands::audit::run(&global, &args),
         Command::Pack(PackCommand::Validate(args)) => commands::pack_validate::run(&global, &args),
         Command::History(args) => commands::history::run(&global, &args),
+        Command::Graph(GraphCommand::Impact(args)) => commands::graph::impact(&global, &args),
+        Command::Graph(GraphCommand::Export(args)) => commands::graph::export(&global, &args),
     }
 }
 

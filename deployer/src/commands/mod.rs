@@ -9,6 +9,7 @@ pub mod destroy;
 pub mod doctor;
 pub mod evaluate;
 pub mod history;
+pub mod graph;
 pub mod new_rule;
 pub mod pack_validate;
 pub mod plan;
