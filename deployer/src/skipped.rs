@@ -62,14 +62,40 @@ pub fn inactive(
         .collect()
 }
 
+/// How the reason of an account whose reads failed begins.
+const UNREADABLE: &str = "unreachable, left as is: cannot read the account through role";
+
 /// An account whose reads failed (`what` was being read).
 pub fn unreadable(org: &Organization, account: &str, role: &str, error: &str) -> Skipped {
     Skipped {
         account: account.to_owned(),
         name: name_of(org, account),
-        reason: format!(
-            "unreachable, left as is: cannot read the account through role {role}: {error}"
-        ),
+        reason: format!("{UNREADABLE} {role}: {error}"),
+    }
+}
+
+/// Of the accounts left as is because a read failed, those whose role cannot be assumed at all
+/// say so instead (probed once more: failures only, so a run that reads everything pays
+/// nothing for it).
+pub async fn explain_unreadable(
+    aws: &Aws,
+    settings: &Settings,
+    org: &Organization,
+    admin_account: &str,
+    skipped: &mut [Skipped],
+) {
+    let failed: BTreeSet<String> = skipped
+        .iter()
+        .filter(|s| s.reason.starts_with(UNREADABLE))
+        .map(|s| s.account.clone())
+        .collect();
+    if failed.is_empty() {
+        return;
+    }
+    for probed in unreachable(aws, settings, org, admin_account, &failed).await {
+        for left in skipped.iter_mut().filter(|s| s.account == probed.account) {
+            left.reason.clone_from(&probed.reason);
+        }
     }
 }
 

@@ -170,8 +170,17 @@ pub async fn prepare_holding(
         org: &org,
         admin_account: &admin_account,
     };
+    // Reading an existing deployment's member artifacts and drift proves each account reachable
+    // (a failed read leaves it as is), so only a first deployment probes the role beforehand.
+    let probe = fresh;
     let mut skipped = reader
-        .left_as_is(&desired, &mut observed, built.is_some(), options.drift)
+        .left_as_is(
+            &desired,
+            &mut observed,
+            built.is_some(),
+            options.drift,
+            probe,
+        )
         .await;
     let mut frozen: BTreeSet<String> = skipped.iter().map(|s| s.account.clone()).collect();
     if !fresh {
@@ -180,6 +189,7 @@ pub async fn prepare_holding(
         skipped.extend(unreadable);
         frozen = skipped.iter().map(|s| s.account.clone()).collect();
     }
+    skipped::explain_unreadable(aws, settings, &org, &admin_account, &mut skipped).await;
     skipped.sort();
     skipped.dedup_by(|a, b| a.account == b.account);
     frozen.extend(hold.iter().cloned());
@@ -221,13 +231,15 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     /// The accounts to leave as they are: inactive ones, and (when deploying) those the role
-    /// cannot reach or read. Drift found in the others goes into `observed.drift`.
+    /// cannot reach (tried beforehand when `probe`) or read. Drift found in the others goes into
+    /// `observed.drift`.
     async fn left_as_is(
         &self,
         desired: &Desired,
         observed: &mut Observed,
         deploying: bool,
         drift: bool,
+        probe: bool,
     ) -> Vec<Skipped> {
         let Self {
             aws,
@@ -245,7 +257,7 @@ impl Reader<'_> {
             return skipped;
         }
         // Each account holds its own code: one the role cannot reach cannot get it.
-        if settings.artifacts.distribution == Distribution::PerAccount {
+        if probe && settings.artifacts.distribution == Distribution::PerAccount {
             let accounts: BTreeSet<String> = desired
                 .artifacts
                 .iter()
