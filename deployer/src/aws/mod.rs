@@ -10,6 +10,7 @@ pub mod members;
 pub mod org_packs;
 pub mod orgs;
 pub mod overrides;
+pub mod records;
 pub mod rollout;
 pub mod s3;
 pub mod stacksets;
