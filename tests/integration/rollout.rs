@@ -129,6 +129,36 @@ async fn has_rule_stack(org: &Organization, account: &str) -> bool {
     )
 }
 
+async fn has_config_rule(account: &Account) -> bool {
+    let rules = aws_sdk_config::Client::new(&account.config)
+        .describe_config_rules()
+        .send()
+        .await
+        .unwrap();
+    rules
+        .config_rules()
+        .iter()
+        .any(|r| r.config_rule_name() == Some(RULE))
+}
+
+/// The plan's waves: each one's name and accounts, in order.
+fn planned_waves(plan: &Value) -> Vec<(String, BTreeSet<String>)> {
+    plan["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            let accounts = w["accounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned())
+                .collect();
+            (w["name"].as_str().unwrap().to_owned(), accounts)
+        })
+        .collect()
+}
+
 fn wave<'a>(json: &'a Value, name: &str) -> &'a Value {
     json["waves"]
         .as_array()
@@ -171,20 +201,7 @@ async fn a_rule_that_trips_the_canary_gate_never_reaches_the_next_wave() {
         deployer.dir.path().join("bin").to_str().unwrap(),
     ]);
     assert_eq!(code, 1, "changes pending: {plan:#}");
-    let planned: Vec<(String, BTreeSet<String>)> = plan["waves"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| {
-            let accounts = w["accounts"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|a| a.as_str().unwrap().to_owned())
-                .collect();
-            (w["name"].as_str().unwrap().to_owned(), accounts)
-        })
-        .collect();
+    let planned = planned_waves(&plan);
     assert_eq!(
         planned[0],
         ("canary".to_owned(), BTreeSet::from([canary.id.clone()]))
@@ -225,16 +242,8 @@ async fn a_rule_that_trips_the_canary_gate_never_reaches_the_next_wave() {
         !has_rule_stack(&org, &workload.id).await,
         "the rule reached the second wave's account"
     );
-    let rules = aws_sdk_config::Client::new(&workload.config)
-        .describe_config_rules()
-        .send()
-        .await
-        .unwrap();
     assert!(
-        rules
-            .config_rules()
-            .iter()
-            .all(|r| r.config_rule_name() != Some(RULE)),
+        !has_config_rule(&workload).await,
         "Config in the second wave's account has the rule"
     );
 

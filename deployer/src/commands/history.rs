@@ -2,6 +2,7 @@
 //! (`custos_history`), from files or the delivery bucket, queried with SQL, one resource's
 //! timeline, and the Glue tables for Athena.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Context;
@@ -240,10 +241,12 @@ fn timeline_text(timeline: &Timeline, screen: Screen) -> String {
                 shown.insert(key.to_owned(), value.clone());
             }
         }
-        out.push_str(&format!(
-            "state as of {when}:\n{}\n",
+        // Writing into a String cannot fail.
+        let _ = writeln!(
+            out,
+            "state as of {when}:\n{}",
             serde_json::to_string_pretty(&shown).unwrap_or_default()
-        ));
+        );
     }
     out
 }
